@@ -1,0 +1,77 @@
+namespace Exchange.Engine;
+
+/// <summary>
+/// Every open trade, stored in a reusable array of slots. Slots let the trigger heaps and
+/// accounts refer to a trade by an int, and let a snapshot copy all trades in one pass.
+/// </summary>
+internal sealed class OpenTrades
+{
+    private TradeView[] _trades = new TradeView[1024];
+    private int[] _accountPosition = new int[1024];
+    private int[] _freeSlots = new int[64];
+    private int _freeCount;
+    private int _highWater;
+    private readonly Dictionary<TradeId, int> _slotById = [];
+
+    public int Count => _slotById.Count;
+
+    public ref readonly TradeView this[int slot] => ref _trades[slot];
+
+    /// <summary>Where the trade sits in its owner's list, so removal is O(1).</summary>
+    public ref int AccountPosition(int slot) => ref _accountPosition[slot];
+
+    public bool TryFind(TradeId id, out int slot) => _slotById.TryGetValue(id, out slot);
+
+    public bool Contains(TradeId id) => _slotById.ContainsKey(id);
+
+    public int Add(in TradeView trade)
+    {
+        int slot;
+        if (_freeCount > 0) slot = _freeSlots[--_freeCount];
+        else
+        {
+            slot = _highWater++;
+            if (slot == _trades.Length)
+            {
+                Array.Resize(ref _trades, slot * 2);
+                Array.Resize(ref _accountPosition, slot * 2);
+            }
+        }
+        _trades[slot] = trade;
+        _slotById.Add(trade.Id, slot);
+        return slot;
+    }
+
+    public void Remove(int slot)
+    {
+        _slotById.Remove(_trades[slot].Id);
+        _trades[slot] = default;
+        if (_freeCount == _freeSlots.Length) Array.Resize(ref _freeSlots, _freeCount * 2);
+        _freeSlots[_freeCount++] = slot;
+    }
+
+    /// <summary>A copy of the slot array up to the highest slot ever used; empty slots are default.</summary>
+    public (TradeView[] Slots, int Count) CopySlots()
+    {
+        var copy = new TradeView[_highWater];
+        Array.Copy(_trades, copy, _highWater);
+        return (copy, _highWater);
+    }
+
+    /// <summary>All open trades, in no particular order.</summary>
+    public IEnumerable<TradeView> All()
+    {
+        foreach (var slot in _slotById.Values) yield return _trades[slot];
+    }
+}
+
+/// <summary>A trader's money: free balance, margin locked in open trades, and those trades.</summary>
+internal sealed class Account(UserId id, Usd free)
+{
+    public UserId Id { get; } = id;
+    public Usd Free { get; set; } = free;
+    public Usd Locked { get; set; }
+
+    /// <summary>Slots of this account's open trades, unordered.</summary>
+    public List<int> OpenSlots { get; } = [];
+}

@@ -1,0 +1,200 @@
+namespace Exchange.Engine;
+
+public sealed partial class TradingEngine
+{
+    private const decimal MaxTriggerPrice = 1_000_000_000m;
+
+    private void CreateTrade(in EngineInput input, IEngineSink sink)
+    {
+        var code = ValidateNewTrade(in input, out var order);
+        if (code != RejectCode.None)
+        {
+            Reject(in input, code, sink);
+            return;
+        }
+
+        var account = _accounts[input.User];
+        var market = _markets[order.Asset.Index];
+        var trade = new TradeView(
+            input.TradeId, input.User, order.Asset, input.Direction, order.OpenPrice,
+            PositionMath.QuantityFor(new Usd(order.Margin.Cents * order.Leverage), order.OpenPrice),
+            order.Margin, order.Leverage, order.LiquidationPrice, order.StopLoss, order.TakeProfit,
+            input.Sequence, input.TimestampMs);
+
+        var slot = _trades.Add(in trade);
+        _trades.AccountPosition(slot) = account.OpenSlots.Count;
+        account.OpenSlots.Add(slot);
+        account.Free -= order.Margin;
+        account.Locked += order.Margin;
+        AddTriggers(market, slot, in trade);
+
+        sink.OnTradeOpened(new TradeOpened(NextHeader(in input), trade));
+        sink.OnBalanceChanged(new BalanceChanged(NextHeader(in input), account.Id, account.Free, account.Locked));
+        sink.OnReply(Accepted(in input) with { Trade = trade, Free = account.Free, Locked = account.Locked });
+    }
+
+    private struct ValidOrder
+    {
+        public AssetId Asset;
+        public int Leverage;
+        public Usd Margin;
+        public Price OpenPrice;
+        public Price LiquidationPrice;
+        public Price StopLoss;
+        public Price TakeProfit;
+    }
+
+    /// <summary>Every rule a new trade must pass, in the order a trader would fix them.</summary>
+    private RejectCode ValidateNewTrade(in EngineInput input, out ValidOrder order)
+    {
+        order = default;
+        if (!_accounts.TryGetValue(input.User, out var account)) return RejectCode.AccountNotFound;
+        if (!_config.TryFindAsset(input.Symbol, out order.Asset)) return RejectCode.UnknownAsset;
+        if (input.Direction is not (Direction.Long or Direction.Short)) return RejectCode.InvalidDirection;
+        var market = _markets[order.Asset.Index];
+        var spec = market.Spec;
+
+        if (input.Leverage != decimal.Truncate(input.Leverage)) return RejectCode.LeverageNotInteger;
+        if (input.Leverage < 1 || input.Leverage > spec.MaxLeverage) return RejectCode.LeverageOutOfRange;
+        order.Leverage = (int)input.Leverage;
+
+        if (input.Margin <= 0) return RejectCode.MarginNotPositive;
+        if (input.Margin > spec.MaxMargin.ToDecimal()) return RejectCode.MarginAboveMaximum;
+        var cents = input.Margin * Usd.Scale;
+        if (cents != decimal.Truncate(cents)) return RejectCode.MarginTooPrecise;
+        order.Margin = new Usd((long)cents);
+        if (order.Margin < spec.MinMargin) return RejectCode.MarginBelowMinimum;
+        if (order.Margin > account.Free) return RejectCode.InsufficientBalance;
+
+        if (!TryTriggerPrice(input.StopLossPrice, out order.StopLoss) ||
+            !TryTriggerPrice(input.TakeProfitPrice, out order.TakeProfit))
+            return RejectCode.TriggerPriceInvalid;
+
+        if (!market.HasPrice) return RejectCode.NoPrice;
+        if (input.TimestampMs - market.PriceTimestampMs > _config.PriceMaxAgeMs) return RejectCode.PriceStale;
+
+        var isLong = input.Direction == Direction.Long;
+        order.OpenPrice = isLong ? market.Ask : market.Bid;
+        if (order.StopLoss.IsSet && (isLong ? order.StopLoss >= order.OpenPrice : order.StopLoss <= order.OpenPrice))
+            return RejectCode.StopLossWrongSide;
+        if (order.TakeProfit.IsSet && (isLong ? order.TakeProfit <= order.OpenPrice : order.TakeProfit >= order.OpenPrice))
+            return RejectCode.TakeProfitWrongSide;
+
+        order.LiquidationPrice = PositionMath.LiquidationPrice(input.Direction, order.OpenPrice, order.Leverage, spec.MaintenanceMarginPpm);
+        var closing = market.ClosingPrice(input.Direction);
+        if (isLong ? closing <= order.LiquidationPrice : closing >= order.LiquidationPrice)
+            return RejectCode.WouldBeLiquidatedAtOnce;
+
+        if (_trades.Contains(input.TradeId)) return RejectCode.TradeIdTaken;
+        return RejectCode.None;
+    }
+
+    private static bool TryTriggerPrice(decimal? value, out Price price)
+    {
+        price = Price.None;
+        if (value is not { } v) return true;
+        if (v <= 0 || v > MaxTriggerPrice) return false;
+        var raw = v * Price.Scale;
+        if (raw != decimal.Truncate(raw)) return false;
+        price = new Price((long)raw);
+        return true;
+    }
+
+    private static void AddTriggers(Market market, int slot, in TradeView trade)
+    {
+        if (trade.Direction == Direction.Long)
+        {
+            var stop = trade.StopLoss.IsSet && trade.StopLoss > trade.LiquidationPrice ? trade.StopLoss : trade.LiquidationPrice;
+            market.LongStops.Add(slot, stop.Raw, trade.OpenSequence);
+            if (trade.TakeProfit.IsSet) market.LongTakeProfits.Add(slot, trade.TakeProfit.Raw, trade.OpenSequence);
+        }
+        else
+        {
+            var stop = trade.StopLoss.IsSet && trade.StopLoss < trade.LiquidationPrice ? trade.StopLoss : trade.LiquidationPrice;
+            market.ShortStops.Add(slot, stop.Raw, trade.OpenSequence);
+            if (trade.TakeProfit.IsSet) market.ShortTakeProfits.Add(slot, trade.TakeProfit.Raw, trade.OpenSequence);
+        }
+    }
+
+    private static void RemoveTriggers(Market market, int slot, Direction direction)
+    {
+        var (stops, takeProfits) = direction == Direction.Long
+            ? (market.LongStops, market.LongTakeProfits)
+            : (market.ShortStops, market.ShortTakeProfits);
+        stops.Remove(slot);
+        if (takeProfits.Contains(slot)) takeProfits.Remove(slot);
+    }
+
+    private void CloseTrade(in EngineInput input, IEngineSink sink)
+    {
+        if (!_accounts.TryGetValue(input.User, out var account))
+        {
+            Reject(in input, RejectCode.AccountNotFound, sink);
+            return;
+        }
+        if (!_trades.TryFind(input.TradeId, out var slot))
+        {
+            Reject(in input, RejectCode.TradeNotFound, sink);
+            return;
+        }
+        var trade = _trades[slot];
+        if (trade.Owner != input.User)
+        {
+            Reject(in input, RejectCode.TradeNotOwned, sink);
+            return;
+        }
+        var market = _markets[trade.Asset.Index];
+        if (input.TimestampMs - market.PriceTimestampMs > _config.PriceMaxAgeMs)
+        {
+            Reject(in input, RejectCode.PriceStale, sink);
+            return;
+        }
+
+        var result = Settle(slot, CloseReason.Manual, market.ClosingPrice(trade.Direction), in input, sink);
+        sink.OnReply(Accepted(in input) with { Trade = trade, Close = result, Free = account.Free, Locked = account.Locked });
+    }
+
+    /// <summary>
+    /// Closes a trade at <paramref name="closePrice"/> and moves the money: the trader gets
+    /// margin + PnL floored at zero (nothing on liquidation), the house takes the other side
+    /// of the PnL, and the insurance fund takes what is left of a liquidated margin or pays
+    /// what a gap took beyond it.
+    /// </summary>
+    private CloseResult Settle(int slot, CloseReason reason, Price closePrice, in EngineInput cause, IEngineSink sink)
+    {
+        var trade = _trades[slot];
+        var account = _accounts[trade.Owner];
+        var pnl = PositionMath.Pnl(trade.Direction, trade.OpenPrice, closePrice, trade.Quantity);
+        var equity = trade.Margin + pnl;
+        Usd payout, insurance;
+        if (reason == CloseReason.Liquidation)
+        {
+            payout = Usd.Zero;
+            insurance = equity;
+        }
+        else
+        {
+            payout = Usd.Max(equity, Usd.Zero);
+            insurance = equity < Usd.Zero ? equity : Usd.Zero;
+        }
+
+        RemoveTriggers(_markets[trade.Asset.Index], slot, trade.Direction);
+        var position = _trades.AccountPosition(slot);
+        var lastSlot = account.OpenSlots[^1];
+        account.OpenSlots[position] = lastSlot;
+        _trades.AccountPosition(lastSlot) = position;
+        account.OpenSlots.RemoveAt(account.OpenSlots.Count - 1);
+        _trades.Remove(slot);
+
+        account.Locked -= trade.Margin;
+        account.Free += payout;
+        InsuranceFund += insurance;
+        HousePnl -= pnl;
+
+        var header = NextHeader(in cause);
+        sink.OnTradeClosed(new TradeClosed(header, trade, reason, closePrice, pnl, payout, insurance));
+        sink.OnBalanceChanged(new BalanceChanged(NextHeader(in cause), account.Id, account.Free, account.Locked));
+        var marginReturned = payout < trade.Margin ? payout : trade.Margin;
+        return new CloseResult(closePrice, pnl, marginReturned, payout);
+    }
+}
