@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every test suite of the exchange and ends with one line: "N passed, N failed, N skipped".
+# Installs and starts what the suites need itself, so it works on a fresh Debian machine
+# with the .NET 10 SDK and Node 20 (and in CI).
+#   ./scripts/test.sh            all suites
+#   LONG=1 ./scripts/test.sh     longer property and crash runs
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=${TEST_WORK:-$root/.test-work}
+mkdir -p "$work"
+
+passed=0 failed=0 skipped=0
+count() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
+
+# Sums the per-assembly summaries `dotnet test` prints ("Passed!  - Failed: 0, Passed: 69, Skipped: 0, ...").
+count_dotnet() {
+  local log=$1 status=$2 p f s
+  read -r p f s < <(awk '
+    /(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+/ {
+      match($0, /Failed: +[0-9]+/); f += substr($0, RSTART + 7, RLENGTH - 7)
+      match($0, /Passed: +[0-9]+/); p += substr($0, RSTART + 7, RLENGTH - 7)
+      match($0, /Skipped: +[0-9]+/); s += substr($0, RSTART + 8, RLENGTH - 8)
+    }
+    END { print p + 0, f + 0, s + 0 }' "$log")
+  # A build error or crashed test host leaves no summary: count it as a failure.
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  count "$p" "$f" "$s"
+}
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "format (dotnet format --verify-no-changes)"
+if dotnet format Exchange.slnx --verify-no-changes -v q >"$work/format.log" 2>&1; then
+  count 1 0
+else
+  cat "$work/format.log"; echo "dotnet format found changes to make"; count 0 1
+fi
+
+step "build"
+dotnet build Exchange.slnx -c Release -v q -nologo 2>&1 | tail -n 3
+build_status=${PIPESTATUS[0]}
+
+step ".NET tests (unit, property, integration)"
+if [ "$build_status" -eq 0 ]; then
+  dotnet test Exchange.slnx -c Release --no-build -nologo 2>&1 | tee "$work/dotnet-test.log"
+  count_dotnet "$work/dotnet-test.log" "${PIPESTATUS[0]}"
+else
+  count 0 1
+fi
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
