@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
+
+namespace Exchange.Journal;
+
+/// <summary>Counters of the writer thread, for benchmarks and metrics.</summary>
+public readonly record struct JournalStats(long Batches, long Records, long Bytes, long Fsyncs, TimeSpan FsyncTime, TimeSpan MaxFsync)
+{
+    public double MeanBatchSize => Batches == 0 ? 0 : (double)Records / Batches;
+    public TimeSpan MeanFsync => Fsyncs == 0 ? TimeSpan.Zero : FsyncTime / Fsyncs;
+}
+
+public sealed partial class FileJournal
+{
+    private readonly Thread writer;
+
+    // Owned by the writer thread (and the constructor, before it starts).
+    private byte[] writing = new byte[64 << 10];
+    private SafeFileHandle? active;
+    private long activeLength;
+    private long batches, records, bytes, fsyncs, fsyncTicks, maxFsyncTicks;
+
+    public JournalStats Stats => new(
+        Volatile.Read(ref batches), Volatile.Read(ref records), Volatile.Read(ref bytes), Volatile.Read(ref fsyncs),
+        Stopwatch.GetElapsedTime(0, Volatile.Read(ref fsyncTicks)), Stopwatch.GetElapsedTime(0, Volatile.Read(ref maxFsyncTicks)));
+
+    private void OpenActiveSegment()
+    {
+        if (segments.Length == 0) return;
+        active = File.OpenHandle(segments[^1].Path, FileMode.Open, FileAccess.Write, FileShare.Read);
+        activeLength = RandomAccess.GetLength(active);
+    }
+
+    private void WriterLoop()
+    {
+        try
+        {
+            while (true)
+            {
+                int length;
+                long batchLast;
+                lock (gate)
+                {
+                    while (pendingLength == 0 && !stopping)
+                    {
+                        writerIdle = true;
+                        Monitor.Wait(gate);
+                        writerIdle = false;
+                    }
+                    if (pendingLength == 0) return;
+                    (pending, writing) = (writing, pending);
+                    length = pendingLength;
+                    pendingLength = 0;
+                    batchLast = lastAppended;
+                    Monitor.PulseAll(gate); // a producer held back by MaxPendingBytes may go on
+                }
+
+                WriteBatch(writing.AsSpan(0, length));
+                Volatile.Write(ref durableSequence, batchLast);
+                onDurable?.Invoke(batchLast);
+                lock (gate) Monitor.PulseAll(gate); // wakes Flush
+            }
+        }
+        catch (Exception e)
+        {
+            // After a failed write or fsync the kernel may have dropped the dirty pages, so a
+            // retry could report success for lost data: stop for good instead.
+            lock (gate)
+            {
+                fault = e;
+                Monitor.PulseAll(gate);
+            }
+        }
+    }
+
+    /// <summary>Seals each record's checksum, writes the batch and fsyncs, rolling segments on the way.</summary>
+    private void WriteBatch(Span<byte> batch)
+    {
+        var chunkStart = 0;
+        var position = 0;
+        var count = 0;
+        while (position < batch.Length)
+        {
+            var record = batch[position..];
+            var recordLength = RecordFormat.HeaderLength + RecordFormat.PayloadLength(record);
+            var segmentUsed = activeLength + (position - chunkStart);
+            if (active is null || (segmentUsed > 0 && segmentUsed + recordLength > options.SegmentSize))
+            {
+                WriteToActive(batch[chunkStart..position]);
+                Roll(RecordFormat.Sequence(record));
+                chunkStart = position;
+            }
+            RecordFormat.Seal(record[..recordLength]);
+            position += recordLength;
+            count++;
+        }
+        WriteToActive(batch[chunkStart..position]);
+        Sync(active!);
+        Volatile.Write(ref batches, batches + 1);
+        Volatile.Write(ref records, records + count);
+        Volatile.Write(ref bytes, bytes + batch.Length);
+    }
+
+    private void WriteToActive(ReadOnlySpan<byte> chunk)
+    {
+        if (chunk.IsEmpty) return;
+        RandomAccess.Write(active!, chunk, activeLength);
+        activeLength += chunk.Length;
+    }
+
+    /// <summary>
+    /// The full segment is synced before its successor exists, so only the last segment can
+    /// ever hold a torn write; the new name is synced into the directory.
+    /// </summary>
+    private void Roll(long firstSequence)
+    {
+        if (active is not null)
+        {
+            Sync(active);
+            active.Dispose();
+        }
+        var next = Segment.For(directory, firstSequence);
+        active = File.OpenHandle(next.Path, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+        activeLength = 0;
+        if (options.FsyncEnabled) DirectorySync.Flush(directory);
+        lock (segmentsLock) Volatile.Write(ref segments, [.. segments, next]);
+    }
+
+    private void Sync(SafeFileHandle file)
+    {
+        if (!options.FsyncEnabled) return;
+        var started = Stopwatch.GetTimestamp();
+        RandomAccess.FlushToDisk(file);
+        var took = Stopwatch.GetTimestamp() - started;
+        Volatile.Write(ref fsyncs, fsyncs + 1);
+        Volatile.Write(ref fsyncTicks, fsyncTicks + took);
+        if (took > maxFsyncTicks) Volatile.Write(ref maxFsyncTicks, took);
+    }
+}

@@ -1,0 +1,48 @@
+namespace Exchange.Journal;
+
+public sealed record JournalOptions
+{
+    public const long DefaultSegmentSize = 64L << 20;
+
+    /// <summary>A segment is closed and a new one started before a record would take it past this.</summary>
+    public long SegmentSize { get; init; } = DefaultSegmentSize;
+
+    /// <summary>False only for the no-fsync comparison run: "durable" then means "in the OS page cache".</summary>
+    public bool FsyncEnabled { get; init; } = true;
+
+    /// <summary>Appends wait once this much is queued for the writer, so a slow disk cannot exhaust memory.</summary>
+    public int MaxPendingBytes { get; init; } = 64 << 20;
+
+    public static JournalOptions Default { get; } = new();
+}
+
+/// <summary>What <see cref="FileJournal.Open"/> found and repaired.</summary>
+public sealed record JournalRecoveryInfo(
+    int Segments,
+    long Records,
+    long LastSequence,
+    string? TruncatedSegment,
+    long TruncatedAtOffset,
+    long TruncatedBytes,
+    TimeSpan Elapsed)
+{
+    public bool WasTruncated => TruncatedSegment is not null;
+}
+
+/// <summary>One journal record. <see cref="Payload"/> is only valid until the reader moves on.</summary>
+public readonly struct JournalRecord(long sequence, ReadOnlyMemory<byte> payload)
+{
+    public long Sequence { get; } = sequence;
+    public ReadOnlyMemory<byte> Payload { get; } = payload;
+}
+
+/// <summary>
+/// A record that is bad where it cannot be a torn tail: acknowledged data may be damaged, so
+/// the journal refuses to open rather than skip it.
+/// </summary>
+public sealed class JournalCorruptException(string segmentPath, long offset, string problem)
+    : IOException($"Journal segment {segmentPath} is corrupt at offset {offset}: {problem}")
+{
+    public string SegmentPath { get; } = segmentPath;
+    public long Offset { get; } = offset;
+}

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+
+namespace Exchange.Journal;
+
+/// <summary>
+/// Checks every record of every segment when a journal opens. Only the end of the last
+/// segment may be torn (a crash during its final write): that tail is cut. A bad record
+/// anywhere else, or one followed by any valid record, means acknowledged data is damaged,
+/// and opening fails instead of skipping it.
+/// </summary>
+internal static class JournalRecovery
+{
+    public static (List<Segment> Segments, JournalRecoveryInfo Info) Run(string directory, bool fsync)
+    {
+        var clock = Stopwatch.StartNew();
+        var found = Segment.List(directory);
+        var kept = new List<Segment>(found.Count);
+        var buffer = new byte[1 << 20];
+        long last = 0, records = 0, cutOffset = 0, cutBytes = 0;
+        string? cutPath = null;
+
+        for (var i = 0; i < found.Count; i++)
+        {
+            var segment = found[i];
+            var isLast = i == found.Count - 1;
+            long tornAt = -1, length;
+            var firstInSegment = true;
+            using (var reader = new SegmentReader(segment.Path, buffer))
+            {
+                length = reader.Length;
+                if (length == 0 && !isLast)
+                    throw new JournalCorruptException(segment.Path, 0, "segment is empty but later segments exist");
+                while (true)
+                {
+                    var status = reader.Next(last, out var sequence, out _, out var problem);
+                    if (status == RecordStatus.End) break;
+                    if (status == RecordStatus.Record)
+                    {
+                        if (firstInSegment && sequence != segment.FirstSequence)
+                            throw new JournalCorruptException(segment.Path, 0, $"first record has sequence {sequence}, the name says {segment.FirstSequence}");
+                        firstInSegment = false;
+                        last = sequence;
+                        records++;
+                        continue;
+                    }
+                    if (status == RecordStatus.OutOfOrder || !isLast || ValidRecordFollows(segment.Path, reader.Offset, length, last))
+                        throw new JournalCorruptException(segment.Path, reader.Offset,
+                            status == RecordStatus.Bad && isLast ? problem + ", and valid records follow it" : problem);
+                    tornAt = reader.Offset;
+                    break;
+                }
+                buffer = reader.Buffer;
+            }
+
+            if (tornAt >= 0)
+            {
+                cutPath = segment.Path;
+                cutOffset = tornAt;
+                cutBytes = length - tornAt;
+                Truncate(segment.Path, tornAt, fsync);
+                length = tornAt;
+            }
+            if (length == 0)
+            {
+                // A segment created just before a crash, or whose only record was torn.
+                File.Delete(segment.Path);
+                if (fsync) DirectorySync.Flush(directory);
+                continue;
+            }
+            kept.Add(segment);
+        }
+
+        var info = new JournalRecoveryInfo(kept.Count, records, last, cutPath, cutOffset, cutBytes, clock.Elapsed);
+        return (kept, info);
+    }
+
+    /// <summary>
+    /// Whether a whole, checksummed record with a later sequence starts anywhere after the bad
+    /// one. A torn write leaves only a prefix of the last batch, so there can be none; finding
+    /// one means the bad record sits inside acknowledged data (a damaged length field included).
+    /// </summary>
+    private static bool ValidRecordFollows(string path, long badOffset, long length, long lastGood)
+    {
+        var tail = new byte[length - badOffset];
+        using (var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        {
+            var done = 0;
+            while (done < tail.Length)
+            {
+                var read = RandomAccess.Read(file, tail.AsSpan(done), badOffset + done);
+                if (read == 0) break;
+                done += read;
+            }
+        }
+        for (var p = 1; p + RecordFormat.HeaderLength <= tail.Length; p++)
+        {
+            var candidate = tail.AsSpan(p);
+            var payloadLength = RecordFormat.PayloadLength(candidate);
+            if (payloadLength > candidate.Length - RecordFormat.HeaderLength) continue;
+            if (RecordFormat.Sequence(candidate) <= lastGood) continue;
+            var record = candidate[..(RecordFormat.HeaderLength + payloadLength)];
+            if (RecordFormat.Checksum(record) == RecordFormat.StoredChecksum(record)) return true;
+        }
+        return false;
+    }
+
+    private static void Truncate(string path, long length, bool fsync)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        RandomAccess.SetLength(file, length);
+        if (fsync) RandomAccess.FlushToDisk(file);
+    }
+}

@@ -1,0 +1,205 @@
+using static Exchange.Journal.Tests.TempJournalDirectory;
+
+namespace Exchange.Journal.Tests;
+
+public class JournalRecoveryTests
+{
+    private const int Records = 5;
+
+    [Fact]
+    public void Torn_last_record_is_cut_at_every_byte_offset()
+    {
+        using var source = new TempJournalDirectory();
+        source.Write(1, Records, NoFsync());
+        var bytes = File.ReadAllBytes(Assert.Single(source.SegmentFiles()));
+        var lastStart = bytes.Length - (16 + PayloadFor(Records).Length);
+
+        for (var cut = lastStart; cut < bytes.Length; cut++)
+        {
+            using var dir = new TempJournalDirectory();
+            var file = Path.Combine(dir.Path, Path.GetFileName(source.SegmentFiles()[0]));
+            File.WriteAllBytes(file, bytes[..cut]);
+            using (var journal = FileJournal.Open(dir.Path, NoFsync()))
+            {
+                Assert.Equal(Records - 1, journal.LastSequence);
+                Assert.Equal(Records - 1, journal.Recovery.Records);
+                Assert.Equal(cut - lastStart, journal.Recovery.TruncatedBytes);
+                Assert.Equal(cut > lastStart, journal.Recovery.WasTruncated);
+                Assert.Equal(lastStart, new FileInfo(file).Length);
+                AssertRecords(journal, 1, Records - 1);
+                journal.Append(Records, PayloadFor(Records));
+                journal.Append(Records + 1, PayloadFor(Records + 1));
+            }
+            using var reopened = FileJournal.Open(dir.Path, NoFsync());
+            Assert.False(reopened.Recovery.WasTruncated);
+            AssertRecords(reopened, 1, Records + 1);
+        }
+    }
+
+    [Fact]
+    public void Flipped_byte_anywhere_in_the_tail_record_is_cut()
+    {
+        using var source = new TempJournalDirectory();
+        source.Write(1, Records, NoFsync());
+        var bytes = File.ReadAllBytes(source.SegmentFiles()[0]);
+        var lastStart = bytes.Length - (16 + PayloadFor(Records).Length);
+
+        for (var at = lastStart; at < bytes.Length; at++)
+        {
+            using var dir = CopyWith(source, bytes, b => b[at] ^= 0x5A);
+            using var journal = FileJournal.Open(dir.Path, NoFsync());
+            Assert.Equal(Records - 1, journal.LastSequence);
+            Assert.Equal(bytes.Length - lastStart, journal.Recovery.TruncatedBytes);
+            AssertRecords(journal, 1, Records - 1);
+        }
+    }
+
+    [Fact]
+    public void Flipped_byte_anywhere_in_a_middle_record_refuses_to_open()
+    {
+        using var source = new TempJournalDirectory();
+        source.Write(1, Records, NoFsync());
+        var bytes = File.ReadAllBytes(source.SegmentFiles()[0]);
+        var secondStart = 16 + PayloadFor(1).Length;
+        var secondEnd = secondStart + 16 + PayloadFor(2).Length;
+
+        for (var at = secondStart; at < secondEnd; at++)
+        {
+            using var dir = CopyWith(source, bytes, b => b[at] ^= 0x01);
+            var error = Assert.Throws<JournalCorruptException>(() => FileJournal.Open(dir.Path, NoFsync()));
+            Assert.Equal(secondStart, error.Offset);
+            // Nothing was cut: the evidence stays for an operator to look at.
+            Assert.Equal(bytes.Length, new FileInfo(dir.SegmentFiles()[0]).Length);
+        }
+    }
+
+    [Fact]
+    public void Damage_in_an_earlier_segment_refuses_to_open_even_at_its_end()
+    {
+        using var dir = new TempJournalDirectory();
+        dir.Write(1, 100, NoFsync(512));
+        var first = dir.SegmentFiles()[0];
+        var length = new FileInfo(first).Length;
+        using (var stream = File.OpenWrite(first)) stream.SetLength(length - 1);
+        var error = Assert.Throws<JournalCorruptException>(() => FileJournal.Open(dir.Path, NoFsync(512)));
+        Assert.Equal(first, error.SegmentPath);
+    }
+
+    [Fact]
+    public void Torn_only_record_of_the_last_segment_removes_that_segment()
+    {
+        using var dir = new TempJournalDirectory();
+        dir.Write(1, 100, NoFsync(512));
+        var last = dir.SegmentFiles()[^1];
+        var firstOfLast = long.Parse(Path.GetFileNameWithoutExtension(last));
+        File.WriteAllBytes(last, File.ReadAllBytes(last)[..10]);
+        var segmentsBefore = dir.SegmentFiles().Length;
+
+        using (var journal = FileJournal.Open(dir.Path, NoFsync(512)))
+        {
+            Assert.Equal(firstOfLast - 1, journal.LastSequence);
+            Assert.Equal(segmentsBefore - 1, dir.SegmentFiles().Length);
+            journal.Append(firstOfLast, PayloadFor(firstOfLast));
+        }
+        using var reopened = FileJournal.Open(dir.Path, NoFsync(512));
+        AssertRecords(reopened, 1, firstOfLast);
+    }
+
+    [Fact]
+    public void Zero_filled_tail_left_by_a_power_cut_is_cut()
+    {
+        using var dir = new TempJournalDirectory();
+        dir.Write(1, Records, NoFsync());
+        var file = dir.SegmentFiles()[0];
+        var length = new FileInfo(file).Length;
+        using (var stream = new FileStream(file, FileMode.Append)) stream.Write(new byte[8192]);
+        using var journal = FileJournal.Open(dir.Path, NoFsync());
+        Assert.Equal(8192, journal.Recovery.TruncatedBytes);
+        Assert.Equal(length, new FileInfo(file).Length);
+        AssertRecords(journal, 1, Records);
+    }
+
+    [Fact]
+    public void Whole_record_with_a_sequence_that_goes_back_refuses_to_open()
+    {
+        using var dir = new TempJournalDirectory();
+        dir.Write(1, Records, NoFsync());
+        var file = dir.SegmentFiles()[0];
+        var stale = new byte[16 + 3];
+        RecordFormat.WriteHeader(stale, 3, 2);
+        RecordFormat.Seal(stale);
+        using (var stream = new FileStream(file, FileMode.Append)) stream.Write(stale);
+        Assert.Throws<JournalCorruptException>(() => FileJournal.Open(dir.Path, NoFsync()));
+    }
+
+    [Fact]
+    public void Segment_whose_first_record_disagrees_with_its_name_refuses_to_open()
+    {
+        using var dir = new TempJournalDirectory();
+        dir.Write(1, Records, NoFsync());
+        var file = dir.SegmentFiles()[0];
+        File.Move(file, Path.Combine(dir.Path, "00000000000000000002.seg"));
+        Assert.Throws<JournalCorruptException>(() => FileJournal.Open(dir.Path, NoFsync()));
+    }
+
+    /// <summary>
+    /// A copy of the files taken while the writer runs is what a crash leaves (without the
+    /// page-cache loss): it must open to a clean prefix of what was appended.
+    /// </summary>
+    [Fact]
+    public void Copy_taken_mid_write_opens_to_a_clean_prefix()
+    {
+        const int count = 300_000;
+        using var dir = new TempJournalDirectory();
+        using var journal = FileJournal.Open(dir.Path, NoFsync());
+        Exception? producerError = null;
+        var producer = new Thread(() =>
+        {
+            try
+            {
+                for (var s = 1; s <= count; s++) journal.Append(s, PayloadFor(s));
+            }
+            catch (Exception e)
+            {
+                producerError = e;
+            }
+        });
+        producer.Start();
+        try
+        {
+            while (journal.DurableSequence == 0) Thread.Sleep(1);
+            for (var copy = 0; copy < 10 && producer.IsAlive; copy++)
+            {
+                var durable = journal.DurableSequence;
+                using var crashed = new TempJournalDirectory();
+                var source = dir.SegmentFiles()[0];
+                File.Copy(source, Path.Combine(crashed.Path, Path.GetFileName(source)));
+                using var recovered = FileJournal.Open(crashed.Path, NoFsync());
+                Assert.InRange(recovered.LastSequence, durable, count);
+                var expected = 1L;
+                foreach (var record in recovered.ReadAfter(0))
+                {
+                    Assert.Equal(expected, record.Sequence);
+                    Assert.Equal(PayloadFor(expected), record.Payload.ToArray());
+                    expected++;
+                }
+                Assert.Equal(recovered.LastSequence, expected - 1);
+                Thread.Sleep(5);
+            }
+        }
+        finally
+        {
+            producer.Join();
+        }
+        Assert.Null(producerError);
+    }
+
+    private static TempJournalDirectory CopyWith(TempJournalDirectory source, byte[] bytes, Action<byte[]> damage)
+    {
+        var dir = new TempJournalDirectory();
+        var copy = (byte[])bytes.Clone();
+        damage(copy);
+        File.WriteAllBytes(Path.Combine(dir.Path, Path.GetFileName(source.SegmentFiles()[0])), copy);
+        return dir;
+    }
+}
