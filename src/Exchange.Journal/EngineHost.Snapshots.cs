@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using Exchange.Engine;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Exchange.Journal;
+
+/// <summary>A snapshot taken: how long the engine thread paused to copy the state, and how long writing took.</summary>
+public sealed record SnapshotReport(SnapshotHeader Header, TimeSpan EngineStall, TimeSpan WriteDuration, long SizeBytes, int OpenTrades);
+
+public sealed partial class EngineHost
+{
+    /// <summary>
+    /// Recovers and starts: loads the newest snapshot that verifies (skipping corrupt ones),
+    /// opens the journal (cutting a torn last record), replays what the snapshot lacks, then
+    /// starts the engine thread.
+    /// </summary>
+    public static EngineHost Start(EngineHostOptions options, TimeProvider? time = null, ILogger? logger = null,
+        IEngineEventListener? listener = null)
+    {
+        EngineHost? host = null;
+        var (engine, journal, snapshots, report) = Recover(options, logger, listener, durable => host?.ReleaseDurable(durable));
+        host = new EngineHost(options, time ?? TimeProvider.System, logger ?? NullLogger.Instance, listener,
+            engine, journal, snapshots, report);
+        return host;
+    }
+
+    /// <summary>
+    /// Recovery alone, for tools: the recovered engine and the open journal (which the caller
+    /// disposes). Nothing is written except cutting a torn last journal record.
+    /// </summary>
+    public static (TradingEngine Engine, FileJournal Journal, SnapshotStore Snapshots, RecoveryReport Report) Recover(
+        EngineHostOptions options, ILogger? logger = null, IEngineEventListener? listener = null, Action<long>? onDurable = null)
+    {
+        logger ??= NullLogger.Instance;
+        var started = Stopwatch.GetTimestamp();
+
+        var snapshots = new SnapshotStore(Path.Combine(options.DataDirectory, "snapshots"), options.MaxSnapshots);
+        var skipped = 0;
+        var loaded = snapshots.LoadNewestValid(e =>
+        {
+            skipped++;
+            logger.LogError("Skipping snapshot {Path}: {Reason}", e.Path, e.Reason);
+        });
+        var engine = loaded is { } l ? TradingEngine.Restore(options.Engine, l.Image) : new TradingEngine(options.Engine);
+
+        var journal = FileJournal.Open(Path.Combine(options.DataDirectory, "journal"), options.Journal, onDurable);
+        try
+        {
+            if (journal.Recovery.WasTruncated)
+                logger.LogWarning("Cut a torn record off the journal: {Info}", journal.Recovery);
+            var replayed = Replay(engine, journal, listener);
+            var report = new RecoveryReport(
+                loaded?.Path, loaded?.Header.LastSequence ?? 0, skipped, replayed, engine.LastSequence,
+                journal.Recovery.TruncatedBytes, Stopwatch.GetElapsedTime(started), engine.StateHash());
+            logger.LogInformation(
+                "Recovered in {Ms} ms from snapshot {Snapshot} (sequence {SnapshotSequence}, {Skipped} skipped) and {Replayed} journal records: sequence {Sequence}, {Trades} open trades, state {Hash}",
+                (long)report.Duration.TotalMilliseconds, report.SnapshotPath ?? "(none)", report.SnapshotSequence, skipped,
+                replayed, report.LastSequence, engine.OpenTradeCount, report.StateHash);
+            return (engine, journal, snapshots, report);
+        }
+        catch
+        {
+            journal.Dispose();
+            throw;
+        }
+    }
+
+    private static long Replay(TradingEngine engine, FileJournal journal, IEngineEventListener? listener)
+    {
+        long replayed = 0;
+        var collect = listener is null ? null : new CollectingSink();
+        foreach (var record in journal.ReadAfter(engine.LastSequence))
+        {
+            var input = InputCodec.Decode(record.Payload.Span);
+            if (input.Sequence != record.Sequence)
+                throw new InvalidDataException($"Journal record {record.Sequence} holds input {input.Sequence}.");
+            if (collect is null)
+            {
+                engine.Apply(in input, DiscardingSink.Instance);
+            }
+            else
+            {
+                collect.Reset();
+                engine.Apply(in input, collect);
+                if (collect.Events is not null) listener!.OnEvents(collect.Events, replayed: true);
+            }
+            replayed++;
+        }
+        return replayed;
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (_options.SnapshotIntervalMs <= 0 || NowMs() < _nextSnapshotAtMs || !_snapshotWrite.IsCompleted) return;
+        _nextSnapshotAtMs = NowMs() + _options.SnapshotIntervalMs;
+        if (_engine.LastSequence == (LastSnapshot?.Header.LastSequence ?? Recovery.SnapshotSequence)) return;
+        StartSnapshot();
+    }
+
+    /// <summary>
+    /// Copies the state on the engine thread (the only pause trading sees), then encodes,
+    /// checksums and writes it on the thread pool. Only snapshots of durable state are
+    /// written: the copy waits for the journal to catch up first.
+    /// </summary>
+    private Task StartSnapshot()
+    {
+        var stallStarted = Stopwatch.GetTimestamp();
+        var image = _engine.CaptureImage();
+        var stall = Stopwatch.GetElapsedTime(stallStarted);
+        var createdAt = NowMs();
+        _snapshotWrite = Task.Run(() =>
+        {
+            try
+            {
+                // A snapshot must never hold inputs that a crash could still take back.
+                _journal.Flush();
+                var started = Stopwatch.GetTimestamp();
+                var header = _snapshots.Write(image, createdAt);
+                var written = Stopwatch.GetElapsedTime(started);
+                var oldestKept = _snapshots.Prune();
+                if (_options.TrimJournal && oldestKept > 0) _journal.DeleteSegmentsBefore(oldestKept);
+                var size = new FileInfo(_snapshots.List()[0].Path).Length;
+                LastSnapshot = new SnapshotReport(header, stall, written, size, image.Trades().Count());
+                _logger.LogInformation(
+                    "Snapshot at sequence {Sequence}: {Trades} open trades, {Size} bytes, engine paused {StallMs:F2} ms, written in {WriteMs} ms",
+                    header.LastSequence, LastSnapshot.OpenTrades, size, stall.TotalMilliseconds, (long)written.TotalMilliseconds);
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "Snapshot at sequence {Sequence} failed", image.LastSequence);
+                throw;
+            }
+        });
+        return _snapshotWrite;
+    }
+}

@@ -1,0 +1,223 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Exchange.Engine;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Exchange.Journal;
+
+/// <summary>
+/// Runs the engine on one dedicated thread over the durable journal (DESIGN §3).
+/// Callers hand inputs over through a queue; the engine thread stamps each state-changing
+/// input with the next sequence and a timestamp, appends it to the journal and applies it at
+/// once, but its reply and events are held back until the journal says the record is on
+/// disk. A crash can therefore lose only inputs nobody heard back about, and recovery
+/// (newest good snapshot + journal replay) rebuilds exactly the acknowledged state.
+/// </summary>
+public sealed partial class EngineHost : IDisposable
+{
+    private readonly EngineHostOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IEngineEventListener? _listener;
+    private readonly TradingEngine _engine;
+    private readonly FileJournal _journal;
+    private readonly SnapshotStore _snapshots;
+    private readonly Thread _thread;
+
+    private readonly ConcurrentQueue<Pending> _inbox = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly ConcurrentQueue<Output> _held = new();
+    private readonly Lock _releaseLock = new();
+    private readonly CollectingSink _sink = new();
+    private readonly ArrayBufferWriter<byte> _encoded = new(256);
+
+    private long _sequence;
+    private long _lastTimestampMs;
+    private long _nextSnapshotAtMs;
+    private Task _snapshotWrite = Task.CompletedTask;
+    private volatile bool _stopping;
+    private int _disposed;
+
+    private EngineHost(EngineHostOptions options, TimeProvider time, ILogger logger, IEngineEventListener? listener,
+        TradingEngine engine, FileJournal journal, SnapshotStore snapshots, RecoveryReport recovery)
+    {
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _listener = listener;
+        _engine = engine;
+        _journal = journal;
+        _snapshots = snapshots;
+        Recovery = recovery;
+        _sequence = Math.Max(engine.LastSequence, journal.LastSequence);
+        _lastTimestampMs = NowMs();
+        _nextSnapshotAtMs = _lastTimestampMs + options.SnapshotIntervalMs;
+        _thread = new Thread(Run) { IsBackground = true, Name = "engine" };
+        _thread.Start();
+    }
+
+    public RecoveryReport Recovery { get; }
+    public EngineConfig Config => _engine.Config;
+
+    /// <summary>Highest sequence whose record is on disk: everything up to it has been (or is being) acknowledged.</summary>
+    public long DurableSequence => _journal.DurableSequence;
+
+    public SnapshotReport? LastSnapshot { get; private set; }
+
+    /// <summary>
+    /// Submits a trader command or query. The host sets its sequence and timestamp; the caller
+    /// sets everything else (ids included). Completes with the engine's reply once the command
+    /// (and, for a query, everything before it) is durable.
+    /// </summary>
+    public Task<CommandReply> SubmitAsync(EngineInput input)
+    {
+        var done = new TaskCompletionSource<CommandReply>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(new Pending(input, done, null));
+        return done.Task;
+    }
+
+    /// <summary>Appends a price tick to the log; its effects (triggers fired) are published as events.</summary>
+    public void SubmitTick(AssetId asset, Price bid, Price ask) =>
+        Enqueue(new Pending(new EngineInput { Kind = InputKind.PriceTick, Asset = asset, Bid = bid, Ask = ask }, null, null));
+
+    /// <summary>Runs <paramref name="read"/> on the engine thread between inputs (for reads of the live state).</summary>
+    public Task<T> ReadAsync<T>(Func<TradingEngine, T> read)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(new Pending(default, null, engine =>
+        {
+            try { done.SetResult(read(engine)); }
+            catch (Exception e) { done.SetException(e); }
+        }));
+        return done.Task;
+    }
+
+    /// <summary>Takes a snapshot now and waits until it is on disk.</summary>
+    public async Task<SnapshotReport> SnapshotNowAsync()
+    {
+        var write = await ReadAsync(_ => StartSnapshot()).ConfigureAwait(false);
+        await write.ConfigureAwait(false);
+        return LastSnapshot!;
+    }
+
+    private void Enqueue(Pending pending)
+    {
+        if (_stopping) throw new ObjectDisposedException(nameof(EngineHost), "The engine is shutting down.");
+        _inbox.Enqueue(pending);
+        _wake.Release();
+    }
+
+    private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private void Run()
+    {
+        try
+        {
+            var batch = 0;
+            while (true)
+            {
+                if (_inbox.TryDequeue(out var pending))
+                {
+                    Process(pending);
+                    if (++batch < _options.MaxBatch) continue;
+                }
+                batch = 0;
+                ReleaseDurable(_journal.DurableSequence);
+                MaybeSnapshot();
+                if (_inbox.IsEmpty)
+                {
+                    if (_stopping) return;
+                    _wake.Wait(TimeSpan.FromMilliseconds(100));
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            _logger.LogCritical(e, "The engine thread failed; no further input is accepted");
+            _stopping = true;
+            FailHeld(e);
+        }
+    }
+
+    private void Process(Pending pending)
+    {
+        if (pending.Read is not null)
+        {
+            pending.Read(_engine);
+            return;
+        }
+        var input = pending.Input;
+        _sink.Reset();
+        long barrier;
+        if (input.IsQuery)
+        {
+            input.TimestampMs = _lastTimestampMs;
+            _engine.Apply(in input, _sink);
+            barrier = _sequence; // a query may only see durable state
+        }
+        else
+        {
+            _lastTimestampMs = Math.Max(_lastTimestampMs, NowMs());
+            input.Sequence = barrier = ++_sequence;
+            input.TimestampMs = _lastTimestampMs;
+            _encoded.ResetWrittenCount();
+            InputCodec.Encode(in input, _encoded);
+            _journal.Append(input.Sequence, _encoded.WrittenSpan);
+            _engine.Apply(in input, _sink);
+        }
+        if (pending.Done is null && _sink.Events is null) return;
+        _held.Enqueue(new Output(barrier, _sink.Reply, _sink.Events, pending.Done));
+    }
+
+    /// <summary>Hands out replies and events of everything at or below <paramref name="durable"/>, in order.</summary>
+    private void ReleaseDurable(long durable)
+    {
+        lock (_releaseLock)
+        {
+            List<object>? events = null;
+            while (_held.TryPeek(out var output) && output.Barrier <= durable)
+            {
+                _held.TryDequeue(out _);
+                output.Done?.TrySetResult(output.Reply);
+                if (output.Events is not null) (events ??= []).AddRange(output.Events);
+            }
+            if (events is not null) _listener?.OnEvents(events, replayed: false);
+        }
+    }
+
+    private void FailHeld(Exception e)
+    {
+        lock (_releaseLock)
+        {
+            while (_held.TryDequeue(out var output)) output.Done?.TrySetException(e);
+            while (_inbox.TryDequeue(out var pending)) pending.Done?.TrySetException(e);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _stopping = true;
+        _wake.Release();
+        _thread.Join();
+        try
+        {
+            _journal.Flush();
+            ReleaseDurable(_journal.DurableSequence);
+            _snapshotWrite.Wait();
+            if (_engine.LastSequence > (LastSnapshot?.Header.LastSequence ?? Recovery.SnapshotSequence))
+                StartSnapshot().Wait();
+        }
+        finally
+        {
+            _journal.Dispose();
+            _wake.Dispose();
+        }
+    }
+
+    private readonly record struct Pending(EngineInput Input, TaskCompletionSource<CommandReply>? Done, Action<TradingEngine>? Read);
+
+    private readonly record struct Output(long Barrier, CommandReply Reply, List<object>? Events, TaskCompletionSource<CommandReply>? Done);
+}

@@ -1,0 +1,42 @@
+using Exchange.Engine;
+
+namespace Exchange.Journal;
+
+public sealed record EngineHostOptions
+{
+    /// <summary>Holds <c>journal/</c> and <c>snapshots/</c>.</summary>
+    public required string DataDirectory { get; init; }
+
+    public EngineConfig Engine { get; init; } = new();
+    public JournalOptions Journal { get; init; } = JournalOptions.Default;
+
+    /// <summary>ENGINE_SNAPSHOT_INTERVAL: ms between snapshots; 0 turns the timer off.</summary>
+    public long SnapshotIntervalMs { get; init; } = 15_000;
+
+    /// <summary>ENGINE_MAX_SNAPSHOTS.</summary>
+    public int MaxSnapshots { get; init; } = 10;
+
+    /// <summary>Delete journal segments that the oldest kept snapshot covers. Off for tests that re-read the whole log.</summary>
+    public bool TrimJournal { get; init; } = true;
+
+    /// <summary>Most inputs applied before the engine thread looks at releases and timers again.</summary>
+    public int MaxBatch { get; init; } = 4096;
+}
+
+/// <summary>What recovery found and did at start.</summary>
+public sealed record RecoveryReport(
+    string? SnapshotPath,
+    long SnapshotSequence,
+    int SnapshotsSkipped,
+    long RecordsReplayed,
+    long LastSequence,
+    long JournalBytesCut,
+    TimeSpan Duration,
+    string StateHash);
+
+/// <summary>Receives the engine's events once the inputs that caused them are durable, in order.</summary>
+public interface IEngineEventListener
+{
+    /// <param name="replayed">true for events re-created by recovery (they may have been delivered before the restart).</param>
+    void OnEvents(IReadOnlyList<object> events, bool replayed);
+}

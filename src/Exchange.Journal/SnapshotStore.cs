@@ -1,0 +1,77 @@
+using System.Globalization;
+using Exchange.Engine;
+
+namespace Exchange.Journal;
+
+public sealed record SnapshotEntry(string Path, long LastSequence);
+
+/// <summary>
+/// The snapshot folder: <c>snapshot-{lastSequence:D20}.snap</c> files, newest by position,
+/// keeping at most <c>maxSnapshots</c>.
+/// </summary>
+public sealed class SnapshotStore
+{
+    private readonly string _directory;
+    private readonly int _maxSnapshots;
+
+    public SnapshotStore(string directory, int maxSnapshots)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSnapshots, 1);
+        _directory = directory;
+        _maxSnapshots = maxSnapshots;
+        Directory.CreateDirectory(directory);
+        // A temp file is a snapshot whose write never finished.
+        foreach (var temp in Directory.EnumerateFiles(directory, "*.tmp")) File.Delete(temp);
+    }
+
+    public string Folder => _directory;
+
+    /// <summary>Snapshots on disk, newest first (by file name; contents are not checked).</summary>
+    public IReadOnlyList<SnapshotEntry> List()
+    {
+        var entries = new List<SnapshotEntry>();
+        foreach (var path in Directory.EnumerateFiles(_directory, "snapshot-*.snap"))
+        {
+            var name = Path.GetFileNameWithoutExtension(path);
+            if (long.TryParse(name.AsSpan("snapshot-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var seq))
+                entries.Add(new SnapshotEntry(path, seq));
+        }
+        entries.Sort((a, b) => b.LastSequence.CompareTo(a.LastSequence));
+        return entries;
+    }
+
+    public SnapshotHeader Write(StateImage image, long createdAtMs)
+    {
+        var path = Path.Combine(_directory, string.Create(CultureInfo.InvariantCulture, $"snapshot-{image.LastSequence:D20}.snap"));
+        return SnapshotFile.Write(path, image, createdAtMs);
+    }
+
+    /// <summary>Deletes all but the newest snapshots; returns the position of the oldest one kept (0 if none).</summary>
+    public long Prune()
+    {
+        var entries = List();
+        for (var i = _maxSnapshots; i < entries.Count; i++) File.Delete(entries[i].Path);
+        return entries.Count == 0 ? 0 : entries[Math.Min(entries.Count, _maxSnapshots) - 1].LastSequence;
+    }
+
+    /// <summary>
+    /// The newest snapshot that passes every check. Corrupt ones are reported through
+    /// <paramref name="skipped"/> and passed over; null when none is usable.
+    /// </summary>
+    public (StateImage Image, SnapshotHeader Header, string Path)? LoadNewestValid(Action<SnapshotCorruptException> skipped)
+    {
+        foreach (var entry in List())
+        {
+            try
+            {
+                var (image, header) = SnapshotFile.Read(entry.Path);
+                return (image, header, entry.Path);
+            }
+            catch (SnapshotCorruptException e)
+            {
+                skipped(e);
+            }
+        }
+        return null;
+    }
+}

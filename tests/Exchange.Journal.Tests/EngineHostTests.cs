@@ -1,0 +1,209 @@
+using Exchange.Engine;
+
+namespace Exchange.Journal.Tests;
+
+/// <summary>The engine host over a real journal and snapshot folder: recovery gives back exactly the acknowledged state.</summary>
+public sealed class EngineHostTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("exchange-host-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private EngineHostOptions Options(bool fsync = false) => new()
+    {
+        DataDirectory = _dir,
+        SnapshotIntervalMs = 0,
+        TrimJournal = false,
+        Journal = JournalOptions.Default with { FsyncEnabled = fsync, SegmentSize = 16 << 10 },
+    };
+
+    /// <summary>A seeded workload of accounts, ticks with gaps (liquidations), opens and closes; returns the acknowledged replies.</summary>
+    private static async Task<List<CommandReply>> Drive(EngineHost host, int seed, int steps)
+    {
+        var random = new Random(seed);
+        var replies = new List<CommandReply>();
+        var users = Enumerable.Range(1, 8).Select(i => new UserId(new Guid(i, (short)seed, 0, new byte[8]))).ToArray();
+        var mids = new[] { 95_000m, 3_500m, 240m };
+        var open = new List<(UserId User, TradeId Id)>();
+        foreach (var user in users)
+            replies.Add(await host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = user }));
+        for (var step = 0; step < steps; step++)
+        {
+            var asset = random.Next(3);
+            var move = random.Next(20) == 0 ? random.Next(-300, 301) / 1000m : random.Next(-20, 21) / 10_000m;
+            mids[asset] = Math.Max(1m, decimal.Round(mids[asset] * (1 + move), 2));
+            host.SubmitTick(new AssetId(asset), Price.FromDecimal(mids[asset] - 0.01m), Price.FromDecimal(mids[asset] + 0.01m));
+            var user = users[random.Next(users.Length)];
+            if (open.Count > 0 && random.Next(3) == 0)
+            {
+                var pick = open[random.Next(open.Count)];
+                open.Remove(pick);
+                replies.Add(await host.SubmitAsync(new EngineInput { Kind = InputKind.CloseTrade, User = pick.User, TradeId = pick.Id }));
+            }
+            else
+            {
+                var id = new TradeId(new UInt128((ulong)seed, (ulong)step));
+                var reply = await host.SubmitAsync(new EngineInput
+                {
+                    Kind = InputKind.CreateTrade, User = user, TradeId = id, Symbol = EngineConfig.DefaultAssets[random.Next(3)].Symbol,
+                    Direction = random.Next(2) == 0 ? Direction.Long : Direction.Short,
+                    Margin = random.Next(10, 300), Leverage = random.Next(1, 101),
+                });
+                replies.Add(reply);
+                if (reply.Accepted) open.Add((user, id));
+            }
+        }
+        return replies;
+    }
+
+    private static Task<string> Hash(EngineHost host) => host.ReadAsync(e => e.StateHash());
+
+    /// <summary>The reference: a fresh engine fed every record of the journal.</summary>
+    private string ReplayWholeJournal()
+    {
+        var engine = new TradingEngine(new EngineConfig());
+        using var journal = FileJournal.Open(Path.Combine(_dir, "journal"));
+        foreach (var record in journal.ReadAfter(0))
+            engine.Apply(InputCodec.Decode(record.Payload.Span), DiscardingSink.Instance);
+        return engine.StateHash();
+    }
+
+    [Fact]
+    public async Task Recovery_from_a_mid_run_snapshot_and_the_journal_equals_the_uninterrupted_run()
+    {
+        string expected;
+        using (var host = EngineHost.Start(Options()))
+        {
+            await Drive(host, seed: 1, steps: 300);
+            var snapshot = await host.SnapshotNowAsync();
+            Assert.True(snapshot.Header.LastSequence > 0);
+            await Drive(host, seed: 2, steps: 300);
+            expected = await Hash(host);
+        }
+        // Drop the shutdown snapshot so recovery must replay the journal after the mid-run one.
+        var snapshots = new SnapshotStore(Path.Combine(_dir, "snapshots"), 10).List();
+        Assert.Equal(2, snapshots.Count);
+        File.Delete(snapshots[0].Path);
+
+        using (var recovered = EngineHost.Start(Options()))
+        {
+            Assert.Equal(expected, recovered.Recovery.StateHash);
+            Assert.True(recovered.Recovery.RecordsReplayed > 0);
+            Assert.Equal(snapshots[1].Path, recovered.Recovery.SnapshotPath);
+        }
+        Assert.Equal(expected, ReplayWholeJournal());
+    }
+
+    [Fact]
+    public async Task Graceful_shutdown_snapshots_so_restart_replays_nothing()
+    {
+        string expected;
+        using (var host = EngineHost.Start(Options()))
+        {
+            await Drive(host, seed: 3, steps: 200);
+            expected = await Hash(host);
+        }
+        using var recovered = EngineHost.Start(Options());
+        Assert.Equal(expected, recovered.Recovery.StateHash);
+        Assert.Equal(0, recovered.Recovery.RecordsReplayed);
+    }
+
+    [Fact]
+    public async Task A_corrupt_newest_snapshot_is_skipped_and_the_journal_fills_the_gap()
+    {
+        string expected;
+        using (var host = EngineHost.Start(Options()))
+        {
+            await Drive(host, seed: 4, steps: 200);
+            await host.SnapshotNowAsync();
+            await Drive(host, seed: 5, steps: 100);
+            expected = await Hash(host);
+        }
+        var newest = new SnapshotStore(Path.Combine(_dir, "snapshots"), 10).List()[0].Path;
+        var bytes = File.ReadAllBytes(newest);
+        bytes[bytes.Length / 2] ^= 0x01;
+        File.WriteAllBytes(newest, bytes);
+
+        using var recovered = EngineHost.Start(Options());
+        Assert.Equal(1, recovered.Recovery.SnapshotsSkipped);
+        Assert.Equal(expected, recovered.Recovery.StateHash);
+    }
+
+    [Fact]
+    public async Task Recovery_without_any_snapshot_replays_the_whole_journal()
+    {
+        string expected;
+        using (var host = EngineHost.Start(Options()))
+        {
+            await Drive(host, seed: 6, steps: 150);
+            expected = await Hash(host);
+        }
+        foreach (var file in Directory.GetFiles(Path.Combine(_dir, "snapshots"))) File.Delete(file);
+        Assert.Equal(expected, ReplayWholeJournal());
+        using var recovered = EngineHost.Start(Options());
+        Assert.Equal(expected, recovered.Recovery.StateHash);
+        Assert.Null(recovered.Recovery.SnapshotPath);
+    }
+
+    [Fact]
+    public async Task A_torn_last_record_at_any_offset_loses_only_that_record()
+    {
+        long lastSequence;
+        using (var host = EngineHost.Start(Options(fsync: false)))
+        {
+            await Drive(host, seed: 7, steps: 40);
+            lastSequence = host.DurableSequence;
+        }
+        foreach (var file in Directory.GetFiles(Path.Combine(_dir, "snapshots"))) File.Delete(file);
+        var segment = Directory.GetFiles(Path.Combine(_dir, "journal"), "*.seg").Max()!;
+        var whole = File.ReadAllBytes(segment);
+        string withoutLast;
+        {
+            // The state of every record but the last, computed from a copy cut at the record boundary.
+            var engine = new TradingEngine(new EngineConfig());
+            using (var journal = FileJournal.Open(Path.Combine(_dir, "journal")))
+                foreach (var record in journal.ReadAfter(0))
+                    if (record.Sequence < lastSequence) engine.Apply(InputCodec.Decode(record.Payload.Span), DiscardingSink.Instance);
+            withoutLast = engine.StateHash();
+        }
+        var lastRecordStart = LastRecordOffset(whole);
+        for (var cut = lastRecordStart; cut < whole.Length; cut++)
+        {
+            File.WriteAllBytes(segment, whole[..cut]);
+            using (var recovered = EngineHost.Start(Options()))
+            {
+                Assert.Equal(lastSequence - 1, recovered.Recovery.LastSequence);
+                Assert.Equal(withoutLast, recovered.Recovery.StateHash);
+            }
+            foreach (var file in Directory.GetFiles(Path.Combine(_dir, "snapshots"))) File.Delete(file);
+        }
+    }
+
+    /// <summary>Walks the records ([u32 length][u32 crc][i64 seq][payload]) to find where the last one starts.</summary>
+    private static int LastRecordOffset(byte[] segment)
+    {
+        var offset = 0;
+        var last = 0;
+        while (offset + 16 <= segment.Length)
+        {
+            var length = BitConverter.ToInt32(segment, offset);
+            if (length <= 0 || offset + 16 + length > segment.Length) break;
+            last = offset;
+            offset += 16 + length;
+        }
+        return last;
+    }
+
+    [Fact]
+    public async Task Replies_wait_for_the_journal_and_queries_see_earlier_commands()
+    {
+        using var host = EngineHost.Start(Options(fsync: true));
+        var user = new UserId(Guid.NewGuid());
+        var created = host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = user });
+        var balance = host.SubmitAsync(new EngineInput { Kind = InputKind.GetBalance, User = user });
+        var reply = await created;
+        Assert.True(reply.Accepted);
+        Assert.True(host.DurableSequence >= reply.Sequence);
+        Assert.Equal(5_000m, (await balance).Free.ToDecimal());
+    }
+}
