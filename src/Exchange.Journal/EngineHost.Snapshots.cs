@@ -90,6 +90,18 @@ public sealed partial class EngineHost
         return replayed;
     }
 
+    private bool WaitForListener(long eventSequence)
+    {
+        if (_listener is null) return true;
+        var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
+        while (_listener.RecordedEventSequence < eventSequence)
+        {
+            if (Stopwatch.GetTimestamp() > deadline) return false;
+            Thread.Sleep(5);
+        }
+        return true;
+    }
+
     private void MaybeSnapshot()
     {
         if (_options.SnapshotIntervalMs <= 0 || NowMs() < _nextSnapshotAtMs || !_snapshotWrite.IsCompleted) return;
@@ -115,6 +127,11 @@ public sealed partial class EngineHost
             {
                 // A snapshot must never hold inputs that a crash could still take back.
                 _journal.Flush();
+                if (!WaitForListener(image.EventSequence))
+                {
+                    _logger.LogWarning("Snapshot at sequence {Sequence} skipped: the event recorder is behind", image.LastSequence);
+                    return;
+                }
                 var started = Stopwatch.GetTimestamp();
                 var header = _snapshots.Write(image, createdAt);
                 var written = Stopwatch.GetElapsedTime(started);

@@ -39,4 +39,11 @@ public interface IEngineEventListener
 {
     /// <param name="replayed">true for events re-created by recovery (they may have been delivered before the restart).</param>
     void OnEvents(IReadOnlyList<object> events, bool replayed);
+
+    /// <summary>
+    /// The highest event sequence the listener has made durable itself. A snapshot is written
+    /// only once this reaches the snapshot's events, because recovery re-creates only the
+    /// events after the snapshot: anything earlier must already be safe with the listener.
+    /// </summary>
+    long RecordedEventSequence => long.MaxValue;
 }
