@@ -62,7 +62,8 @@ public sealed class EnginePropertyTests
     [Fact]
     public void Long_fixed_seed_workload_keeps_every_property_and_reaches_every_rule()
     {
-        var ops = WorkloadGenerator.Operation.Array[20_000].Generate(new PCG(1, 20_261_124), null, out _);
+        // 100 traders, so accounts keep opening through the run instead of all going broke early.
+        var ops = WorkloadGenerator.Operations(100).Array[10_000].Generate(new PCG(1, 20_261_124), null, out _);
         var inputs = Workload.Build(ops).Inputs;
         var (engine, _, transcript) = WorkloadRunner.RunAgainstReference(inputs, (e, i) =>
         {

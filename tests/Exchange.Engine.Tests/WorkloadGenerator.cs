@@ -70,15 +70,15 @@ public static class WorkloadGenerator
         (40, Gen.Int[0, 1_500]),
         (1, Gen.Int[10_001, 40_000]));
 
-    private static readonly Gen<int> User = Gen.Int[0, Users - 1];
-
     private static readonly Gen<decimal> Leverage = Gen.Frequency<decimal>(
         (6, Gen.OneOf(1m, 2m, 3m, 5m, 10m, 20m, 25m, 50m, 75m, 100m)),
         (3, Gen.Int[1, 100].Select(i => (decimal)i)),
         (1, Gen.OneOf(0m, 101m, 2.5m, -3m, 100.5m, 1_000m, 10.000m)));
 
     private static readonly Gen<decimal> Margin = Gen.Frequency<decimal>(
-        (6, Gen.Int[100, 150_000].Select(cents => cents / 100m)),
+        (3, Gen.Int[100, 5_000].Select(cents => cents / 100m)),
+        (3, Gen.Int[5_000, 50_000].Select(cents => cents / 100m)),
+        (2, Gen.Int[50_000, 200_000].Select(cents => cents / 100m)),
         (2, Gen.OneOf(1m, 10m, 100m, 1_000m, 2_500m, 4_999.99m, 5_000m)),
         (1, Gen.OneOf(0m, -1m, 0.99m, 0.5m, 10.001m, 1e12m, 5_000.01m, 25_000m, 100.10m)));
 
@@ -90,23 +90,6 @@ public static class WorkloadGenerator
 
     private static readonly Gen<Direction> DirectionGen = Gen.Frequency(
         (20, Direction.Long), (20, Direction.Short), (1, (Direction)0), (1, (Direction)7));
-
-    private static readonly Gen<Op> CreateAccount =
-        Gen.Select(Delay, User, (d, u) => (Op)new CreateAccountOp(d, u));
-
-    private static readonly Gen<Op> OpenTrade =
-        Gen.Select(
-            Gen.Select(Delay, User, Gen.Frequency((30, Gen.Int[0, 2]), (1, Gen.Int[3, 5])), DirectionGen),
-            Gen.Select(Leverage, Margin, TriggerGen, TriggerGen, Gen.Frequency((40, false), (1, true))),
-            (a, b) => (Op)new OpenTradeOp(a.Item1, a.Item2, a.Item3, a.Item4, b.Item1, b.Item2, b.Item3, b.Item4, b.Item5));
-
-    private static readonly Gen<Op> CloseTrade =
-        Gen.Select(Delay, User, Gen.Frequency((8, CloseTarget.Own), (1, CloseTarget.Others), (1, CloseTarget.Unknown)), Gen.Int[0, 1_000],
-            (d, u, t, p) => (Op)new CloseTradeOp(d, u, t, p));
-
-    private static readonly Gen<Op> Query =
-        Gen.Select(Delay, User, Gen.OneOf(InputKind.GetBalance, InputKind.GetUsdBalance, InputKind.GetOpenTrades),
-            (d, u, k) => (Op)new QueryOp(d, u, k));
 
     private static readonly Gen<int> Move = Gen.Frequency(
         (12, Gen.Int[-8_000, 8_000]),
@@ -125,16 +108,32 @@ public static class WorkloadGenerator
 
     private static readonly Gen<Op> Replay = Delay.Select(d => (Op)new ReplayOp(d));
 
-    private static readonly Gen<Op> UnknownCommand = Gen.Select(Delay, User, (d, u) => (Op)new UnknownCommandOp(d, u));
+    /// <summary>One operation by one of <paramref name="users"/> traders (or a tick, replay, …).</summary>
+    public static Gen<Op> Operations(int users)
+    {
+        var user = Gen.Int[0, users - 1];
+        var createAccount = Gen.Select(Delay, user, (d, u) => (Op)new CreateAccountOp(d, u));
+        var openTrade = Gen.Select(
+            Gen.Select(Delay, user, Gen.Frequency((30, Gen.Int[0, 2]), (1, Gen.Int[3, 5])), DirectionGen),
+            Gen.Select(Leverage, Margin, TriggerGen, TriggerGen, Gen.Frequency((40, false), (1, true))),
+            (a, b) => (Op)new OpenTradeOp(a.Item1, a.Item2, a.Item3, a.Item4, b.Item1, b.Item2, b.Item3, b.Item4, b.Item5));
+        var closeTrade = Gen.Select(Delay, user,
+            Gen.Frequency((8, CloseTarget.Own), (1, CloseTarget.Others), (1, CloseTarget.Unknown)), Gen.Int[0, 1_000],
+            (d, u, t, p) => (Op)new CloseTradeOp(d, u, t, p));
+        var query = Gen.Select(Delay, user, Gen.OneOf(InputKind.GetBalance, InputKind.GetUsdBalance, InputKind.GetOpenTrades),
+            (d, u, k) => (Op)new QueryOp(d, u, k));
+        var unknownCommand = Gen.Select(Delay, user, (d, u) => (Op)new UnknownCommandOp(d, u));
+        return Gen.Frequency<Op>(
+            (3, createAccount),
+            (10, openTrade),
+            (5, closeTrade),
+            (3, query),
+            (16, Tick),
+            (1, Replay),
+            (1, unknownCommand));
+    }
 
-    public static readonly Gen<Op> Operation = Gen.Frequency<Op>(
-        (3, CreateAccount),
-        (10, OpenTrade),
-        (5, CloseTrade),
-        (3, Query),
-        (16, Tick),
-        (1, Replay),
-        (1, UnknownCommand));
+    public static readonly Gen<Op> Operation = Operations(Users);
 
     /// <summary>A workload of up to <paramref name="maxLength"/> operations.</summary>
     public static Gen<Op[]> Workload(int maxLength = 200) => Operation.Array[1, maxLength];
@@ -264,17 +263,19 @@ public sealed class Workload
 
     private TradeId PickTrade(CloseTradeOp c)
     {
+        // Mostly among the newest few trades, which are the ones most likely still open.
         var user = UserOf(c.User);
-        var candidates = c.Target switch
+        var candidates = new List<TradeId>(4);
+        if (c.Target != CloseTarget.Unknown)
         {
-            CloseTarget.Own => _tradeIds.Where(t => t.Owner == user).ToList(),
-            CloseTarget.Others => _tradeIds.Where(t => t.Owner != user).ToList(),
-            _ => [],
-        };
-        if (candidates.Count == 0) return new TradeId(((UInt128)0xdead << 64) | (uint)c.Pick);
-        // Mostly the newest trades, which are the ones most likely still open.
-        var index = candidates.Count - 1 - (c.Pick % Math.Min(candidates.Count, 4));
-        return candidates[index].Id;
+            for (var i = _tradeIds.Count - 1; i >= 0 && candidates.Count < 4; i--)
+            {
+                if ((_tradeIds[i].Owner == user) == (c.Target == CloseTarget.Own)) candidates.Add(_tradeIds[i].Id);
+            }
+        }
+        return candidates.Count == 0
+            ? new TradeId(((UInt128)0xdead << 64) | (uint)c.Pick)
+            : candidates[c.Pick % candidates.Count];
     }
 
     private void AddTick(TickOp t)
