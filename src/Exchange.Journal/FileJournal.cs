@@ -47,7 +47,8 @@ public sealed partial class FileJournal : IDisposable
     /// Opens (or creates) the journal in <paramref name="directory"/>: checks every record,
     /// cuts a torn tail off the last segment, and throws <see cref="JournalCorruptException"/>
     /// for damage anywhere else. <paramref name="onDurable"/> runs on the writer thread with
-    /// the highest durable sequence after each batch: keep it short.
+    /// the highest durable sequence after each batch: keep it short (if it throws, the journal
+    /// stops accepting appends, as after a failed write).
     /// </summary>
     public static FileJournal Open(string directory, JournalOptions? options = null, Action<long>? onDurable = null)
     {

@@ -24,7 +24,6 @@ public static class InputCodec
 {
     public const byte FormatVersion = 1;
 
-    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
     private const byte NullDecimal = 0xFF;
     private const int MaxSymbolBytes = 254;
     private const int MaxDecimalLength = 2 + 12;
@@ -217,14 +216,7 @@ public static class InputCodec
         {
             var prefix = Byte();
             if (prefix == 0) return null;
-            try
-            {
-                return StrictUtf8.GetString(Take(prefix - 1));
-            }
-            catch (DecoderFallbackException e)
-            {
-                throw new InvalidDataException("Symbol is not valid UTF-8.", e);
-            }
+            return SymbolCache.Get(Take(prefix - 1));
         }
 
         public decimal? Decimal()
@@ -246,6 +238,36 @@ public static class InputCodec
                 BinaryPrimitives.ReadInt32LittleEndian(magnitude[8..]),
                 (header & 0x80) != 0,
                 (byte)scale);
+        }
+    }
+
+    /// <summary>
+    /// A replay decodes the same few symbols a million times: hand out one string per symbol
+    /// instead of allocating each time. Slots hold immutable entries, so any thread may read.
+    /// </summary>
+    private static class SymbolCache
+    {
+        private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+        private static readonly Entry?[] Slots = new Entry?[64];
+
+        private sealed record Entry(byte[] Utf8, string Text);
+
+        public static string Get(ReadOnlySpan<byte> utf8)
+        {
+            var slot = utf8.IsEmpty ? 0 : (utf8.Length * 31 + utf8[0] * 7 + utf8[^1]) & (Slots.Length - 1);
+            var entry = Volatile.Read(ref Slots[slot]);
+            if (entry is not null && utf8.SequenceEqual(entry.Utf8)) return entry.Text;
+            string text;
+            try
+            {
+                text = StrictUtf8.GetString(utf8);
+            }
+            catch (DecoderFallbackException e)
+            {
+                throw new InvalidDataException("Symbol is not valid UTF-8.", e);
+            }
+            Volatile.Write(ref Slots[slot], new Entry(utf8.ToArray(), text));
+            return text;
         }
     }
 }

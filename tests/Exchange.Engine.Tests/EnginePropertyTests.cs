@@ -73,8 +73,20 @@ public sealed class EnginePropertyTests
         });
 
         var again = new TradingEngine(WorkloadRunner.Config);
-        Assert.Equal(transcript, WorkloadRunner.Run(again, inputs));
+        var sink = new TranscriptSink();
+        Assert.Equal(transcript, WorkloadRunner.Run(again, inputs, sink: sink));
         Assert.Equal(engine.StateHash(), again.StateHash());
+
+        // The boundaries of the trigger rules were reached, not just the easy middle.
+        var closed = sink.Closed;
+        Assert.Contains(closed, c => c.Reason == CloseReason.Liquidation && c.ClosePrice == c.Trade.LiquidationPrice);
+        Assert.Contains(closed, c => c.Reason == CloseReason.StopLoss && c.ClosePrice == c.Trade.StopLoss);
+        Assert.Contains(closed, c => c.Reason == CloseReason.TakeProfit && c.ClosePrice == c.Trade.TakeProfit);
+        Assert.Contains(closed, c => c.Reason == CloseReason.Liquidation && c.InsuranceFundChange < Usd.Zero);
+        Assert.Contains(closed, c => c.Reason == CloseReason.StopLoss && c.InsuranceFundChange < Usd.Zero);
+        Assert.Contains(closed, c => c.Reason == CloseReason.StopLoss && (c.Trade.Direction == Direction.Long
+            ? c.ClosePrice <= c.Trade.LiquidationPrice
+            : c.ClosePrice >= c.Trade.LiquidationPrice));
 
         var text = string.Join("\n", transcript);
         foreach (var reason in Enum.GetValues<CloseReason>())

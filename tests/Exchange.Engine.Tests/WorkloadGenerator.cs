@@ -10,6 +10,11 @@ public enum TickShape : byte
     Crossed,
     ZeroBid,
     UnknownAsset,
+    /// <summary>
+    /// The closing-side price exactly at, or one 1e-8 step either side of, the liquidation,
+    /// stop-loss or take-profit level of a recent trade: the boundaries of the trigger rules.
+    /// </summary>
+    AtLevel,
 }
 
 /// <summary>How a generated stop-loss or take-profit is written.</summary>
@@ -53,7 +58,10 @@ public sealed record CloseTradeOp(int DelayMs, int User, CloseTarget Target, int
 
 public sealed record QueryOp(int DelayMs, int User, InputKind Kind) : Op(DelayMs);
 
-/// <summary>MovePpm moves the asset's mid (random walk); SpreadPpm is the bid/ask spread around it.</summary>
+/// <summary>
+/// MovePpm moves the asset's mid (random walk); SpreadPpm is the bid/ask spread around it.
+/// For <see cref="TickShape.AtLevel"/>, MovePpm picks the level and SpreadPpm mod 3 the step (−1, 0, +1).
+/// </summary>
 public sealed record TickOp(int DelayMs, int Asset, TickShape Shape, int MovePpm, int SpreadPpm) : Op(DelayMs);
 
 /// <summary>Sends the last state-changing input again, with its old sequence: the engine must ignore it.</summary>
@@ -102,7 +110,8 @@ public static class WorkloadGenerator
 
     private static readonly Gen<Op> Tick =
         Gen.Select(Delay, Gen.Int[0, 2],
-            Gen.Frequency((40, TickShape.Walk), (3, TickShape.Gap), (1, TickShape.Crossed), (1, TickShape.ZeroBid), (1, TickShape.UnknownAsset)),
+            Gen.Frequency((40, TickShape.Walk), (3, TickShape.Gap), (1, TickShape.Crossed), (1, TickShape.ZeroBid), (1, TickShape.UnknownAsset),
+                (4, TickShape.AtLevel)),
             Move, Spread,
             (d, a, s, m, sp) => (Op)new TickOp(d, a, s, s == TickShape.Gap ? m : Math.Clamp(m, -8_000, 8_000), sp));
 
@@ -155,6 +164,8 @@ public sealed class Workload
     private readonly List<EngineInput> _inputs = [];
     private readonly List<(UserId Owner, TradeId Id)> _tradeIds = [];
     private readonly long[] _mids = (long[])StartMids.Clone();
+    private readonly (long Bid, long Ask)[] _books = new (long, long)[3];
+    private readonly List<(Direction Direction, long Level)>[] _levels = [[], [], []];
     private long _sequence;
     private long _now = StartMs;
     private ulong _tradeCounter;
@@ -242,6 +253,17 @@ public sealed class Workload
         var takeProfit = TriggerPrice(o.TakeProfit, mid, towardsProfit: isLong);
         Emit(EngineInput.CreateTrade(++_sequence, _now, user, id, symbol!, o.Direction, o.Margin, o.Leverage,
             stopLoss, takeProfit, OrderId()));
+
+        // Remember where this trade's triggers would be, for AtLevel ticks (the trade may well be rejected; no matter).
+        var asset = o.Symbol == 3 ? 1 : o.Symbol;
+        if (asset > 2 || o.Direction is not (Direction.Long or Direction.Short) || _books[asset].Bid <= 0 ||
+            o.Leverage != decimal.Truncate(o.Leverage) || o.Leverage is < 1 or > 100) return;
+        var open = isLong ? _books[asset].Ask : _books[asset].Bid;
+        var levels = _levels[asset];
+        levels.Add((o.Direction, ReferenceEngine.LiquidationPrice(o.Direction, open, (int)o.Leverage, 5_000)));
+        if (o.StopLoss.Style == TriggerStyle.Offset) levels.Add((o.Direction, (long)(stopLoss!.Value * Price.Scale)));
+        if (o.TakeProfit.Style == TriggerStyle.Offset) levels.Add((o.Direction, (long)(takeProfit!.Value * Price.Scale)));
+        if (levels.Count > 12) levels.RemoveRange(0, levels.Count - 12);
     }
 
     /// <summary>A price <c>bps</c> above (<paramref name="towardsProfit"/>) or below the mid, or a malformed one.</summary>
@@ -303,7 +325,15 @@ public sealed class Workload
             case TickShape.UnknownAsset:
                 asset = t.MovePpm % 2 == 0 ? 3 : -1;
                 break;
+            case TickShape.AtLevel when _levels[asset].Count > 0:
+                var (direction, level) = _levels[asset][Math.Abs(t.MovePpm) % _levels[asset].Count];
+                var price = Math.Max(1, level + t.SpreadPpm % 3 - 1);
+                var spread = Math.Max(1, price / 2_000);
+                (bid, ask) = direction == Direction.Long ? (price, price + spread) : (Math.Max(1, price - spread), price);
+                _mids[asset] = Math.Clamp(price, StartMids[asset] / 100, StartMids[asset] * 100);
+                break;
         }
+        if (asset is >= 0 and < 3 && bid > 0 && ask >= bid) _books[asset] = (bid, ask);
         Emit(EngineInput.Tick(++_sequence, _now, new AssetId(asset), new Price(bid), new Price(ask)));
     }
 }

@@ -5,10 +5,19 @@ public sealed class TranscriptSink : IEngineSink
 {
     public List<string> Lines { get; } = [];
 
+    /// <summary>Every close reported, kept across <see cref="Take"/> for censuses.</summary>
+    public List<TradeClosed> Closed { get; } = [];
+
     public void OnReply(in CommandReply reply) => Lines.Add(Describe(in reply));
     public void OnAccountCreated(in AccountCreated e) => Lines.Add(e.ToString());
     public void OnTradeOpened(in TradeOpened e) => Lines.Add(e.ToString());
-    public void OnTradeClosed(in TradeClosed e) => Lines.Add(e.ToString());
+
+    public void OnTradeClosed(in TradeClosed e)
+    {
+        Lines.Add(e.ToString());
+        Closed.Add(e);
+    }
+
     public void OnBalanceChanged(in BalanceChanged e) => Lines.Add(e.ToString());
 
     /// <summary>The reply with its open-trade list spelled out (a record prints only the list's type).</summary>
@@ -40,9 +49,9 @@ public static class WorkloadRunner
 
     /// <summary>Applies inputs[from..to) and returns one transcript entry per input.</summary>
     public static List<string> Run(TradingEngine engine, IReadOnlyList<EngineInput> inputs, int from = 0, int? to = null,
-        Action<int>? afterEach = null)
+        Action<int>? afterEach = null, TranscriptSink? sink = null)
     {
-        var sink = new TranscriptSink();
+        sink ??= new TranscriptSink();
         var transcript = new List<string>();
         for (var i = from; i < (to ?? inputs.Count); i++)
         {

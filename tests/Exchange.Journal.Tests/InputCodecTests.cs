@@ -127,6 +127,15 @@ public class InputCodecTests
     }
 
     [Fact]
+    public void Symbol_that_is_not_utf8_is_invalid_data()
+    {
+        var bytes = Encode(EngineInput.CreateTrade(1, 1, Alice, Trade, "BTC", Direction.Long, 1m, 1m));
+        var symbolAt = 1 + 1 + 8 + 8 + 16 + 16 + 16 + 1;
+        bytes[symbolAt] = 0xFF;
+        Assert.Throws<InvalidDataException>(() => InputCodec.Decode(bytes));
+    }
+
+    [Fact]
     public void Unknown_kind_is_invalid_data_and_cannot_be_encoded()
     {
         var bytes = Encode(EngineInput.CreateAccount(1, 1, Alice));
