@@ -70,18 +70,24 @@ public static class PositionMath
     // price (1e-8) × quantity (1e-8) → cents (1e-2)
     private const long PriceTimesQuantityToCents = Price.Scale * Quantity.Scale / Usd.Scale;
 
-    /// <summary>quantity = notional / openPrice, floored to 1e-8.</summary>
-    public static Quantity QuantityFor(Usd notional, Price openPrice)
+    /// <summary>
+    /// quantity = notional / openPrice, floored to 1e-8. False when the position is too large
+    /// for the scale (or rounds to nothing): such a trade is refused, never wrapped around.
+    /// </summary>
+    public static bool TryQuantityFor(Usd notional, Price openPrice, out Quantity quantity)
     {
         var q = (Int128)notional.Cents * (Price.Scale * Quantity.Scale / Usd.Scale) / openPrice.Raw;
-        return new Quantity((long)q);
+        quantity = q > 0 && q <= long.MaxValue ? new Quantity((long)q) : default;
+        return quantity.Raw > 0;
     }
 
     /// <summary>LONG: (exit − open) × qty; SHORT: (open − exit) × qty; floored to the cent.</summary>
     public static Usd Pnl(Direction direction, Price openPrice, Price exitPrice, Quantity quantity)
     {
         var diff = direction == Direction.Long ? exitPrice.Raw - openPrice.Raw : openPrice.Raw - exitPrice.Raw;
-        return new Usd(FloorDiv((Int128)diff * quantity.Raw, PriceTimesQuantityToCents));
+        var cents = FloorDiv((Int128)diff * quantity.Raw, PriceTimesQuantityToCents);
+        // Only an absurd feed price can get here; saturating keeps the books balanced (the house takes the same number).
+        return new Usd((long)Int128.Clamp(cents, -MaxPnlCents, MaxPnlCents));
     }
 
     /// <summary>
@@ -105,11 +111,13 @@ public static class PositionMath
         }
     }
 
-    private static long FloorDiv(Int128 a, long b)
+    private const long MaxPnlCents = long.MaxValue / 4;
+
+    private static Int128 FloorDiv(Int128 a, long b)
     {
         var q = a / b;
         if (a % b != 0 && a < 0) q--;
-        return (long)q;
+        return q;
     }
 
     private static Int128 CeilDiv(Int128 a, Int128 b)

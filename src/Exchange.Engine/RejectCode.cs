@@ -34,6 +34,7 @@ public enum RejectCode : short
     WouldBeLiquidatedAtOnce = 409,
     MarginAboveMaximum = 410,
     TradeIdTaken = 411,
+    PositionTooLarge = 412,
 
     // 5xx: existing trades
     TradeNotFound = 500,
@@ -65,6 +66,7 @@ public static class RejectCodes
         RejectCode.WouldBeLiquidatedAtOnce => "WOULD_BE_LIQUIDATED_AT_ONCE",
         RejectCode.MarginAboveMaximum => "MARGIN_ABOVE_MAXIMUM",
         RejectCode.TradeIdTaken => "TRADE_ID_TAKEN",
+        RejectCode.PositionTooLarge => "POSITION_TOO_LARGE",
         RejectCode.TradeNotFound => "TRADE_NOT_FOUND",
         RejectCode.TradeNotOwned => "TRADE_NOT_OWNED",
         _ => "UNKNOWN_REJECTION",
@@ -93,6 +95,7 @@ public static class RejectCodes
         RejectCode.WouldBeLiquidatedAtOnce => "At this leverage the current spread already reaches the liquidation price.",
         RejectCode.MarginAboveMaximum => "Margin is above the asset's maximum.",
         RejectCode.TradeIdTaken => "The trade id is already in use.",
+        RejectCode.PositionTooLarge => "The position (margin × leverage at this price) is too large; lower the margin or leverage.",
         RejectCode.TradeNotFound => "No such open trade.",
         RejectCode.TradeNotOwned => "No such open trade.",
         _ => "Rejected.",

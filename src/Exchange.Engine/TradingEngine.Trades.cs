@@ -17,7 +17,7 @@ public sealed partial class TradingEngine
         var market = _markets[order.Asset.Index];
         var trade = new TradeView(
             input.TradeId, input.User, order.Asset, input.Direction, order.OpenPrice,
-            PositionMath.QuantityFor(new Usd(order.Margin.Cents * order.Leverage), order.OpenPrice),
+            order.Quantity,
             order.Margin, order.Leverage, order.LiquidationPrice, order.StopLoss, order.TakeProfit,
             input.Sequence, input.TimestampMs);
 
@@ -39,6 +39,7 @@ public sealed partial class TradingEngine
         public int Leverage;
         public Usd Margin;
         public Price OpenPrice;
+        public Quantity Quantity;
         public Price LiquidationPrice;
         public Price StopLoss;
         public Price TakeProfit;
@@ -80,6 +81,8 @@ public sealed partial class TradingEngine
         if (order.TakeProfit.IsSet && (isLong ? order.TakeProfit <= order.OpenPrice : order.TakeProfit >= order.OpenPrice))
             return RejectCode.TakeProfitWrongSide;
 
+        if (!PositionMath.TryQuantityFor(new Usd(order.Margin.Cents * order.Leverage), order.OpenPrice, out order.Quantity))
+            return RejectCode.PositionTooLarge;
         order.LiquidationPrice = PositionMath.LiquidationPrice(input.Direction, order.OpenPrice, order.Leverage, spec.MaintenanceMarginPpm);
         var closing = market.ClosingPrice(input.Direction);
         if (isLong ? closing <= order.LiquidationPrice : closing >= order.LiquidationPrice)

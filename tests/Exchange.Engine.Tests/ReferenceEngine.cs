@@ -100,7 +100,8 @@ public sealed class ReferenceEngine
     {
         var notional = Fraction.Whole(marginCents) * Cent * Fraction.Whole(leverage);
         var quantity = notional / Dollars(openPriceRaw);
-        return (long)(quantity / QuantityUnit).Floor();
+        var units = (quantity / QuantityUnit).Floor();
+        return units > long.MaxValue ? 0 : (long)units;
     }
 
     /// <summary>LONG (exit − open) × qty, SHORT (open − exit) × qty, floored to the cent.</summary>
@@ -263,6 +264,7 @@ public sealed class ReferenceEngine
         if (stopLoss != 0 && (isLong ? stopLoss >= open : stopLoss <= open)) return RejectCode.StopLossWrongSide;
         if (takeProfit != 0 && (isLong ? takeProfit <= open : takeProfit >= open)) return RejectCode.TakeProfitWrongSide;
 
+        if (QuantityOf(margin, leverage, open) <= 0) return RejectCode.PositionTooLarge;
         var liquidation = LiquidationPrice(input.Direction, open, leverage, spec.MaintenanceMarginPpm);
         var closing = isLong ? book.Bid : book.Ask;
         if (isLong ? closing <= liquidation : closing >= liquidation) return RejectCode.WouldBeLiquidatedAtOnce;
