@@ -3,6 +3,29 @@ namespace Exchange.Engine;
 public sealed partial class TradingEngine
 {
     private const decimal MaxTriggerPrice = 1_000_000_000m;
+    private const long MaxTriggerPriceRaw = 1_000_000_000 * Price.Scale;
+    private static readonly long[] PowersOfTen = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+
+    /// <summary>
+    /// <paramref name="value"/> × 10^<paramref name="decimals"/> (decimals ≤ 8) as a long, when the
+    /// decimal has at most that many decimals and the result fits: exactly the number the
+    /// decimal arithmetic would give, without it. False means "use decimal arithmetic", not "invalid".
+    /// </summary>
+    private static bool TryExactFixed(decimal value, int decimals, out long raw)
+    {
+        raw = 0;
+        int scale = value.Scale;
+        if (scale > decimals) return false;
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(value, bits);
+        if (bits[2] != 0) return false;
+        var mantissa = (ulong)(uint)bits[1] << 32 | (uint)bits[0];
+        var factor = PowersOfTen[decimals - scale];
+        if (mantissa > (ulong)(long.MaxValue / factor)) return false;
+        raw = (long)mantissa * factor;
+        if (bits[3] < 0) raw = -raw;
+        return true;
+    }
 
     private void CreateTrade(in EngineInput input, IEngineSink sink)
     {
@@ -13,7 +36,7 @@ public sealed partial class TradingEngine
             return;
         }
 
-        var account = _accounts[input.User];
+        var account = order.Account;
         var market = _markets[order.Asset.Index];
         var trade = new TradeView(
             input.TradeId, input.User, order.Asset, input.Direction, order.OpenPrice,
@@ -30,11 +53,16 @@ public sealed partial class TradingEngine
 
         sink.OnTradeOpened(new TradeOpened(NextHeader(in input), trade));
         sink.OnBalanceChanged(new BalanceChanged(NextHeader(in input), account.Id, account.Free, account.Locked));
-        sink.OnReply(Accepted(in input) with { Trade = trade, Free = account.Free, Locked = account.Locked });
+        sink.OnReply(new CommandReply
+        {
+            Kind = input.Kind, Sequence = input.Sequence, OrderId = input.OrderId, User = input.User,
+            Trade = trade, Free = account.Free, Locked = account.Locked,
+        });
     }
 
     private struct ValidOrder
     {
+        public Account Account;
         public AssetId Asset;
         public int Leverage;
         public Usd Margin;
@@ -50,20 +78,40 @@ public sealed partial class TradingEngine
     {
         order = default;
         if (!_accounts.TryGetValue(input.User, out var account)) return RejectCode.AccountNotFound;
+        order.Account = account;
         if (!_config.TryFindAsset(input.Symbol, out order.Asset)) return RejectCode.UnknownAsset;
         if (input.Direction is not (Direction.Long or Direction.Short)) return RejectCode.InvalidDirection;
         var market = _markets[order.Asset.Index];
         var spec = market.Spec;
 
-        if (input.Leverage != decimal.Truncate(input.Leverage)) return RejectCode.LeverageNotInteger;
-        if (input.Leverage < 1 || input.Leverage > spec.MaxLeverage) return RejectCode.LeverageOutOfRange;
-        order.Leverage = (int)input.Leverage;
+        // Fast paths first: a number with few decimals converts exactly to a long and is
+        // checked in fixed point; any other falls through to the same rules in decimal.
+        if (TryExactFixed(input.Leverage, 0, out var leverage))
+        {
+            if (leverage < 1 || leverage > spec.MaxLeverage) return RejectCode.LeverageOutOfRange;
+        }
+        else
+        {
+            if (input.Leverage != decimal.Truncate(input.Leverage)) return RejectCode.LeverageNotInteger;
+            if (input.Leverage < 1 || input.Leverage > spec.MaxLeverage) return RejectCode.LeverageOutOfRange;
+            leverage = (long)input.Leverage;
+        }
+        order.Leverage = (int)leverage;
 
-        if (input.Margin <= 0) return RejectCode.MarginNotPositive;
-        if (input.Margin > spec.MaxMargin.ToDecimal()) return RejectCode.MarginAboveMaximum;
-        var cents = input.Margin * Usd.Scale;
-        if (cents != decimal.Truncate(cents)) return RejectCode.MarginTooPrecise;
-        order.Margin = new Usd((long)cents);
+        if (TryExactFixed(input.Margin, Usd.Decimals, out var cents))
+        {
+            if (cents <= 0) return RejectCode.MarginNotPositive;
+            if (cents > spec.MaxMargin.Cents) return RejectCode.MarginAboveMaximum;
+        }
+        else
+        {
+            if (input.Margin <= 0) return RejectCode.MarginNotPositive;
+            if (input.Margin > spec.MaxMargin.ToDecimal()) return RejectCode.MarginAboveMaximum;
+            var scaled = input.Margin * Usd.Scale;
+            if (scaled != decimal.Truncate(scaled)) return RejectCode.MarginTooPrecise;
+            cents = (long)scaled;
+        }
+        order.Margin = new Usd(cents);
         if (order.Margin < spec.MinMargin) return RejectCode.MarginBelowMinimum;
         if (order.Margin > account.Free) return RejectCode.InsufficientBalance;
 
@@ -96,6 +144,12 @@ public sealed partial class TradingEngine
     {
         price = Price.None;
         if (value is not { } v) return true;
+        if (TryExactFixed(v, Price.Decimals, out var fixedRaw))
+        {
+            if (fixedRaw <= 0 || fixedRaw > MaxTriggerPriceRaw) return false;
+            price = new Price(fixedRaw);
+            return true;
+        }
         if (v <= 0 || v > MaxTriggerPrice) return false;
         var raw = v * Price.Scale;
         if (raw != decimal.Truncate(raw)) return false;
@@ -153,8 +207,18 @@ public sealed partial class TradingEngine
             return;
         }
 
-        var result = Settle(slot, CloseReason.Manual, market.ClosingPrice(trade.Direction), in input, sink);
-        sink.OnReply(Accepted(in input) with { Trade = trade, Close = result, Free = account.Free, Locked = account.Locked });
+        var result = Settle(slot, in trade, account, CloseReason.Manual, market.ClosingPrice(trade.Direction), in input, sink);
+        sink.OnReply(new CommandReply
+        {
+            Kind = input.Kind, Sequence = input.Sequence, OrderId = input.OrderId, User = input.User,
+            Trade = trade, Close = result, Free = account.Free, Locked = account.Locked,
+        });
+    }
+
+    private CloseResult Settle(int slot, CloseReason reason, Price closePrice, in EngineInput cause, IEngineSink sink)
+    {
+        var trade = _trades[slot];
+        return Settle(slot, in trade, _accounts[trade.Owner], reason, closePrice, in cause, sink);
     }
 
     /// <summary>
@@ -163,10 +227,9 @@ public sealed partial class TradingEngine
     /// of the PnL, and the insurance fund takes what is left of a liquidated margin or pays
     /// what a gap took beyond it.
     /// </summary>
-    private CloseResult Settle(int slot, CloseReason reason, Price closePrice, in EngineInput cause, IEngineSink sink)
+    private CloseResult Settle(int slot, in TradeView trade, Account account, CloseReason reason, Price closePrice,
+        in EngineInput cause, IEngineSink sink)
     {
-        var trade = _trades[slot];
-        var account = _accounts[trade.Owner];
         var pnl = PositionMath.Pnl(trade.Direction, trade.OpenPrice, closePrice, trade.Quantity);
         var equity = trade.Margin + pnl;
         Usd payout, insurance;
