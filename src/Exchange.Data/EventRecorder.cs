@@ -1,0 +1,521 @@
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using Exchange.Engine;
+using Exchange.Journal;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Exchange.Data;
+
+public sealed record EventRecorderOptions
+{
+    /// <summary>
+    /// Items (events and orders) that may wait for the database. About 1M boxed events is a
+    /// few hundred MB at worst, and minutes of full-speed trading.
+    /// </summary>
+    public int QueueCapacity { get; init; } = 1_000_000;
+
+    /// <summary>Most items written in one transaction.</summary>
+    public int MaxBatch { get; init; } = 2_000;
+
+    /// <summary>Longest pause between retries while the database fails.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>
+/// Writes the engine's events (trades, ledger) and the API's orders to the database in
+/// batches, one transaction each, off the engine's and the journal's threads.
+/// <para>
+/// Idempotent by event sequence: each transaction also advances <see cref="RecorderCursor"/>,
+/// and events at or below it are skipped, so recovery's replays and overlapping deliveries
+/// never duplicate a row. Orders are idempotent by OrderId.
+/// </para>
+/// <para>
+/// Back-pressure: <see cref="OnEvents"/> only enqueues. The queue is bounded and large; when
+/// the database has fallen so far behind that it is full, the caller blocks until there is
+/// room (counted in <see cref="BlockedEnqueues"/>). Dropping would lose audit rows and an
+/// unbounded queue would only move the failure to memory, so a database that is down for
+/// minutes eventually slows event delivery rather than the other two.
+/// </para>
+/// <para>
+/// Loss on a crash is fine: the engine host writes a snapshot only once
+/// <see cref="RecordedEventSequence"/> covers it, so whatever was queued but not committed is
+/// re-created by the next recovery.
+/// </para>
+/// </summary>
+public sealed class EventRecorder : BackgroundService, IEngineEventListener
+{
+    private readonly IDbContextFactory<ExchangeDbContext> _factory;
+    private readonly IReadOnlyList<AssetSpec> _assets;
+    private readonly ILogger _logger;
+    private readonly EventRecorderOptions _options;
+    private readonly Channel<object> _queue;
+    private readonly Lock _waitersLock = new();
+    private readonly List<(long Sequence, TaskCompletionSource Done)> _waiters = [];
+    private readonly Meter _meter;
+
+    private long _recorded;
+    private long _blockedEnqueues;
+    private long _eventsWritten;
+    private long _eventsSkipped;
+    private long _ordersWritten;
+    private int _consecutiveFailures;
+
+    // The last event seen (written or skipped) before the next batch: the cause of a
+    // BalanceChanged is the event just before it in the same input, and a batch may split them.
+    private object? _previousEvent;
+
+    public EventRecorder(IDbContextFactory<ExchangeDbContext> factory, EngineConfig engineConfig, ILogger<EventRecorder> logger,
+        EventRecorderOptions? options = null)
+    {
+        _factory = factory;
+        _assets = engineConfig.Assets;
+        _logger = logger;
+        _options = options ?? new EventRecorderOptions();
+        _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(_options.QueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _meter = new Meter("Exchange.Data.EventRecorder");
+        _meter.CreateObservableGauge("exchange_recorder_queue_length", () => QueueLength,
+            description: "Events and orders waiting to be written to the database");
+        _meter.CreateObservableGauge("exchange_recorder_event_sequence", () => RecordedEventSequence,
+            description: "Highest engine event sequence written to the database");
+        _meter.CreateObservableCounter("exchange_recorder_blocked_enqueues", () => BlockedEnqueues,
+            description: "Times a caller waited because the recorder's queue was full");
+        _meter.CreateObservableGauge("exchange_recorder_consecutive_failures", () => ConsecutiveFailures,
+            description: "Failed database writes since the last success");
+    }
+
+    /// <summary>Every event at or below this is committed to the database.</summary>
+    public long RecordedEventSequence => Volatile.Read(ref _recorded);
+
+    public int QueueLength => _queue.Reader.Count;
+    public long BlockedEnqueues => Interlocked.Read(ref _blockedEnqueues);
+    public long EventsWritten => Interlocked.Read(ref _eventsWritten);
+    public long EventsSkipped => Interlocked.Read(ref _eventsSkipped);
+    public long OrdersWritten => Interlocked.Read(ref _ordersWritten);
+
+    /// <summary>Database writes that failed in a row; 0 when the last one succeeded (for /readyz).</summary>
+    public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+
+    /// <summary>Called on the journal's thread once the inputs are durable. Only enqueues.</summary>
+    public void OnEvents(IReadOnlyList<object> events, bool replayed)
+    {
+        // Recovery replays from the snapshot; most of that may be in the database already.
+        // The last recorded event before new ones still goes through (the writer skips it):
+        // it may be the cause of the first new BalanceChanged.
+        var recorded = RecordedEventSequence;
+        object? cause = null;
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            if (!TryHeader(e, out var header))
+            {
+                _logger.LogWarning("Ignoring an unknown event type {Type}", e.GetType().Name);
+                continue;
+            }
+            if (header.EventSequence <= recorded)
+            {
+                cause = e;
+                continue;
+            }
+            if (cause is not null) Enqueue(cause);
+            cause = null;
+            Enqueue(e);
+        }
+    }
+
+    /// <summary>Queues a command's row; written in the next batch.</summary>
+    public void RecordOrder(OrderRecord order)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        Enqueue(order);
+    }
+
+    /// <summary>Completes once everything queued before the call is committed.</summary>
+    public Task FlushAsync()
+    {
+        var marker = new FlushMarker();
+        Enqueue(marker);
+        return marker.Done.Task;
+    }
+
+    /// <summary>Completes once the database holds every event up to <paramref name="eventSequence"/>.</summary>
+    public Task WhenRecordedAsync(long eventSequence, CancellationToken cancellationToken = default)
+    {
+        if (RecordedEventSequence >= eventSequence) return Task.CompletedTask;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waitersLock)
+        {
+            _waiters.Add((eventSequence, done));
+        }
+        // The batch may have committed between the check and the registration.
+        ReleaseWaiters();
+        return done.Task.WaitAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Write what is queued, unless the host's shutdown timeout runs out first.
+        _queue.Writer.TryComplete();
+        if (ExecuteTask is { } loop)
+            await Task.WhenAny(loop, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override void Dispose()
+    {
+        _meter.Dispose();
+        base.Dispose();
+    }
+
+    private void Enqueue(object item)
+    {
+        if (_queue.Writer.TryWrite(item)) return;
+        Interlocked.Increment(ref _blockedEnqueues);
+        try
+        {
+            // Full: wait for the database to catch up (see the class comment for why not drop).
+            _queue.Writer.WriteAsync(item).AsTask().GetAwaiter().GetResult();
+        }
+        catch (ChannelClosedException)
+        {
+            // Stopped: a later recovery re-creates events that were not recorded.
+            _logger.LogWarning("Event recorder stopped; not recording {Item}", item.GetType().Name);
+            if (item is FlushMarker marker) marker.Done.TrySetCanceled();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await RetryAsync(LoadCursorAsync, stoppingToken).ConfigureAwait(false);
+            var batch = new List<object>(_options.MaxBatch);
+            var reader = _queue.Reader;
+            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                batch.Clear();
+                while (batch.Count < _options.MaxBatch && reader.TryRead(out var item)) batch.Add(item);
+                await RetryAsync(ct => WriteBatchAsync(batch, ct), stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutdown timed out with items queued; recovery re-creates their events.
+        }
+        finally
+        {
+            while (_queue.Reader.TryRead(out var item))
+            {
+                if (item is FlushMarker marker) marker.Done.TrySetCanceled(stoppingToken);
+            }
+        }
+    }
+
+    private async Task RetryAsync(Func<CancellationToken, Task> write, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            try
+            {
+                await write(stoppingToken).ConfigureAwait(false);
+                Volatile.Write(ref _consecutiveFailures, 0);
+                return;
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Never skip a batch: the rows would be missing for good. Retry it as it is.
+                var failures = Interlocked.Increment(ref _consecutiveFailures);
+                var delay = TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryDelay.TotalMilliseconds,
+                    50 * Math.Pow(2, Math.Min(failures, 16))));
+                _logger.LogError(e, "Writing to the database failed ({Failures} in a row); retrying in {Delay} ms",
+                    failures, (long)delay.TotalMilliseconds);
+                await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task LoadCursorAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await _factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var cursor = await db.RecorderCursors.AsNoTracking()
+            .SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken).ConfigureAwait(false);
+        Publish(cursor.LastEventSequence);
+        _logger.LogInformation("Event recorder resumes after event {Sequence}", cursor.LastEventSequence);
+    }
+
+    private async Task WriteBatchAsync(List<object> batch, CancellationToken cancellationToken)
+    {
+        await using var db = await _factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        // Read inside the transaction: the database, not this process, says what is recorded.
+        var cursor = await db.RecorderCursors.SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken)
+            .ConfigureAwait(false);
+        var start = cursor.LastEventSequence;
+        var trades = await LoadTradesAsync(db, batch, start, cancellationToken).ConfigureAwait(false);
+        var orders = await LoadOrdersAsync(db, batch, cancellationToken).ConfigureAwait(false);
+
+        var last = start;
+        var previous = _previousEvent;
+        int written = 0, skipped = 0, ordersWritten = 0;
+        List<FlushMarker>? markers = null;
+        foreach (var item in batch)
+        {
+            switch (item)
+            {
+                case OrderRecord order:
+                    if (ApplyOrder(db, orders, order)) ordersWritten++;
+                    break;
+                case FlushMarker marker:
+                    (markers ??= []).Add(marker);
+                    break;
+                default:
+                    if (!TryHeader(item, out var header)) break;
+                    if (header.EventSequence <= last)
+                    {
+                        skipped++;
+                    }
+                    else
+                    {
+                        if (header.EventSequence != last + 1 && last != 0)
+                            _logger.LogWarning("Event sequence jumps from {Last} to {Next}: events in between were never delivered",
+                                last, header.EventSequence);
+                        ApplyEvent(db, trades, item, previous);
+                        last = header.EventSequence;
+                        written++;
+                    }
+                    previous = item;
+                    break;
+            }
+        }
+
+        cursor.LastEventSequence = last;
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+
+        _previousEvent = previous;
+        Interlocked.Add(ref _eventsWritten, written);
+        Interlocked.Add(ref _eventsSkipped, skipped);
+        Interlocked.Add(ref _ordersWritten, ordersWritten);
+        if (skipped > 0) _logger.LogDebug("Skipped {Skipped} events already recorded", skipped);
+        Publish(last);
+        if (markers is not null)
+        {
+            foreach (var marker in markers) marker.Done.TrySetResult();
+        }
+    }
+
+    /// <summary>The batch's trades that are already in the database, in one query.</summary>
+    private static async Task<Dictionary<string, Trade>> LoadTradesAsync(ExchangeDbContext db, List<object> batch, long recorded,
+        CancellationToken cancellationToken)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in batch)
+        {
+            switch (item)
+            {
+                case TradeOpened o when o.Header.EventSequence > recorded: ids.Add(o.Trade.Id.ToString()); break;
+                case TradeClosed c when c.Header.EventSequence > recorded: ids.Add(c.Trade.Id.ToString()); break;
+            }
+        }
+        if (ids.Count == 0) return new Dictionary<string, Trade>(StringComparer.Ordinal);
+        var list = ids.ToList();
+        return await db.Trades.Where(t => list.Contains(t.TradeId))
+            .ToDictionaryAsync(t => t.TradeId, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
+    }
+
+    private sealed class BatchOrders
+    {
+        public Dictionary<Guid, Order> ById { get; } = [];
+        public Dictionary<(Guid UserId, string Key), Guid> ByKey { get; } = [];
+    }
+
+    /// <summary>The batch's orders already in the database, by id and by idempotency key.</summary>
+    private static async Task<BatchOrders> LoadOrdersAsync(ExchangeDbContext db, List<object> batch, CancellationToken cancellationToken)
+    {
+        var result = new BatchOrders();
+        List<Guid>? ids = null;
+        List<string>? keys = null;
+        foreach (var item in batch)
+        {
+            if (item is not OrderRecord order) continue;
+            (ids ??= []).Add(order.OrderId);
+            if (order.IdempotencyKey is { } key) (keys ??= []).Add(key);
+        }
+        if (ids is null) return result;
+        foreach (var order in await db.Orders.Where(o => ids.Contains(o.OrderId)).ToListAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.ById[order.OrderId] = order;
+            if (order.IdempotencyKey is { } key) result.ByKey[(order.UserId, key)] = order.OrderId;
+        }
+        if (keys is not null)
+        {
+            var taken = await db.Orders.AsNoTracking()
+                .Where(o => o.IdempotencyKey != null && keys.Contains(o.IdempotencyKey))
+                .Select(o => new { o.UserId, o.IdempotencyKey, o.OrderId })
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var t in taken) result.ByKey[(t.UserId, t.IdempotencyKey!)] = t.OrderId;
+        }
+        return result;
+    }
+
+    /// <summary>Inserts or updates one order; false when it was refused (its idempotency key belongs to another order).</summary>
+    private bool ApplyOrder(ExchangeDbContext db, BatchOrders orders, OrderRecord record)
+    {
+        if (orders.ById.TryGetValue(record.OrderId, out var existing))
+        {
+            record.UpdateOutcome(existing);
+            return true;
+        }
+        if (record.IdempotencyKey is { } key)
+        {
+            if (orders.ByKey.TryGetValue((record.UserId, key), out var owner))
+            {
+                // The API answers a retry from the first order; a second row would break the unique index.
+                _logger.LogWarning("Order {OrderId} not recorded: idempotency key already used by order {Owner}", record.OrderId, owner);
+                return false;
+            }
+            orders.ByKey[(record.UserId, key)] = record.OrderId;
+        }
+        var order = record.ToEntity();
+        db.Orders.Add(order);
+        orders.ById[order.OrderId] = order;
+        return true;
+    }
+
+    private void ApplyEvent(ExchangeDbContext db, Dictionary<string, Trade> trades, object e, object? previous)
+    {
+        switch (e)
+        {
+            case TradeOpened opened:
+                {
+                    var id = opened.Trade.Id.ToString();
+                    if (trades.ContainsKey(id)) return; // recorded by an earlier run whose cursor was reset
+                    var trade = NewTrade(opened.Trade, opened.Header.OrderId);
+                    db.Trades.Add(trade);
+                    trades[id] = trade;
+                    break;
+                }
+            case TradeClosed closed:
+                {
+                    var id = closed.Trade.Id.ToString();
+                    if (!trades.TryGetValue(id, out var trade))
+                    {
+                        // Opened before the database's history began (recovery from a snapshot).
+                        trade = NewTrade(closed.Trade, Guid.Empty);
+                        db.Trades.Add(trade);
+                        trades[id] = trade;
+                    }
+                    trade.Status = TradeStatus.Closed;
+                    trade.ClosePrice = closed.ClosePrice.ToDecimal();
+                    trade.CloseReason = AuditNames.CloseReason(closed.Reason);
+                    trade.Pnl = closed.Pnl.ToDecimal();
+                    trade.Payout = closed.Payout.ToDecimal();
+                    trade.InsuranceFundChange = closed.InsuranceFundChange.ToDecimal();
+                    trade.ClosedAtMs = closed.Header.TimestampMs;
+                    trade.CloseSequence = closed.Header.InputSequence;
+                    trade.CloseOrderId = NullIfEmpty(closed.Header.OrderId);
+                    break;
+                }
+            case BalanceChanged balance:
+                {
+                    var (reason, tradeId) = Cause(in balance, previous);
+                    db.Ledger.Add(new LedgerEntry
+                    {
+                        EventSequence = balance.Header.EventSequence,
+                        UserId = balance.User.Value,
+                        Free = balance.Free.ToDecimal(),
+                        Locked = balance.Locked.ToDecimal(),
+                        Reason = reason,
+                        TradeId = tradeId,
+                        OrderId = NullIfEmpty(balance.Header.OrderId),
+                        InputSequence = balance.Header.InputSequence,
+                        AtMs = balance.Header.TimestampMs,
+                    });
+                    break;
+                }
+            case AccountCreated:
+                // The BalanceChanged right after it carries the credit into the ledger.
+                break;
+        }
+    }
+
+    /// <summary>The engine reports a balance change right after the event that caused it, within the same input.</summary>
+    private static (string Reason, string? TradeId) Cause(in BalanceChanged balance, object? previous)
+    {
+        var input = balance.Header.InputSequence;
+        return previous switch
+        {
+            AccountCreated a when a.Header.InputSequence == input && a.User == balance.User => (LedgerReason.AccountCreated, null),
+            TradeOpened o when o.Header.InputSequence == input && o.Trade.Owner == balance.User =>
+                (LedgerReason.TradeOpened, o.Trade.Id.ToString()),
+            TradeClosed c when c.Header.InputSequence == input && c.Trade.Owner == balance.User =>
+                (LedgerReason.TradeClosed, c.Trade.Id.ToString()),
+            _ => (LedgerReason.BalanceChanged, null),
+        };
+    }
+
+    private Trade NewTrade(TradeView view, Guid openOrderId) => new()
+    {
+        TradeId = view.Id.ToString(),
+        UserId = view.Owner.Value,
+        Asset = view.Asset.Index < _assets.Count ? _assets[view.Asset.Index].Symbol : $"#{view.Asset.Index}",
+        Direction = AuditNames.Direction(view.Direction),
+        Margin = view.Margin.ToDecimal(),
+        Leverage = view.Leverage,
+        Quantity = view.Quantity.ToDecimal(),
+        OpenPrice = view.OpenPrice.ToDecimal(),
+        LiquidationPrice = view.LiquidationPrice.ToDecimal(),
+        StopLossPrice = view.StopLoss.IsSet ? view.StopLoss.ToDecimal() : null,
+        TakeProfitPrice = view.TakeProfit.IsSet ? view.TakeProfit.ToDecimal() : null,
+        OpenedAtMs = view.OpenedAtMs,
+        OpenSequence = view.OpenSequence,
+        OpenOrderId = openOrderId,
+        Status = TradeStatus.Open,
+    };
+
+    private static Guid? NullIfEmpty(Guid id) => id == Guid.Empty ? null : id;
+
+    private static bool TryHeader(object e, out EventHeader header)
+    {
+        header = e switch
+        {
+            TradeOpened o => o.Header,
+            TradeClosed c => c.Header,
+            BalanceChanged b => b.Header,
+            AccountCreated a => a.Header,
+            _ => default,
+        };
+        return header.EventSequence > 0;
+    }
+
+    private void Publish(long recorded)
+    {
+        Volatile.Write(ref _recorded, recorded);
+        ReleaseWaiters();
+    }
+
+    private void ReleaseWaiters()
+    {
+        var recorded = RecordedEventSequence;
+        lock (_waitersLock)
+        {
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Sequence > recorded) continue;
+                _waiters[i].Done.TrySetResult();
+                _waiters.RemoveAt(i);
+            }
+        }
+    }
+
+    private sealed class FlushMarker
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

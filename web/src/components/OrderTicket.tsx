@@ -1,0 +1,191 @@
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { ApiError, fieldForError } from '../api/http';
+import { useController } from './context';
+import { useStore } from '../live/store';
+import { formatFixed, USD_SCALE, floorDiv } from '../lib/fixed';
+import { assetLabel, fmtPrice, fmtPriceExact, fmtQty, fmtUsd, pnlClass } from '../lib/format';
+import { previewOrder, type Direction } from '../lib/positionMath';
+
+type Field = 'margin' | 'leverage' | 'stopLoss' | 'takeProfit';
+type ServerErrors = Partial<Record<Field | 'form', string>>;
+
+const LEVERAGE_MARKS = [1, 10, 25, 50, 100];
+const DECIMAL_INPUT = /^\d*\.?\d*$/;
+
+export function OrderTicket() {
+  const c = useController();
+  const asset = useStore((s) => s.assets.find((a) => a.symbol === s.selected) ?? null);
+  const quote = useStore((s) => (s.selected ? s.quotes[s.selected] ?? null : null));
+  const free = useStore((s) => s.balance?.free ?? null);
+
+  const [direction, setDirection] = useState<Direction>('LONG');
+  const [margin, setMargin] = useState('100');
+  const [leverage, setLeverage] = useState(10);
+  const [leverageText, setLeverageText] = useState<string | null>(null);
+  const [stopLoss, setStopLoss] = useState('');
+  const [takeProfit, setTakeProfit] = useState('');
+  const [serverErrors, setServerErrors] = useState<ServerErrors>({});
+  const [busy, setBusy] = useState(false);
+
+  const maxLeverage = asset?.maxLeverage ?? 100;
+  useEffect(() => {
+    if (leverage > maxLeverage) setLeverage(maxLeverage);
+  }, [leverage, maxLeverage]);
+
+  // a new asset or side makes the server's last answer stale
+  useEffect(() => setServerErrors({}), [asset?.symbol, direction]);
+
+  const preview = useMemo(
+    () =>
+      previewOrder({
+        direction, margin, leverage, stopLoss, takeProfit,
+        bid: quote?.bid ?? null, ask: quote?.ask ?? null,
+        mmrPpm: asset?.mmrPpm ?? 5000n,
+        freeCents: free, minMarginCents: asset?.minMargin, maxMarginCents: asset?.maxMargin, maxLeverage,
+      }),
+    [direction, margin, leverage, stopLoss, takeProfit, quote, asset, free, maxLeverage],
+  );
+
+  const decimals = quote?.decimals ?? 2;
+  const leverageTextError =
+    leverageText !== null && !(Number.isInteger(Number(leverageText)) && leverageText !== '' && Number(leverageText) >= 1 && Number(leverageText) <= maxLeverage)
+      ? `Leverage must be a whole number from 1 to ${maxLeverage}.`
+      : undefined;
+  const err = (f: Field) => serverErrors[f] ?? (f === 'leverage' ? leverageTextError : undefined) ?? preview.errors[f];
+  const isServer = (f: Field) => !!serverErrors[f];
+  const edit = (f: Field, set: (v: string) => void) => (v: string) => {
+    set(v);
+    if (serverErrors[f] || serverErrors.form) setServerErrors((e) => ({ ...e, [f]: undefined, form: undefined }));
+  };
+
+  const setFraction = (num: bigint, den: bigint) => {
+    if (free === null) return;
+    edit('margin', setMargin)(formatFixed(floorDiv(free * num, den), USD_SCALE));
+  };
+
+  const canSubmit = !!asset && !busy && margin.trim() !== '' && DECIMAL_INPUT.test(margin.trim()) && margin.trim() !== '.';
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!asset || !canSubmit) return;
+    setBusy(true);
+    setServerErrors({});
+    try {
+      // the engine has the last word: warnings above do not block, its answer is shown by the field
+      await c.open({ asset: asset.symbol, direction, margin, leverage, stopLossPrice: stopLoss, takeProfitPrice: takeProfit });
+      setStopLoss('');
+      setTakeProfit('');
+    } catch (ex) {
+      if (ex instanceof ApiError) {
+        const f = fieldForError(ex);
+        if (f === 'margin' || f === 'leverage' || f === 'stopLoss' || f === 'takeProfit') setServerErrors({ [f]: ex.detail });
+        else setServerErrors({ form: ex.detail });
+      } else {
+        setServerErrors({ form: 'The order could not be sent. Try again.' });
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const base = asset?.base ?? '';
+  const isLong = direction === 'LONG';
+
+  return (
+    <form className="ticket" onSubmit={submit} noValidate data-testid="order-ticket" data-direction={direction}>
+      <div className="ticket-head">
+        <strong>{asset ? assetLabel(asset.symbol) : '—'}</strong>
+        <span className="ticket-quotes">
+          <span className="down" title="Bid (SHORT opens here)" data-testid="ticket-bid">{quote ? fmtPrice(quote.bid, decimals) : '—'}</span>
+          <span className="sep">/</span>
+          <span className="up" title="Ask (LONG opens here)" data-testid="ticket-ask">{quote ? fmtPrice(quote.ask, decimals) : '—'}</span>
+        </span>
+      </div>
+
+      <div className="side-switch" role="radiogroup" aria-label="Direction">
+        <button type="button" role="radio" aria-checked={isLong} className={`long ${isLong ? 'active' : ''}`}
+          data-testid="ticket-long" onClick={() => setDirection('LONG')}>Long</button>
+        <button type="button" role="radio" aria-checked={!isLong} className={`short ${!isLong ? 'active' : ''}`}
+          data-testid="ticket-short" onClick={() => setDirection('SHORT')}>Short</button>
+      </div>
+
+      <label className="field">
+        <span>Margin <em>USD</em></span>
+        <input inputMode="decimal" autoComplete="off" value={margin} aria-invalid={!!err('margin')}
+          data-testid="ticket-margin" onChange={(e) => edit('margin', setMargin)(e.target.value)} />
+        <FieldMessage id="ticket-margin-error" text={err('margin')} server={isServer('margin')} />
+      </label>
+      <div className="chips" aria-label="Margin as a share of the free balance">
+        {([[1n, 10n, '10%'], [1n, 4n, '25%'], [1n, 2n, '50%'], [1n, 1n, 'Max']] as const).map(([n, d, label]) => (
+          <button key={label} type="button" disabled={free === null} onClick={() => setFraction(n, d)}>{label}</button>
+        ))}
+      </div>
+
+      <div className="field">
+        <span className="field-label">
+          Leverage
+          <input type="number" className="lev-input" min={1} max={maxLeverage} step={1} value={leverageText ?? leverage} aria-label="Leverage"
+            data-testid="ticket-leverage-input" onBlur={() => setLeverageText(null)}
+            onChange={(e) => edit('leverage', (v) => {
+              setLeverageText(v); // let the field be empty while typing; the slider follows valid values
+              const n = Number(v);
+              if (v !== '' && Number.isInteger(n) && n >= 1 && n <= maxLeverage) setLeverage(n);
+            })(e.target.value)} />
+          <em>x</em>
+        </span>
+        <input type="range" min={1} max={maxLeverage} step={1} value={leverage} aria-label="Leverage slider"
+          data-testid="ticket-leverage" onChange={(e) => edit('leverage', (v) => { setLeverageText(null); setLeverage(Number(v)); })(e.target.value)} />
+        <div className="lev-marks">
+          {LEVERAGE_MARKS.filter((m) => m <= maxLeverage).map((m) => (
+            <button key={m} type="button" className={leverage === m ? 'active' : ''} onClick={() => edit('leverage', () => { setLeverageText(null); setLeverage(m); })('')}>{m}x</button>
+          ))}
+        </div>
+        <FieldMessage id="ticket-leverage-error" text={err('leverage')} server={isServer('leverage')} />
+      </div>
+
+      <div className="row2">
+        <label className="field">
+          <span>Stop-loss <em>optional</em></span>
+          <input inputMode="decimal" autoComplete="off" placeholder={isLong ? 'below entry' : 'above entry'} value={stopLoss}
+            aria-invalid={!!err('stopLoss')} data-testid="ticket-sl" onChange={(e) => edit('stopLoss', setStopLoss)(e.target.value)} />
+          <FieldMessage id="ticket-sl-error" text={err('stopLoss')} server={isServer('stopLoss')} />
+        </label>
+        <label className="field">
+          <span>Take-profit <em>optional</em></span>
+          <input inputMode="decimal" autoComplete="off" placeholder={isLong ? 'above entry' : 'below entry'} value={takeProfit}
+            aria-invalid={!!err('takeProfit')} data-testid="ticket-tp" onChange={(e) => edit('takeProfit', setTakeProfit)(e.target.value)} />
+          <FieldMessage id="ticket-tp-error" text={err('takeProfit')} server={isServer('takeProfit')} />
+        </label>
+      </div>
+
+      <dl className="preview" aria-label="Order preview">
+        <div><dt>Entry price <em>({isLong ? 'ask' : 'bid'})</em></dt><dd data-testid="ticket-entry">{fmtPrice(preview.entryPrice, decimals)}</dd></div>
+        <div><dt>Position size</dt><dd data-testid="ticket-size">{preview.quantity === null ? '—' : `${fmtQty(preview.quantity)} ${base}`}</dd></div>
+        <div><dt>Notional</dt><dd data-testid="ticket-notional">{fmtUsd(preview.notional)}</dd></div>
+        <div><dt>Liquidation price</dt><dd className="liq" data-testid="ticket-liq">{fmtPriceExact(preview.liquidationPrice, decimals)}</dd></div>
+        <div><dt>Required margin</dt><dd data-testid="ticket-required-margin">{fmtUsd(preview.requiredMargin)}</dd></div>
+        {preview.pnlAtStopLoss !== null && (
+          <div><dt>PnL at stop-loss</dt><dd className={pnlClass(preview.pnlAtStopLoss)} data-testid="ticket-pnl-sl">{fmtUsd(preview.pnlAtStopLoss, { sign: true })}</dd></div>
+        )}
+        {preview.pnlAtTakeProfit !== null && (
+          <div><dt>PnL at take-profit</dt><dd className={pnlClass(preview.pnlAtTakeProfit)} data-testid="ticket-pnl-tp">{fmtUsd(preview.pnlAtTakeProfit, { sign: true })}</dd></div>
+        )}
+      </dl>
+      <p className="fine">Fills at the live {isLong ? 'ask' : 'bid'} when the engine takes the order; numbers above use the current quote.</p>
+
+      {serverErrors.form && <p className="error form-error" role="alert" data-testid="ticket-error">{serverErrors.form}</p>}
+      <button type="submit" className={`submit ${isLong ? 'long' : 'short'}`} disabled={!canSubmit} data-testid="ticket-submit">
+        {busy ? 'Sending…' : `${isLong ? 'Buy / Long' : 'Sell / Short'} ${base}`}
+      </button>
+    </form>
+  );
+}
+
+function FieldMessage({ id, text, server }: { id: string; text?: string; server: boolean }) {
+  if (!text) return null;
+  return (
+    <small className={server ? 'error' : 'warn'} id={id} data-testid={id} data-source={server ? 'api' : 'client'} role={server ? 'alert' : undefined}>
+      {text}
+    </small>
+  );
+}

@@ -1,0 +1,175 @@
+import {
+  CandlestickSeries, ColorType, createChart, CrosshairMode, LineStyle,
+  type IChartApi, type IPriceLine, type ISeriesApi, type UTCTimestamp,
+} from 'lightweight-charts';
+import { useEffect, useRef, useState } from 'react';
+import { applyTick, candlesAvailable, fetchCandles, INTERVALS, intervalSeconds, type Candle, type Interval } from '../api/candles';
+import { useController } from './context';
+import { useStore } from '../live/store';
+import { assetLabel } from '../lib/format';
+import { toChartNumber } from '../lib/fixed';
+
+// lightweight-charts draws UTC; shift by the local offset so the axis reads local time.
+const TZ_SHIFT = -new Date().getTimezoneOffset() * 60;
+const toBar = (c: Candle) => ({ ...c, time: (c.time + TZ_SHIFT) as UTCTimestamp });
+
+const INTERVAL_KEY = 'exchange.interval';
+
+function savedInterval(): Interval {
+  try {
+    const v = localStorage.getItem(INTERVAL_KEY);
+    if (v && INTERVALS.some((i) => i.id === v)) return v as Interval;
+  } catch {
+    /* private mode */
+  }
+  return '1m';
+}
+
+export function PriceChart() {
+  const c = useController();
+  const asset = useStore((s) => s.selected);
+  const decimals = useStore((s) => (s.selected ? s.quotes[s.selected]?.decimals ?? 2 : 2));
+  const positions = useStore((s) => s.positions);
+  const [interval, setInterval_] = useState<Interval>(savedInterval);
+  const [source, setSource] = useState<'server' | 'local' | 'loading'>('loading');
+  const host = useRef<HTMLDivElement>(null);
+  const chart = useRef<IChartApi | null>(null);
+  const series = useRef<ISeriesApi<'Candlestick'> | null>(null);
+  const lines = useRef<IPriceLine[]>([]);
+
+  // the chart itself, once
+  useEffect(() => {
+    if (!host.current) return;
+    const ch = createChart(host.current, {
+      autoSize: true,
+      layout: {
+        background: { type: ColorType.Solid, color: 'transparent' },
+        textColor: '#848e9c',
+        fontFamily: 'inherit',
+        fontSize: 11,
+        attributionLogo: true,
+      },
+      grid: { vertLines: { color: 'rgba(43,49,57,0.5)' }, horzLines: { color: 'rgba(43,49,57,0.5)' } },
+      crosshair: { mode: CrosshairMode.Normal },
+      rightPriceScale: { borderColor: '#2b3139' },
+      timeScale: { borderColor: '#2b3139', timeVisible: true, secondsVisible: false, rightOffset: 4 },
+    });
+    const s = ch.addSeries(CandlestickSeries, {
+      upColor: '#0ecb81', downColor: '#f6465d', wickUpColor: '#0ecb81', wickDownColor: '#f6465d', borderVisible: false,
+    });
+    chart.current = ch;
+    series.current = s;
+    return () => {
+      ch.remove();
+      chart.current = null;
+      series.current = null;
+      lines.current = [];
+    };
+  }, []);
+
+  useEffect(() => {
+    series.current?.applyOptions({ priceFormat: { type: 'price', precision: decimals, minMove: 10 ** -decimals } });
+  }, [decimals]);
+
+  // history + live updates for the selected asset and interval
+  useEffect(() => {
+    const s = series.current;
+    if (!asset || !s) return;
+    const bucket = intervalSeconds(interval);
+    let candles: Candle[] = [];
+    let live = true;
+    let pending: { tsMs: number; bid: number }[] = [];
+    let loaded = false;
+    setSource('loading');
+    s.setData([]);
+
+    const ctl = new AbortController();
+    const now = Date.now();
+    fetchCandles(asset, interval, { from: now - bucket * 1000 * 500, to: now, limit: 500, signal: ctl.signal })
+      .catch(() => null)
+      .then((history) => {
+        if (!live) return;
+        if (history && history.length) {
+          candles = history;
+          setSource('server');
+        } else {
+          candles = c.ticks.candles(asset, bucket);
+          setSource(candlesAvailable() ? 'server' : 'local');
+        }
+        for (const t of pending) applyTick(candles, t.tsMs, t.bid, bucket);
+        pending = [];
+        loaded = true;
+        s.setData(candles.map(toBar));
+        chart.current?.timeScale().scrollToRealTime();
+      });
+
+    const off = c.onTick((a, tsMs, bid) => {
+      if (a !== asset) return;
+      if (!loaded) {
+        pending.push({ tsMs, bid });
+        return;
+      }
+      const changed = applyTick(candles, tsMs, bid, bucket);
+      s.update(toBar(changed));
+    });
+    return () => {
+      live = false;
+      ctl.abort();
+      off();
+    };
+  }, [asset, interval, c]);
+
+  // entry and liquidation lines of the open positions on this asset
+  const linesKey = positions
+    .filter((p) => p.asset === asset)
+    .map((p) => `${p.id}:${p.direction}:${p.openPrice}:${p.liquidationPrice}:${p.stopLoss}:${p.takeProfit}`)
+    .join('|');
+  useEffect(() => {
+    const s = series.current;
+    if (!s) return;
+    for (const l of lines.current) s.removePriceLine(l);
+    lines.current = [];
+    for (const p of positions.filter((x) => x.asset === asset)) {
+      const color = p.direction === 'LONG' ? '#0ecb81' : '#f6465d';
+      const add = (units: bigint | null, title: string, col: string, style: LineStyle) => {
+        if (units === null) return;
+        lines.current.push(s.createPriceLine({ price: toChartNumber(units, 8), color: col, lineWidth: 1, lineStyle: style, axisLabelVisible: true, title }));
+      };
+      add(p.openPrice, p.direction, color, LineStyle.Solid);
+      add(p.liquidationPrice, 'Liq.', '#f0b90b', LineStyle.Dashed);
+      add(p.stopLoss, 'SL', '#848e9c', LineStyle.Dotted);
+      add(p.takeProfit, 'TP', '#848e9c', LineStyle.Dotted);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [linesKey]);
+
+  const pick = (i: Interval) => {
+    setInterval_(i);
+    try {
+      localStorage.setItem(INTERVAL_KEY, i);
+    } catch {
+      /* ignore */
+    }
+  };
+
+  return (
+    <div className="chart">
+      <div className="chart-head">
+        <strong className="chart-title">{asset ? assetLabel(asset) : '—'}</strong>
+        <div className="intervals" role="group" aria-label="Candle interval">
+          {INTERVALS.map((i) => (
+            <button key={i.id} type="button" className={interval === i.id ? 'active' : ''} aria-pressed={interval === i.id}
+              data-testid={`interval-${i.id}`} onClick={() => pick(i.id)}>{i.label}</button>
+          ))}
+        </div>
+        {source === 'local' && (
+          <span className="chart-note" data-testid="chart-source" data-source="local"
+            title="The server has no candle history yet: candles are built from the prices this page has seen">
+            live ticks only
+          </span>
+        )}
+      </div>
+      <div className="chart-host" ref={host} data-testid="price-chart" data-interval={interval} />
+    </div>
+  );
+}

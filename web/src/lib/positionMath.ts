@@ -1,0 +1,170 @@
+// The engine's position maths (src/Exchange.Engine/FixedPoint.cs, docs/engine.md), in BigInt
+// so the numbers shown before submit are the numbers the engine will produce.
+//
+//   quantity = margin × leverage / openPrice          floored to 1e-8
+//   PnL      = (exit − open) × quantity  (LONG)       floored to the cent (toward −∞)
+//              (open − exit) × quantity  (SHORT)
+//   liq LONG  = open × (1 − 1/L + mmr)               rounded up to 1e-8
+//   liq SHORT = open × (1 + 1/L − mmr)               rounded down to 1e-8
+//
+// A LONG opens at the ask and is valued/closed at the bid; a SHORT opens at the bid and is
+// valued/closed at the ask.
+
+import { ceilDiv, floorDiv, max, parseFixed, pow10, PRICE_SCALE, QTY_SCALE, USD_SCALE } from './fixed';
+
+export type Direction = 'LONG' | 'SHORT';
+
+/** Cents × 1e8 (price) × 1e8 (qty) / 1e2: multiply cents into price×qty units. */
+const CENTS_TO_PRICE_QTY = pow10(PRICE_SCALE + QTY_SCALE - USD_SCALE); // 1e14
+const MILLION = 1_000_000n;
+
+/** Position size for a margin (cents) at a leverage and open price (1e-8 units): floored to 1e-8. */
+export function quantityFor(marginCents: bigint, leverage: number, openPrice: bigint): bigint {
+  if (openPrice <= 0n) throw new RangeError('open price must be positive');
+  const notionalCents = marginCents * BigInt(leverage);
+  return floorDiv(notionalCents * CENTS_TO_PRICE_QTY, openPrice);
+}
+
+/** Notional in cents (margin × leverage). */
+export function notionalFor(marginCents: bigint, leverage: number): bigint {
+  return marginCents * BigInt(leverage);
+}
+
+/** PnL in cents, floored toward negative infinity. Prices in 1e-8, quantity in 1e-8. */
+export function pnlFor(direction: Direction, openPrice: bigint, exitPrice: bigint, quantity: bigint): bigint {
+  const diff = direction === 'LONG' ? exitPrice - openPrice : openPrice - exitPrice;
+  return floorDiv(diff * quantity, CENTS_TO_PRICE_QTY);
+}
+
+/** Liquidation price (1e-8): LONG rounded up, SHORT rounded down. mmr in parts per million. */
+export function liquidationPriceFor(direction: Direction, openPrice: bigint, leverage: number, mmrPpm: bigint): bigint {
+  const L = BigInt(leverage);
+  const denominator = L * MILLION;
+  if (direction === 'LONG') {
+    return ceilDiv(openPrice * (L * MILLION - MILLION + L * mmrPpm), denominator);
+  }
+  return floorDiv(openPrice * (L * MILLION + MILLION - L * mmrPpm), denominator);
+}
+
+/** What the trader gets back on a manual/SL/TP close: max(0, margin + PnL). */
+export function payoutFor(marginCents: bigint, pnlCents: bigint): bigint {
+  return max(0n, marginCents + pnlCents);
+}
+
+/** The price a position opens at: the ask for LONG, the bid for SHORT. */
+export function openingPrice(direction: Direction, bid: bigint, ask: bigint): bigint {
+  return direction === 'LONG' ? ask : bid;
+}
+
+/** The price a position is valued and closed at: the bid for LONG, the ask for SHORT. */
+export function closingPrice(direction: Direction, bid: bigint, ask: bigint): bigint {
+  return direction === 'LONG' ? bid : ask;
+}
+
+/** Maintenance margin rate as decimal text ("0.005") → parts per million (5000). */
+export function mmrToPpm(rate: string | number): bigint {
+  const ppm = parseFixed(rate, 6, 'floor');
+  if (ppm === null) throw new RangeError(`bad maintenance margin rate ${rate}`);
+  return ppm;
+}
+
+/** Equity as the engine defines it: free + Σ max(0, margin + unrealized PnL) per open trade. */
+export function equityFor(freeCents: bigint, positions: { marginCents: bigint; pnlCents: bigint }[]): bigint {
+  return positions.reduce((sum, p) => sum + max(0n, p.marginCents + p.pnlCents), freeCents);
+}
+
+export interface OrderPreviewInput {
+  direction: Direction;
+  margin: string; // as typed
+  leverage: number;
+  bid: bigint | null; // 1e-8
+  ask: bigint | null;
+  mmrPpm: bigint;
+  stopLoss?: string;
+  takeProfit?: string;
+  freeCents?: bigint | null;
+  minMarginCents?: bigint | null;
+  maxMarginCents?: bigint | null;
+  maxLeverage?: number;
+}
+
+export interface OrderPreview {
+  entryPrice: bigint | null; // 1e-8
+  quantity: bigint | null; // 1e-8
+  notional: bigint | null; // cents
+  liquidationPrice: bigint | null; // 1e-8
+  requiredMargin: bigint | null; // cents
+  stopLoss: bigint | null;
+  takeProfit: bigint | null;
+  /** PnL (cents) if the SL / TP fills exactly at its level (a gap fills worse). */
+  pnlAtStopLoss: bigint | null;
+  pnlAtTakeProfit: bigint | null;
+  errors: Partial<Record<'margin' | 'leverage' | 'stopLoss' | 'takeProfit' | 'price', string>>;
+}
+
+/**
+ * Everything the ticket shows before submit, with the checks the engine will make (so most
+ * mistakes are caught as you type; the engine still has the last word).
+ */
+export function previewOrder(i: OrderPreviewInput): OrderPreview {
+  const errors: OrderPreview['errors'] = {};
+  const out: OrderPreview = {
+    entryPrice: null, quantity: null, notional: null, liquidationPrice: null, requiredMargin: null,
+    stopLoss: null, takeProfit: null, pnlAtStopLoss: null, pnlAtTakeProfit: null, errors,
+  };
+
+  const marginText = i.margin.trim();
+  const margin = marginText === '' ? null : parseFixed(marginText, USD_SCALE);
+  if (marginText !== '' && margin === null) {
+    errors.margin = /^\d*\.?\d*$/.test(marginText) ? 'At most 2 decimals (cents).' : 'Enter an amount in USD.';
+  } else if (margin !== null) {
+    if (margin <= 0n) errors.margin = 'Margin must be greater than zero.';
+    else if (i.minMarginCents != null && margin < i.minMarginCents) errors.margin = 'Below the minimum margin.';
+    else if (i.maxMarginCents != null && margin > i.maxMarginCents) errors.margin = 'Above the maximum margin.';
+    else if (i.freeCents != null && margin > i.freeCents) errors.margin = 'More than your free balance.';
+  }
+  if (!Number.isInteger(i.leverage) || i.leverage < 1 || i.leverage > (i.maxLeverage ?? 100)) {
+    errors.leverage = `Leverage must be a whole number from 1 to ${i.maxLeverage ?? 100}.`;
+  }
+
+  const trigger = (text: string | undefined, key: 'stopLoss' | 'takeProfit'): bigint | null => {
+    const t = (text ?? '').trim();
+    if (t === '') return null;
+    const v = parseFixed(t, PRICE_SCALE);
+    if (v === null || v <= 0n) {
+      errors[key] = 'Enter a positive price with at most 8 decimals.';
+      return null;
+    }
+    return v;
+  };
+  out.stopLoss = trigger(i.stopLoss, 'stopLoss');
+  out.takeProfit = trigger(i.takeProfit, 'takeProfit');
+
+  if (i.bid === null || i.ask === null) {
+    errors.price = 'Waiting for a price…';
+    return out;
+  }
+  const entry = openingPrice(i.direction, i.bid, i.ask);
+  out.entryPrice = entry;
+  const isLong = i.direction === 'LONG';
+  if (out.stopLoss !== null && (isLong ? out.stopLoss >= entry : out.stopLoss <= entry)) {
+    errors.stopLoss = isLong ? 'A LONG stop-loss must be below the entry price.' : 'A SHORT stop-loss must be above the entry price.';
+  }
+  if (out.takeProfit !== null && (isLong ? out.takeProfit <= entry : out.takeProfit >= entry)) {
+    errors.takeProfit = isLong ? 'A LONG take-profit must be above the entry price.' : 'A SHORT take-profit must be below the entry price.';
+  }
+  if (margin === null || margin <= 0n || errors.leverage) return out;
+
+  out.requiredMargin = margin;
+  out.notional = notionalFor(margin, i.leverage);
+  out.quantity = quantityFor(margin, i.leverage, entry);
+  out.liquidationPrice = liquidationPriceFor(i.direction, entry, i.leverage, i.mmrPpm);
+  if (out.quantity <= 0n) errors.margin = 'Position too small for 1e-8 units.';
+  const closing = closingPrice(i.direction, i.bid, i.ask);
+  if (isLong ? closing <= out.liquidationPrice : closing >= out.liquidationPrice) {
+    errors.leverage = 'The spread alone would liquidate this position: lower the leverage.';
+  }
+  if (out.stopLoss !== null && !errors.stopLoss) out.pnlAtStopLoss = pnlFor(i.direction, entry, out.stopLoss, out.quantity);
+  if (out.takeProfit !== null && !errors.takeProfit) out.pnlAtTakeProfit = pnlFor(i.direction, entry, out.takeProfit, out.quantity);
+  return out;
+}

@@ -1,0 +1,277 @@
+// Wires the API and the live stream to the store: initial load, prices, account refreshes,
+// close detection (liquidation / stop-loss / take-profit toasts), trading actions.
+
+import { fetchCandles, TickBook } from '../api/candles';
+import { ApiError } from '../api/http';
+import * as trading from '../api/trading';
+import type { ClosedTradeView, PriceView } from '../api/types';
+import { formatFixed, parseFixed, PRICE_SCALE, QTY_SCALE, USD_SCALE } from '../lib/fixed';
+import { LiveStream, type PushMessage } from './stream';
+import { store, toAsset, toBalance, toPosition, toQuote, type Toast, type ToastKind } from './store';
+
+type TickListener = (asset: string, tsMs: number, bid: number) => void;
+
+const REASON_KIND: Record<string, ToastKind> = {
+  LIQUIDATION: 'liquidation',
+  STOP_LOSS: 'stop-loss',
+  TAKE_PROFIT: 'take-profit',
+  MANUAL: 'manual',
+};
+
+export const REASON_LABEL: Record<string, string> = {
+  LIQUIDATION: 'Liquidation',
+  STOP_LOSS: 'Stop-loss',
+  TAKE_PROFIT: 'Take-profit',
+  MANUAL: 'Manual',
+};
+
+let toastSeq = 0;
+
+export function pushToast(kind: ToastKind, title: string, body?: string, ttlMs = 6000): void {
+  const toast: Toast = { id: ++toastSeq, kind, title, body };
+  store.set((s) => ({ toasts: [...s.toasts.slice(-4), toast] }));
+  if (ttlMs > 0) setTimeout(() => dismissToast(toast.id), ttlMs);
+}
+
+export function dismissToast(id: number): void {
+  store.set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) }));
+}
+
+const usd = (s: string | null | undefined) => (s == null ? null : parseFixed(s, USD_SCALE, 'floor'));
+const showUsd = (c: bigint) => formatFixed(c, USD_SCALE, { minDecimals: 2, group: true, sign: true });
+const showPrice = (s: string | null | undefined) => {
+  const units = s == null ? null : parseFixed(s, PRICE_SCALE, 'floor');
+  return units === null ? (s ?? '') : formatFixed(units, PRICE_SCALE, { minDecimals: 2, group: true });
+};
+
+export class TerminalController {
+  readonly ticks = new TickBook();
+  private tickListeners = new Set<TickListener>();
+  private stream: LiveStream | null = null;
+  private knownOpen = new Set<string>();
+  private closingHere = new Set<string>(); // closes this page asked for (toasted on their reply)
+  private toasted = new Set<string>(); // trade ids already announced
+  private refreshing: Promise<void> | null = null;
+  private refreshAgain = false;
+  private firstAccountLoad = true;
+  private changeTimer: ReturnType<typeof setInterval> | null = null;
+  private stopped = false;
+  private generation = 0;
+
+  async start(): Promise<void> {
+    const gen = ++this.generation;
+    this.stopped = false;
+    this.knownOpen.clear();
+    this.firstAccountLoad = true;
+    store.reset();
+    const [assets] = await Promise.all([
+      trading.getAssets().catch(() => []),
+      this.loadHistory(true).catch(() => undefined),
+    ]);
+    if (gen !== this.generation) return;
+    const infos = assets.map(toAsset);
+    store.set((s) => ({ assets: infos, selected: s.selected ?? infos[0]?.symbol ?? null }));
+    this.stream = new LiveStream({
+      onPrices: (p) => this.applyPrices(p),
+      refreshAccount: () => this.refreshAccount(),
+      onPush: (m) => this.onPush(m),
+      onMode: (mode) => store.set({ mode }),
+    });
+    this.stream.start();
+    void this.load24hChange();
+    this.changeTimer = setInterval(() => void this.load24hChange(), 5 * 60_000);
+  }
+
+  stop(): void {
+    this.generation++;
+    this.stopped = true;
+    this.stream?.stop();
+    this.stream = null;
+    if (this.changeTimer) clearInterval(this.changeTimer);
+    this.changeTimer = null;
+  }
+
+  onTick(l: TickListener): () => void {
+    this.tickListeners.add(l);
+    return () => this.tickListeners.delete(l);
+  }
+
+  select(asset: string): void {
+    store.set({ selected: asset });
+  }
+
+  // ---- prices ----
+
+  applyPrices(list: PriceView[]): void {
+    if (!list.length) return;
+    const quotes = { ...store.get().quotes };
+    let changed = false;
+    for (const p of list) {
+      const prev = quotes[p.asset];
+      const ts = Number(p.timestamp) || Date.now();
+      if (prev && prev.ts === ts && prev.bid === parseFixed(p.bid, 8, 'floor')) continue;
+      const q = toQuote(p.asset, p.bid, p.ask, ts, prev);
+      if (!q) continue;
+      quotes[p.asset] = q;
+      changed = true;
+      const bid = Number(p.bid);
+      this.ticks.add(p.asset, ts, bid);
+      for (const l of this.tickListeners) l(p.asset, ts, bid);
+    }
+    if (changed) store.set({ quotes });
+  }
+
+  /** The price 24 h ago per asset (open of the first hourly candle), when the candles API exists. */
+  private async load24hChange(): Promise<void> {
+    const now = Date.now();
+    const open24h: Record<string, number | null> = {};
+    for (const a of store.get().assets) {
+      try {
+        const candles = await fetchCandles(a.symbol, '1h', { from: now - 24 * 3600_000, to: now, limit: 25 });
+        if (candles === null) return; // no candles endpoint yet: 24 h change unknown
+        open24h[a.symbol] = candles[0]?.open ?? null;
+      } catch {
+        open24h[a.symbol] = null;
+      }
+    }
+    store.set({ open24h });
+  }
+
+  // ---- account ----
+
+  /** Coalesces concurrent refreshes: callers during one in flight get one more run after it. */
+  refreshAccount(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      try {
+        do {
+          this.refreshAgain = false;
+          await this.refreshOnce();
+        } while (this.refreshAgain && !this.stopped);
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private async refreshOnce(): Promise<void> {
+    const [balance, open] = await Promise.all([trading.getBalance(), trading.getOpenTrades()]);
+    if (this.stopped) return;
+    const positions = open.map(toPosition);
+    const ids = new Set(positions.map((p) => p.id));
+    const gone = [...this.knownOpen].filter((id) => !ids.has(id));
+    this.knownOpen = ids;
+    store.set({ balance: toBalance(balance), positions });
+    if (this.firstAccountLoad) {
+      this.firstAccountLoad = false;
+      return;
+    }
+    if (gone.length) await this.announceCloses(gone);
+  }
+
+  /** Positions that disappeared: find why in the history and toast SL / TP / liquidation. */
+  private async announceCloses(ids: string[]): Promise<void> {
+    const page = await this.loadHistory(true);
+    if (!page) return;
+    for (const id of ids) {
+      if (this.closingHere.has(id) || this.toasted.has(id)) continue;
+      const t = page.find((x) => x.tradeId === id);
+      if (t) this.toastClose(t.tradeId, t.asset, t.direction, t.closeReason ?? 'MANUAL', usd(t.pnl), t.closePrice);
+    }
+  }
+
+  private toastClose(id: string, asset: string, direction: string, reason: string, pnl: bigint | null, closePrice?: string | null): void {
+    if (this.toasted.has(id)) return;
+    this.toasted.add(id);
+    const kind = REASON_KIND[reason] ?? 'info';
+    const label = REASON_LABEL[reason] ?? reason;
+    const name = asset.replace('_', '/');
+    const title = kind === 'liquidation' ? `${name} ${direction} liquidated` : `${name} ${direction} closed: ${label.toLowerCase()}`;
+    const parts = [];
+    if (closePrice) parts.push(`at ${showPrice(closePrice)}`);
+    if (pnl !== null) parts.push(`PnL ${showUsd(pnl)} USD`);
+    pushToast(kind, title, parts.join(' · '), kind === 'liquidation' ? 10000 : 7000);
+  }
+
+  async loadHistory(reset: boolean): Promise<ClosedTradeView[] | null> {
+    try {
+      const cursor = reset ? null : store.get().historyCursor;
+      if (!reset && !cursor) return null;
+      const page = await trading.getClosedTrades(50, cursor);
+      store.set((s) => {
+        const have = new Set(page.trades.map((t) => t.tradeId));
+        if (reset) {
+          // a newer first page; keep the older pages the trader loaded (and their cursor)
+          const extended = s.history.length > page.trades.length && s.historyCursor !== null;
+          const rest = extended ? s.history.filter((t) => !have.has(t.tradeId)) : [];
+          return { history: [...page.trades, ...rest], historyCursor: extended ? s.historyCursor : page.nextCursor, historyLoaded: true };
+        }
+        const known = new Set(s.history.map((t) => t.tradeId));
+        return { history: [...s.history, ...page.trades.filter((t) => !known.has(t.tradeId))], historyCursor: page.nextCursor, historyLoaded: true };
+      });
+      return page.trades;
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'ACCOUNT_NOT_FOUND') {
+        store.set({ historyLoaded: true });
+        return [];
+      }
+      throw e;
+    }
+  }
+
+  private onPush(m: PushMessage): void {
+    switch (m.type) {
+      case 'trade_closed': {
+        const t = m as Extract<PushMessage, { type: 'trade_closed' }>;
+        if (!this.closingHere.has(t.tradeId)) {
+          this.toastClose(t.tradeId, t.asset ?? '', t.direction ?? '', t.reason ?? t.closeReason ?? 'MANUAL', usd(t.pnl), t.closePrice);
+        }
+        this.knownOpen.delete(t.tradeId);
+        void this.refreshAccount().then(() => this.loadHistory(true));
+        break;
+      }
+      case 'trade_opened':
+        void this.refreshAccount();
+        break;
+      case 'balance': {
+        const b = m as Extract<PushMessage, { type: 'balance' }>;
+        if (b.balances && b.lockedMargin != null && b.equity != null) {
+          store.set({ balance: toBalance({ balances: b.balances, lockedMargin: b.lockedMargin, equity: b.equity }) });
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  // ---- actions ----
+
+  async open(input: trading.OpenTradeInput): Promise<void> {
+    const t = await trading.openTrade(input);
+    this.knownOpen.add(t.tradeId);
+    const qty = formatFixed(parseFixed(t.quantity, QTY_SCALE, 'floor') ?? 0n, QTY_SCALE);
+    pushToast('opened', `${t.direction} ${t.asset.replace('_', '/')} opened`, `${qty} @ ${showPrice(t.openPrice)} · liq. ${showPrice(t.liquidationPrice)}`);
+    await this.refreshAccount().catch(() => undefined);
+  }
+
+  async close(tradeId: string): Promise<void> {
+    this.closingHere.add(tradeId);
+    try {
+      const r = await trading.closeTrade(tradeId);
+      this.toasted.add(tradeId);
+      const pnl = usd(r.pnl);
+      pushToast('manual', 'Position closed', `at ${showPrice(r.closePrice)} · PnL ${pnl === null ? r.pnl : showUsd(pnl)} USD`);
+    } catch (e) {
+      this.closingHere.delete(tradeId);
+      throw e;
+    }
+    this.knownOpen.delete(tradeId);
+    await this.refreshAccount().catch(() => undefined);
+    await this.loadHistory(true).catch(() => undefined);
+  }
+}
