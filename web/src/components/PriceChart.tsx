@@ -1,6 +1,6 @@
 import {
   CandlestickSeries, ColorType, createChart, CrosshairMode, LineStyle,
-  type IChartApi, type IPriceLine, type ISeriesApi, type UTCTimestamp,
+  type AutoscaleInfo, type IChartApi, type IPriceLine, type ISeriesApi, type UTCTimestamp,
 } from 'lightweight-charts';
 import { useEffect, useRef, useState } from 'react';
 import { applyTick, candlesAvailable, fetchCandles, INTERVALS, intervalSeconds, type Candle, type Interval } from '../api/candles';
@@ -36,6 +36,7 @@ export function PriceChart() {
   const chart = useRef<IChartApi | null>(null);
   const series = useRef<ISeriesApi<'Candlestick'> | null>(null);
   const lines = useRef<IPriceLine[]>([]);
+  const entries = useRef<number[]>([]); // entry prices kept in view by the autoscale
 
   // the chart itself, once
   useEffect(() => {
@@ -56,6 +57,12 @@ export function PriceChart() {
     });
     const s = ch.addSeries(CandlestickSeries, {
       upColor: '#0ecb81', downColor: '#f6465d', wickUpColor: '#0ecb81', wickDownColor: '#f6465d', borderVisible: false,
+      autoscaleInfoProvider: (original: () => AutoscaleInfo | null) => {
+        const res = original();
+        if (!res?.priceRange || !entries.current.length) return res;
+        const { minValue, maxValue } = res.priceRange;
+        return { ...res, priceRange: { minValue: Math.min(minValue, ...entries.current), maxValue: Math.max(maxValue, ...entries.current) } };
+      },
     });
     chart.current = ch;
     series.current = s;
@@ -129,6 +136,7 @@ export function PriceChart() {
     if (!s) return;
     for (const l of lines.current) s.removePriceLine(l);
     lines.current = [];
+    entries.current = positions.filter((x) => x.asset === asset).map((p) => toChartNumber(p.openPrice, 8));
     for (const p of positions.filter((x) => x.asset === asset)) {
       const color = p.direction === 'LONG' ? '#0ecb81' : '#f6465d';
       const add = (units: bigint | null, title: string, col: string, style: LineStyle) => {
