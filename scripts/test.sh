@@ -49,6 +49,15 @@ else
   count 0 1
 fi
 
+step "README walkthrough against a running server (scripts/walkthrough.sh)"
+if [ "$build_status" -eq 0 ]; then
+  ./scripts/walkthrough.sh 2>&1 | tee "$work/walkthrough.log"
+  read -r p f < <(awk '/^[0-9]+ passed, [0-9]+ failed$/ {print $1, $3}' "$work/walkthrough.log" | tail -n 1)
+  count "${p:-0}" "${f:-1}"
+else
+  count 0 1
+fi
+
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -1,22 +1,64 @@
 using System.Globalization;
 using Exchange.Engine;
+using Exchange.Feed;
 using Exchange.Journal;
+using Exchange.Server.Auth;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Exchange.Server;
 
 /// <summary>Configuration under the seed's variable names, validated once at start.</summary>
-internal sealed record ExchangeSettings(string DataDirectory, long SnapshotIntervalMs, int MaxSnapshots)
+public sealed record ExchangeSettings
 {
+    public required string DataDirectory { get; init; }
+    public string? DatabaseUrl { get; init; }
+    public long SnapshotIntervalMs { get; init; } = 15_000;
+    public int MaxSnapshots { get; init; } = 10;
+    public int AuthRateLimitPerMinute { get; init; } = 30;
+    public required SymmetricSecurityKey JwtKey { get; init; }
+    public EngineConfig Engine { get; init; } = new();
+    public required FeedOptions Feed { get; init; }
+
+    /// <summary>EXCHANGE_ROLES (or --roles): any of api, engine, feed; all three by default (embedded).</summary>
+    public IReadOnlySet<string> Roles { get; init; } = new HashSet<string> { "api", "engine", "feed" };
+
     /// <summary>Reads and checks the settings; a bad value throws with one line that names the variable.</summary>
-    public static ExchangeSettings From(IConfiguration config) => new(
-        DataDirectory: Path.GetFullPath(config["EXCHANGE_DATA_DIR"] is { Length: > 0 } dir ? dir : "./data"),
-        SnapshotIntervalMs: Number(config, "ENGINE_SNAPSHOT_INTERVAL", 15_000, min: 100, max: 86_400_000),
-        MaxSnapshots: (int)Number(config, "ENGINE_MAX_SNAPSHOTS", 10, min: 1, max: 1_000));
+    public static ExchangeSettings From(IConfiguration config, bool isDevelopment)
+    {
+        var dataDirectory = Path.GetFullPath(config["EXCHANGE_DATA_DIR"] is { Length: > 0 } dir ? dir : "./data");
+        if (config["REDIS_URL"] is { Length: > 0 })
+            throw new InvalidConfigurationException("REDIS_URL is set, but distributed mode (Redis Streams) is not built yet: unset it to run embedded.");
+        var roles = (config["roles"] ?? config["EXCHANGE_ROLES"] ?? "api,engine,feed")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        if (roles.Count == 0 || roles.Any(r => r is not ("api" or "engine" or "feed")))
+            throw new InvalidConfigurationException($"EXCHANGE_ROLES={string.Join(',', roles)} is invalid: expected a comma-separated list of api, engine, feed.");
+        if (!roles.Contains("engine") || !roles.Contains("api"))
+            throw new InvalidConfigurationException("EXCHANGE_ROLES without api or engine needs distributed mode (REDIS_URL), which is not built yet: run api and engine together.");
+        FeedOptions feed;
+        try
+        {
+            feed = FeedOptions.FromEnvironment(name => config[name]);
+        }
+        catch (FeedConfigurationException e)
+        {
+            throw new InvalidConfigurationException(e.Message);
+        }
+        return new ExchangeSettings
+        {
+            Roles = roles,
+            Feed = feed,
+            DataDirectory = dataDirectory,
+            DatabaseUrl = config["DATABASE_URL"] is { Length: > 0 } url ? url : null,
+            SnapshotIntervalMs = Number(config, "ENGINE_SNAPSHOT_INTERVAL", 15_000, min: 100, max: 86_400_000),
+            MaxSnapshots = (int)Number(config, "ENGINE_MAX_SNAPSHOTS", 10, min: 1, max: 1_000),
+            AuthRateLimitPerMinute = (int)Number(config, "AUTH_RATE_LIMIT_PER_MINUTE", 30, min: 1, max: 1_000_000),
+            JwtKey = AuthTokens.LoadKey(config["AUTH_JWT_SECRET"], isDevelopment, dataDirectory),
+        };
+    }
 
     public EngineHostOptions EngineHostOptions() => new()
     {
-        DataDirectory = DataDirectory, SnapshotIntervalMs = SnapshotIntervalMs, MaxSnapshots = MaxSnapshots,
-        Engine = new EngineConfig(),
+        DataDirectory = DataDirectory, SnapshotIntervalMs = SnapshotIntervalMs, MaxSnapshots = MaxSnapshots, Engine = Engine,
     };
 
     private static long Number(IConfiguration config, string name, long fallback, long min, long max)
@@ -29,4 +71,4 @@ internal sealed record ExchangeSettings(string DataDirectory, long SnapshotInter
     }
 }
 
-internal sealed class InvalidConfigurationException(string message) : Exception(message);
+public sealed class InvalidConfigurationException(string message) : Exception(message);

@@ -1,4 +1,3 @@
-using Exchange.Journal;
 using Exchange.Server;
 
 if (args is ["data", .. var dataArgs]) return DataFolderTool.Run(dataArgs, Console.Out);
@@ -11,7 +10,7 @@ if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_U
 ExchangeSettings settings;
 try
 {
-    settings = ExchangeSettings.From(builder.Configuration);
+    settings = ExchangeSettings.From(builder.Configuration, builder.Environment.IsDevelopment());
 }
 catch (InvalidConfigurationException e)
 {
@@ -19,23 +18,12 @@ catch (InvalidConfigurationException e)
     return 2;
 }
 
-builder.Services.AddSingleton(settings);
-builder.Services.AddSingleton(sp => EngineHost.Start(settings.EngineHostOptions(), sp.GetRequiredService<TimeProvider>(),
-    sp.GetRequiredService<ILoggerFactory>().CreateLogger("Exchange.Engine")));
-builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddExchangeServer(settings);
 
 var app = builder.Build();
-// Recover before taking traffic: the engine is the source of truth.
-var engine = app.Services.GetRequiredService<EngineHost>();
-app.Lifetime.ApplicationStopped.Register(engine.Dispose);
-
-app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" }));
-app.MapGet("/readyz", () => TypedResults.Ok(new
-{
-    status = "ready",
-    sequence = engine.DurableSequence,
-    recoveredInMs = (long)engine.Recovery.Duration.TotalMilliseconds,
-}));
-
+app.UseExchangeServer();
 await app.RunAsync();
 return 0;
+
+/// <summary>Visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;

@@ -1,0 +1,101 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Exchange.Engine;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Exchange.Server.Api;
+
+/// <summary>POST /api/v1/engine: the seed's single command endpoint and envelope.</summary>
+public static class EngineApi
+{
+    public static IEndpointRouteBuilder MapEngineApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/engine", HandleAsync)
+            .RequireAuthorization()
+            .WithTags("Engine")
+            .WithSummary("Run an engine command (CREATE_ACCOUNT, GET_BALANCE, GET_USD_BALANCE, CREATE_TRADE, CLOSE_TRADE)")
+            .Accepts<EngineRequest>("application/json")
+            .Produces<EngineEnvelope>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        return app;
+    }
+
+    private static async Task<IResult> HandleAsync(HttpRequest request, ClaimsPrincipal principal, OrderEntry orders)
+    {
+        var (body, problem) = await ApiProblem.ReadJsonAsync(request, ApiJsonContext.Default.EngineRequest);
+        if (problem is not null) return problem;
+        var (input, invalid) = ToInput(body!);
+        if (invalid is not null) return invalid;
+        var payload = JsonSerializer.Serialize(body!, ApiJsonContext.Default.EngineRequest);
+        var outcome = await orders.SubmitAsync(principal.UserId(), input, payload, request.IdempotencyKey());
+        return Envelope(outcome);
+    }
+
+    /// <summary>The seed's envelope; a rejection is also a problem document (same body, problem+json, 4xx).</summary>
+    public static IResult Envelope(OrderOutcome outcome)
+    {
+        if (outcome.Success)
+        {
+            return TypedResults.Ok(new EngineEnvelope(true, outcome.OrderId,
+                new EngineResponse("success", outcome.Data, RejectCode.None.Message()), outcome.LatencyMs));
+        }
+        var code = outcome.Code;
+        return ApiProblem.For(outcome.HttpStatus, code.Name(), code.Message(), new Dictionary<string, object?>
+        {
+            ["success"] = false,
+            ["orderId"] = outcome.OrderId,
+            ["engineResponse"] = new EngineResponse("error", null, code.Message(), code.Name()),
+            ["latency"] = outcome.LatencyMs,
+        });
+    }
+
+    /// <summary>Checks the shape of a command (the engine checks the values) and builds the engine input.</summary>
+    internal static (EngineInput Input, ProblemHttpResult? Problem) ToInput(EngineRequest body)
+    {
+        var input = new EngineInput();
+        switch (body.Command)
+        {
+            case "CREATE_ACCOUNT": input.Kind = InputKind.CreateAccount; break;
+            case "GET_BALANCE": input.Kind = InputKind.GetBalance; break;
+            case "GET_USD_BALANCE": input.Kind = InputKind.GetUsdBalance; break;
+            case "CREATE_TRADE":
+                input.Kind = InputKind.CreateTrade;
+                var problem = TradeFields(ref input, body.Asset, body.Direction, body.Margin, body.Leverage, body.StopLossPrice, body.TakeProfitPrice);
+                if (problem is not null) return (input, problem);
+                break;
+            case "CLOSE_TRADE":
+                input.Kind = InputKind.CloseTrade;
+                if (body.TradeId is null) return (input, Missing("tradeId"));
+                if (!TradeId.TryParse(body.TradeId, out input.TradeId))
+                    return (input, ApiProblem.BadRequest("INVALID_TRADE_ID", "tradeId must be the 32 hex digits returned by CREATE_TRADE."));
+                break;
+            case null:
+                return (input, Missing("command"));
+            default:
+                return (input, ApiProblem.BadRequest("UNKNOWN_COMMAND",
+                    "command must be one of CREATE_ACCOUNT, GET_BALANCE, GET_USD_BALANCE, CREATE_TRADE, CLOSE_TRADE."));
+        }
+        return (input, null);
+    }
+
+    internal static ProblemHttpResult? TradeFields(ref EngineInput input, string? asset, string? direction, decimal? margin,
+        decimal? leverage, decimal? stopLoss, decimal? takeProfit)
+    {
+        if (asset is null) return Missing("asset");
+        if (direction is null) return Missing("direction");
+        if (margin is null) return Missing("margin");
+        if (leverage is null) return Missing("leverage");
+        if (!EngineReplies.TryParseDirection(direction, out input.Direction))
+            return ApiProblem.BadRequest("INVALID_DIRECTION", "direction must be LONG or SHORT.");
+        input.Symbol = asset;
+        input.Margin = margin.Value;
+        input.Leverage = leverage.Value;
+        input.StopLossPrice = stopLoss;
+        input.TakeProfitPrice = takeProfit;
+        return null;
+    }
+
+    private static ProblemHttpResult Missing(string field) =>
+        ApiProblem.BadRequest("MISSING_FIELD", $"The field '{field}' is required.");
+}

@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Exchange.Engine;
+using Exchange.Journal;
+
+namespace Exchange.Server.Api;
+
+/// <summary>
+/// What became of one command, already in API terms, so a fresh outcome and one read back
+/// from the database (for GET /orders or an idempotent retry after a restart) look the same.
+/// </summary>
+public sealed record OrderOutcome(
+    Guid OrderId,
+    Guid UserId,
+    string Command,
+    RejectCode Code,
+    object? Data,
+    long Sequence,
+    decimal LatencyMs,
+    long CreatedAtMs,
+    string PayloadJson)
+{
+    public bool Success => Code == RejectCode.None;
+    public string Status => Success ? "success" : "rejected";
+    public int HttpStatus => EngineReplies.StatusCode(Code);
+}
+
+/// <summary>
+/// The order-entry gateway between HTTP and the engine: stamps each command with a random
+/// order id (and trade id for CREATE_TRADE) before it enters the log, submits it, times it,
+/// hands it to the recorder, and honours Idempotency-Key so a retried write never runs twice.
+/// </summary>
+public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistory history)
+{
+    private const int RememberedOrders = 100_000;
+    private readonly ConcurrentDictionary<Guid, OrderOutcome> _recent = new();
+    private readonly ConcurrentQueue<Guid> _recentOrder = new();
+    private readonly ConcurrentDictionary<(Guid User, string Key), Lazy<Task<OrderOutcome>>> _idempotent = new();
+    private readonly ConcurrentQueue<(Guid User, string Key)> _idempotentOrder = new();
+
+    public EngineConfig Config => engine.Config;
+
+    public Task<OrderOutcome> SubmitAsync(Guid user, EngineInput input, string payloadJson, string? idempotencyKey)
+    {
+        if (input.IsQuery || idempotencyKey is null) return RunAsync(user, input, payloadJson, null);
+        // The first request with a key runs; every retry, even a concurrent one, gets its outcome.
+        var key = (user, idempotencyKey);
+        var entry = _idempotent.GetOrAdd(key, k => new Lazy<Task<OrderOutcome>>(() => FindOrRunAsync(k.User, input, payloadJson, k.Key)));
+        if (entry.IsValueCreated is false) _ = entry.Value;
+        _idempotentOrder.Enqueue(key);
+        while (_idempotentOrder.Count > RememberedOrders && _idempotentOrder.TryDequeue(out var old)) _idempotent.TryRemove(old, out _);
+        return entry.Value;
+    }
+
+    private async Task<OrderOutcome> FindOrRunAsync(Guid user, EngineInput input, string payloadJson, string key) =>
+        await history.FindByIdempotencyKeyAsync(user, key) ?? await RunAsync(user, input, payloadJson, key);
+
+    private async Task<OrderOutcome> RunAsync(Guid user, EngineInput input, string payloadJson, string? idempotencyKey)
+    {
+        input.User = new UserId(user);
+        input.OrderId = Guid.NewGuid();
+        if (input.Kind == InputKind.CreateTrade) input.TradeId = NewTradeId();
+        var createdAt = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var started = Stopwatch.GetTimestamp();
+        var reply = await engine.SubmitAsync(input);
+        var latency = Stopwatch.GetElapsedTime(started);
+        var code = EngineReplies.Public(reply.Code);
+        var outcome = new OrderOutcome(input.OrderId, user, EngineReplies.CommandName(reply.Kind), code,
+            EngineReplies.Data(in reply, engine.Config), reply.Sequence,
+            Math.Round((decimal)latency.Ticks / TimeSpan.TicksPerMillisecond, 3), createdAt, payloadJson);
+        Remember(outcome);
+        history.Record(outcome, idempotencyKey);
+        return outcome;
+    }
+
+    /// <summary>An order by id, if it belongs to <paramref name="user"/>.</summary>
+    public async Task<OrderOutcome?> FindAsync(Guid user, Guid orderId)
+    {
+        var outcome = _recent.TryGetValue(orderId, out var recent) ? recent : await history.FindAsync(orderId);
+        return outcome?.UserId == user ? outcome : null;
+    }
+
+    public Task<CommandReply> QueryAsync(Guid user, InputKind kind) =>
+        engine.SubmitAsync(new EngineInput { Kind = kind, User = new UserId(user) });
+
+    private void Remember(OrderOutcome outcome)
+    {
+        _recent[outcome.OrderId] = outcome;
+        _recentOrder.Enqueue(outcome.OrderId);
+        while (_recentOrder.Count > RememberedOrders && _recentOrder.TryDequeue(out var old)) _recent.TryRemove(old, out _);
+    }
+
+    private static TradeId NewTradeId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        return new TradeId(new UInt128(BitConverter.ToUInt64(bytes), BitConverter.ToUInt64(bytes[8..])));
+    }
+}

@@ -1,0 +1,35 @@
+using System.Text.Json;
+using Exchange.Data;
+using Exchange.Engine;
+using Microsoft.EntityFrameworkCore;
+
+namespace Exchange.Server.Api;
+
+/// <summary>Orders in the database: written through the recorder (the engine never waits), read back by id or idempotency key.</summary>
+public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory scopes)
+{
+    private static readonly Dictionary<string, RejectCode> CodesByName =
+        Enum.GetValues<RejectCode>().ToDictionary(c => c.Name());
+
+    public void Record(OrderOutcome outcome, string? idempotencyKey) => recorder.RecordOrder(new OrderRecord(
+        outcome.OrderId, outcome.UserId, outcome.Command, outcome.PayloadJson,
+        outcome.Success ? OrderStatus.Success : OrderStatus.Rejected, outcome.Code.Name(), outcome.Code.Message(),
+        outcome.Data is null ? null : JsonSerializer.Serialize(outcome.Data, outcome.Data.GetType(), ApiJsonContext.Default),
+        (long)(outcome.LatencyMs * 1000), outcome.Sequence, outcome.CreatedAtMs, idempotencyKey));
+
+    public Task<OrderOutcome?> FindAsync(Guid orderId) => FindAsync(q => q.Where(o => o.OrderId == orderId));
+
+    public Task<OrderOutcome?> FindByIdempotencyKeyAsync(Guid user, string key) =>
+        FindAsync(q => q.Where(o => o.UserId == user && o.IdempotencyKey == key));
+
+    private async Task<OrderOutcome?> FindAsync(Func<IQueryable<Order>, IQueryable<Order>> filter)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ExchangeDbContext>();
+        var row = await filter(db.Orders.AsNoTracking()).FirstOrDefaultAsync();
+        if (row is null) return null;
+        object? data = row.ResponseJson is null ? null : JsonDocument.Parse(row.ResponseJson).RootElement.Clone();
+        return new OrderOutcome(row.OrderId, row.UserId, row.Command, CodesByName.GetValueOrDefault(row.Code, RejectCode.None),
+            data, row.Sequence, row.LatencyMicros / 1000m, row.CreatedAtMs, row.PayloadJson);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Exchange.Data;
+using Exchange.Engine;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Exchange.Server.Api;
+
+/// <summary>/api/v1/trades, /balance and /orders: the resource view of a trader's account.</summary>
+public static class TradesApi
+{
+    private const int MaxPage = 200;
+
+    public static IEndpointRouteBuilder MapTradesApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1").RequireAuthorization().WithTags("Trading");
+        api.MapGet("/balance", BalanceAsync).WithSummary("Free USD, locked margin and equity");
+        api.MapGet("/trades", ListAsync).WithSummary("Open trades (live PnL) or closed trades (paged history)");
+        api.MapPost("/trades", OpenAsync).WithSummary("Open a trade").Accepts<OpenTradeRequest>("application/json");
+        api.MapPost("/trades/{tradeId}/close", CloseAsync).WithSummary("Close an open trade at the market");
+        api.MapGet("/orders/{orderId:guid}", OrderAsync).WithSummary("The outcome of any command by its order id");
+        return app;
+    }
+
+    private static async Task<Results<Ok<BalanceData>, ProblemHttpResult>> BalanceAsync(ClaimsPrincipal principal, OrderEntry orders)
+    {
+        var reply = await orders.QueryAsync(principal.UserId(), InputKind.GetBalance);
+        return reply.Accepted ? TypedResults.Ok(EngineReplies.Balance(in reply)) : Rejected(reply.Code);
+    }
+
+    private static async Task<IResult> ListAsync(ClaimsPrincipal principal, OrderEntry orders, ExchangeDbContext db,
+        string? status, int? limit, long? before)
+    {
+        var user = principal.UserId();
+        if (status is null or "open")
+        {
+            var reply = await orders.QueryAsync(user, InputKind.GetOpenTrades);
+            if (!reply.Accepted) return Rejected(reply.Code);
+            var open = reply.OpenTrades!.Select(v => EngineReplies.OpenTrade(in v, orders.Config)).ToList();
+            return TypedResults.Ok(new TradePage<OpenTradeView>(open, null));
+        }
+        if (status != "closed") return ApiProblem.BadRequest("INVALID_STATUS", "status must be 'open' or 'closed'.");
+        var take = limit ?? 50;
+        if (take is < 1 or > MaxPage) return ApiProblem.BadRequest("INVALID_LIMIT", $"limit must be between 1 and {MaxPage}.");
+        var query = db.Trades.AsNoTracking().Where(t => t.UserId == user && t.Status == "closed");
+        if (before is { } cursor) query = query.Where(t => t.ClosedAtMs < cursor);
+        var rows = await query.OrderByDescending(t => t.ClosedAtMs).Take(take + 1).ToListAsync();
+        var page = rows.Take(take).Select(t => new ClosedTradeView(t.TradeId, t.Asset, t.Direction, t.OpenPrice, t.Quantity,
+            t.Margin, t.Leverage, t.LiquidationPrice, t.StopLossPrice, t.TakeProfitPrice, t.OpenedAtMs, t.ClosePrice,
+            t.CloseReason, t.Pnl, t.Payout, t.ClosedAtMs)).ToList();
+        var next = rows.Count > take ? page[^1].ClosedAt?.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        return TypedResults.Ok(new TradePage<ClosedTradeView>(page, next));
+    }
+
+    private static async Task<IResult> OpenAsync(HttpRequest request, ClaimsPrincipal principal, OrderEntry orders)
+    {
+        var (body, problem) = await ApiProblem.ReadJsonAsync(request, ApiJsonContext.Default.OpenTradeRequest);
+        if (problem is not null) return problem;
+        var input = new EngineInput { Kind = InputKind.CreateTrade };
+        if (EngineApi.TradeFields(ref input, body!.Asset, body.Direction, body.Margin, body.Leverage, body.StopLossPrice, body.TakeProfitPrice) is { } invalid)
+            return invalid;
+        var payload = JsonSerializer.Serialize(body, ApiJsonContext.Default.OpenTradeRequest);
+        var outcome = await orders.SubmitAsync(principal.UserId(), input, payload, request.IdempotencyKey());
+        return outcome.Success ? TypedResults.Created("/api/v1/trades?status=open", outcome.Data) : EngineApi.Envelope(outcome);
+    }
+
+    private static async Task<IResult> CloseAsync(string tradeId, HttpRequest request, ClaimsPrincipal principal, OrderEntry orders)
+    {
+        // A malformed id cannot name anybody's trade: same answer as an unknown one.
+        if (!TradeId.TryParse(tradeId, out var id)) return Rejected(RejectCode.TradeNotFound);
+        var input = new EngineInput { Kind = InputKind.CloseTrade, TradeId = id };
+        var outcome = await orders.SubmitAsync(principal.UserId(), input, $"{{\"tradeId\":\"{id}\"}}", request.IdempotencyKey());
+        return outcome.Success ? TypedResults.Ok(outcome.Data) : EngineApi.Envelope(outcome);
+    }
+
+    private static async Task<Results<Ok<OrderView>, ProblemHttpResult>> OrderAsync(Guid orderId, ClaimsPrincipal principal, OrderEntry orders)
+    {
+        var outcome = await orders.FindAsync(principal.UserId(), orderId);
+        if (outcome is null) return ApiProblem.NotFound("ORDER_NOT_FOUND", "No such order.");
+        return TypedResults.Ok(new OrderView(outcome.OrderId, outcome.Command, outcome.Status, outcome.Code.Name(),
+            outcome.Code.Message(), outcome.Sequence, outcome.LatencyMs, outcome.CreatedAtMs, outcome.Data));
+    }
+
+    private static ProblemHttpResult Rejected(RejectCode code)
+    {
+        code = EngineReplies.Public(code);
+        return ApiProblem.For(EngineReplies.StatusCode(code), code.Name(), code.Message());
+    }
+}

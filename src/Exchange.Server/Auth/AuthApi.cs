@@ -1,0 +1,121 @@
+using System.Net.Mail;
+using System.Security.Claims;
+using Exchange.Data;
+using Exchange.Server.Api;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace Exchange.Server.Auth;
+
+/// <summary>/api/v1/auth: sign up, sign in, who am I, sign out.</summary>
+public static class AuthApi
+{
+    public const string RateLimitPolicy = "auth";
+    private const int MinPasswordLength = 8;
+    private const int MaxPasswordLength = 128;
+    private static readonly PasswordHasher<User> Hasher = new();
+
+    // Verifying against a real hash when the email is unknown keeps both answers equally slow.
+    private static readonly string DummyHash = Hasher.HashPassword(NoUser, "not-a-real-password");
+    private static User NoUser => new() { Email = "", PasswordHash = "" };
+
+    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
+    {
+        var auth = app.MapGroup("/api/v1/auth").WithTags("Auth");
+        auth.MapPost("/signup", SignUpAsync).RequireRateLimiting(RateLimitPolicy)
+            .WithSummary("Create a user and sign in").Accepts<Credentials>("application/json");
+        auth.MapPost("/signin", SignInAsync).RequireRateLimiting(RateLimitPolicy)
+            .WithSummary("Sign in with email and password").Accepts<Credentials>("application/json");
+        auth.MapGet("/me", MeAsync).RequireAuthorization().WithSummary("The signed-in user");
+        auth.MapPost("/signout", SignOut).WithSummary("Forget the auth cookie");
+        return app;
+    }
+
+    private static async Task<Results<Created<AuthResult>, ProblemHttpResult>> SignUpAsync(
+        HttpContext http, ExchangeDbContext db, AuthTokens tokens, TimeProvider time)
+    {
+        var (body, problem) = await ApiProblem.ReadJsonAsync(http.Request, ApiJsonContext.Default.Credentials);
+        if (problem is not null) return problem;
+        if (ValidateEmail(body!.Email) is { } badEmail) return badEmail;
+        if (ValidatePassword(body.Password) is { } badPassword) return badPassword;
+
+        var email = Normalize(body.Email!);
+        var user = new User { Id = Guid.NewGuid(), Email = email, PasswordHash = "", CreatedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds() };
+        user.PasswordHash = Hasher.HashPassword(user, body.Password!);
+        db.Users.Add(user);
+        try
+        {
+            await db.SaveChangesAsync();
+        }
+        catch (DbUpdateException)
+        {
+            return ApiProblem.For(StatusCodes.Status409Conflict, "EMAIL_TAKEN", "An account with this email already exists; sign in instead.");
+        }
+        return TypedResults.Created("/api/v1/auth/me", SignIn(http, tokens, user));
+    }
+
+    private static async Task<Results<Ok<AuthResult>, ProblemHttpResult>> SignInAsync(HttpContext http, ExchangeDbContext db, AuthTokens tokens)
+    {
+        var (body, problem) = await ApiProblem.ReadJsonAsync(http.Request, ApiJsonContext.Default.Credentials);
+        if (problem is not null) return problem;
+        if (string.IsNullOrEmpty(body!.Email) || string.IsNullOrEmpty(body.Password) || body.Password.Length > MaxPasswordLength)
+            return InvalidCredentials();
+        var email = Normalize(body.Email);
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Email == email);
+        var result = Hasher.VerifyHashedPassword(user ?? NoUser, user?.PasswordHash ?? DummyHash, body.Password);
+        if (user is null || result == PasswordVerificationResult.Failed) return InvalidCredentials();
+        return TypedResults.Ok(SignIn(http, tokens, user));
+    }
+
+    private static async Task<Results<Ok<UserView>, ProblemHttpResult>> MeAsync(ClaimsPrincipal principal, ExchangeDbContext db)
+    {
+        var id = principal.UserId();
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == id);
+        return user is null
+            ? ApiProblem.For(StatusCodes.Status401Unauthorized, "UNAUTHENTICATED", "This user no longer exists.")
+            : TypedResults.Ok(new UserView(user.Id, user.Email, user.CreatedAtMs));
+    }
+
+    private static NoContent SignOut(HttpContext http)
+    {
+        http.Response.Cookies.Delete(AuthTokens.CookieName, AuthTokens.CookieOptions(http.Request, DateTimeOffset.UnixEpoch));
+        return TypedResults.NoContent();
+    }
+
+    private static AuthResult SignIn(HttpContext http, AuthTokens tokens, User user)
+    {
+        var (token, expires) = tokens.Issue(user.Id, user.Email);
+        http.Response.Cookies.Append(AuthTokens.CookieName, token, AuthTokens.CookieOptions(http.Request, expires));
+        return new AuthResult(new UserView(user.Id, user.Email, user.CreatedAtMs), token, expires.ToUnixTimeMilliseconds());
+    }
+
+    private static ProblemHttpResult InvalidCredentials() =>
+        ApiProblem.For(StatusCodes.Status401Unauthorized, "INVALID_CREDENTIALS", "The email or password is wrong.");
+
+    private static string Normalize(string email) => User.NormalizeEmail(email);
+
+    private static ProblemHttpResult? ValidateEmail(string? email)
+    {
+        if (string.IsNullOrWhiteSpace(email))
+            return ApiProblem.BadRequest("MISSING_FIELD", "The field 'email' is required.");
+        var trimmed = email.Trim();
+        // MailAddress accepts display names and comments; insist that what it parsed is exactly what was sent.
+        if (trimmed.Length > 254 || !MailAddress.TryCreate(trimmed, out var parsed) || parsed.Address != trimmed
+            || trimmed.Any(c => char.IsWhiteSpace(c) || c is '<' or '>' or '"' or '\'' or ';' or '(' or ')' or ',')
+            || !parsed.Host.Contains('.'))
+            return ApiProblem.BadRequest("INVALID_EMAIL", "The email address is not valid.");
+        return null;
+    }
+
+    private static ProblemHttpResult? ValidatePassword(string? password)
+    {
+        if (string.IsNullOrEmpty(password))
+            return ApiProblem.BadRequest("MISSING_FIELD", "The field 'password' is required.");
+        if (password.Length < MinPasswordLength)
+            return ApiProblem.BadRequest("PASSWORD_TOO_SHORT", $"The password needs at least {MinPasswordLength} characters.");
+        if (password.Length > MaxPasswordLength)
+            return ApiProblem.BadRequest("PASSWORD_TOO_LONG", $"The password may have at most {MaxPasswordLength} characters.");
+        return null;
+    }
+}

@@ -1,0 +1,78 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Exchange.Server.Auth;
+
+/// <summary>Issues and describes the HS256 JWTs that sign traders in (cookie <c>authToken</c> or Bearer).</summary>
+public sealed class AuthTokens(SymmetricSecurityKey key, TimeProvider time)
+{
+    public const string CookieName = "authToken";
+    public const string Issuer = "exchange";
+    public const string Audience = "exchange";
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
+
+    public (string Token, DateTimeOffset ExpiresAt) Issue(Guid userId, string email)
+    {
+        var now = time.GetUtcNow();
+        var expires = now + Lifetime;
+        var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = Issuer,
+            Audience = Audience,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = expires.UtcDateTime,
+            Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("email", email)]),
+            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
+        });
+        return (token, expires);
+    }
+
+    public TokenValidationParameters ValidationParameters() => new()
+    {
+        ValidIssuer = Issuer,
+        ValidAudience = Audience,
+        IssuerSigningKey = key,
+        ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+        RequireSignedTokens = true,
+        RequireExpirationTime = true,
+        ClockSkew = TimeSpan.FromSeconds(30),
+        NameClaimType = "email",
+    };
+
+    public static CookieOptions CookieOptions(HttpRequest request, DateTimeOffset expires) => new()
+    {
+        HttpOnly = true,
+        SameSite = SameSiteMode.Strict,
+        Secure = request.IsHttps,
+        Path = "/",
+        Expires = expires,
+    };
+
+    /// <summary>
+    /// The signing key: AUTH_JWT_SECRET (at least 32 bytes) when set; in Development a random
+    /// secret is made once and kept in the data folder, so sign-ins survive restarts.
+    /// </summary>
+    public static SymmetricSecurityKey LoadKey(string? configured, bool isDevelopment, string dataDirectory)
+    {
+        if (!string.IsNullOrEmpty(configured))
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(configured);
+            if (bytes.Length < 32)
+                throw new InvalidConfigurationException("AUTH_JWT_SECRET is too short: use at least 32 bytes (e.g. `openssl rand -base64 48`).");
+            return new SymmetricSecurityKey(bytes);
+        }
+        if (!isDevelopment)
+            throw new InvalidConfigurationException("AUTH_JWT_SECRET is required outside Development (at least 32 bytes).");
+        var path = Path.Combine(dataDirectory, "jwt-secret");
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(dataDirectory);
+            File.WriteAllBytes(path, RandomNumberGenerator.GetBytes(64));
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        return new SymmetricSecurityKey(File.ReadAllBytes(path));
+    }
+}

@@ -1,0 +1,141 @@
+using System.Threading.RateLimiting;
+using Exchange.Data;
+using Exchange.Engine;
+using Exchange.Feed;
+using Exchange.Journal;
+using Exchange.Server.Api;
+using Exchange.Server.Auth;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Scalar.AspNetCore;
+
+namespace Exchange.Server;
+
+/// <summary>How the embedded exchange is put together: services, then the HTTP pipeline.</summary>
+internal static class ServerSetup
+{
+    public static void AddExchangeServer(this IServiceCollection services, ExchangeSettings settings)
+    {
+        services.AddSingleton(settings);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(settings.Engine);
+        // Hosted services start in this order and stop in reverse: migrate, recorder, engine
+        // (recovery, then a final snapshot on stop while the recorder still runs), feed.
+        services.AddExchangeDatabase(settings.DatabaseUrl, settings.DataDirectory);
+        services.AddEventRecorder(settings.Engine);
+        services.AddSingleton(sp => EngineHost.Start(settings.EngineHostOptions(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Exchange.Engine"), sp.GetRequiredService<EventRecorder>()));
+        services.AddHostedService<EngineLifetime>();
+        services.AddSingleton<PriceBoard>();
+        services.AddSingleton<OrderHistory>();
+        services.AddSingleton<OrderEntry>();
+        if (settings.Roles.Contains("feed")) services.AddHostedService<FeedService>();
+
+        services.AddSingleton(sp => new AuthTokens(settings.JwtKey, sp.GetRequiredService<TimeProvider>()));
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<AuthTokens>((options, tokens) =>
+            {
+                options.MapInboundClaims = false;
+                options.TokenValidationParameters = tokens.ValidationParameters();
+                options.Events = new JwtBearerEvents
+                {
+                    // Browsers send the HttpOnly cookie; API clients may send a Bearer header instead.
+                    OnMessageReceived = context =>
+                    {
+                        if (string.IsNullOrEmpty(context.Request.Headers.Authorization))
+                            context.Token = context.Request.Cookies[AuthTokens.CookieName];
+                        return Task.CompletedTask;
+                    },
+                    OnChallenge = async context =>
+                    {
+                        context.HandleResponse();
+                        var problem = ApiProblem.For(StatusCodes.Status401Unauthorized, "UNAUTHENTICATED",
+                            "Sign in first: send the authToken cookie or an Authorization: Bearer token.");
+                        await problem.ExecuteAsync(context.HttpContext);
+                    },
+                };
+            });
+        services.AddAuthorization();
+        services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.AddPolicy(AuthApi.RateLimitPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
+                http.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = settings.AuthRateLimitPerMinute, Window = TimeSpan.FromMinutes(1) }));
+            options.OnRejected = async (context, _) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "60";
+                await ApiProblem.For(StatusCodes.Status429TooManyRequests, "RATE_LIMITED",
+                    "Too many sign-in attempts; try again in a minute.").ExecuteAsync(context.HttpContext);
+            };
+        });
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        services.AddHealthChecks();
+    }
+
+    public static void UseExchangeServer(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+
+        app.MapOpenApi("/openapi/v1.json");
+        app.MapScalarApiReference("/docs", o => o.WithTitle("Exchange API").WithOpenApiRoutePattern("/openapi/v1.json"));
+        app.MapAuthApi();
+        app.MapEngineApi();
+        app.MapTradesApi();
+        app.MapMarketApi();
+
+        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).ExcludeFromDescription();
+        app.MapGet("/readyz", async (EngineHost engine, EventRecorder recorder, ExchangeDbContext db) =>
+        {
+            var database = await db.Database.CanConnectAsync();
+            var body = new
+            {
+                status = database ? "ready" : "database unreachable",
+                sequence = engine.DurableSequence,
+                recoveredInMs = (long)engine.Recovery.Duration.TotalMilliseconds,
+                recorderQueue = recorder.QueueLength,
+                recorderFailures = recorder.ConsecutiveFailures,
+            };
+            return database ? Results.Ok(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }).ExcludeFromDescription();
+    }
+}
+
+/// <summary>
+/// Recovers the engine once the database is migrated and the recorder runs (recovery replays
+/// events into it), and shuts it down (final snapshot) before the recorder stops.
+/// </summary>
+internal sealed class EngineLifetime(IServiceProvider services) : IHostedService
+{
+    private EngineHost? _engine;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _engine = services.GetRequiredService<EngineHost>();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => _engine is null ? Task.CompletedTask : Task.Run(_engine.Dispose, CancellationToken.None);
+}
+
+/// <summary>The feed role: runs the configured price source into the engine's log and the price board.</summary>
+internal sealed class FeedService(EngineHost engine, PriceBoard board, ExchangeSettings settings, TimeProvider time, ILogger<FeedService> logger)
+    : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var source = PriceSources.Create(settings.Feed, time);
+        var feed = new PriceFeed(source, (asset, bid, ask) =>
+        {
+            engine.SubmitTick(asset, bid, ask);
+            board.Update(asset, bid, ask, time.GetUtcNow().ToUnixTimeMilliseconds());
+        }, settings.Feed, settings.Engine.Assets, time, logger);
+        return feed.RunAsync(stoppingToken);
+    }
+}

@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+
+namespace Exchange.Server.Tests;
+
+/// <summary>Every malformed request is a 4xx problem with a code, and changes nothing.</summary>
+public sealed class BadInputTests : IAsyncLifetime
+{
+    private readonly ExchangeApp _app = new();
+    private Trader _trader = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _app.MarketAsync();
+        _trader = await _app.TraderAsync();
+    }
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    public static TheoryData<string, HttpStatusCode, string> EngineBodies => new()
+    {
+        { "{\"command\": \"CREATE_TRADE\", ", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "not json at all", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "[1,2,3]", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "null", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": 42}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": \"100\", \"leverage\": 10}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": \"NaN\", \"leverage\": 10}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": \"Infinity\", \"leverage\": 10}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": \"-Infinity\", \"leverage\": 10}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 1e400, \"leverage\": 10}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 100, \"leverage\": 99999999999999999999999999999999}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 79228162514264337593543950335, \"leverage\": 10}", HttpStatusCode.UnprocessableEntity, "MARGIN_ABOVE_MAXIMUM" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 100, \"leverage\": 2.5}", HttpStatusCode.BadRequest, "LEVERAGE_NOT_INTEGER" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 100, \"leverage\": true}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": [\"SOL_USDC\"], \"direction\": \"LONG\", \"margin\": 100, \"leverage\": 10}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 100}", HttpStatusCode.BadRequest, "MISSING_FIELD" },
+        { "{}", HttpStatusCode.BadRequest, "MISSING_FIELD" },
+        { "{\"command\": \"create_account\"}", HttpStatusCode.BadRequest, "UNKNOWN_COMMAND" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC'; DROP TABLE Users;--\", \"direction\": \"LONG\", \"margin\": 100, \"leverage\": 10}", HttpStatusCode.BadRequest, "UNKNOWN_ASSET" },
+    };
+
+    [Theory]
+    [MemberData(nameof(EngineBodies))]
+    public async Task Malformed_engine_commands_are_problems_that_change_nothing(string body, HttpStatusCode status, string code)
+    {
+        var before = (await _trader.GetJsonAsync("/api/v1/balance")).ToJsonString();
+        var response = await _trader.Client.PostAsync("/api/v1/engine", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal(code, (await response.ProblemAsync())["code"]!.GetValue<string>());
+        Assert.Equal(before, (await _trader.GetJsonAsync("/api/v1/balance")).ToJsonString());
+        Assert.Empty((await _trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task A_10_MB_body_is_refused_as_too_large()
+    {
+        var huge = "{\"command\":\"GET_BALANCE\",\"pad\":\"" + new string('x', 10 * 1024 * 1024) + "\"}";
+        var response = await _trader.Client.PostAsync("/api/v1/engine", new StringContent(huge, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("BODY_TOO_LARGE", (await response.ProblemAsync())["code"]!.GetValue<string>());
+    }
+
+    public static TheoryData<string, string, string> SignupBodies => new()
+    {
+        { "<script>alert(1)</script>@example.com", "long enough password", "INVALID_EMAIL" },
+        { "x@example.com' OR '1'='1", "long enough password", "INVALID_EMAIL" },
+        { "robert'); DROP TABLE Users;--@example.com", "long enough password", "INVALID_EMAIL" },
+        { "Display Name <dn@example.com>", "long enough password", "INVALID_EMAIL" },
+        { "no-at-sign", "long enough password", "INVALID_EMAIL" },
+        { "a@b", "long enough password", "INVALID_EMAIL" },
+        { "", "long enough password", "MISSING_FIELD" },
+        { "short@example.com", "seven77", "PASSWORD_TOO_SHORT" },
+        { "long@example.com", new string('p', 129), "PASSWORD_TOO_LONG" },
+    };
+
+    [Theory]
+    [MemberData(nameof(SignupBodies))]
+    public async Task Bad_signups_are_400_problems(string email, string password, string code)
+    {
+        var response = await _app.CreateClient().PostAsJsonAsync("/api/v1/auth/signup", new { email, password });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(code, (await response.ProblemAsync())["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Unicode_passwords_work_and_are_compared_exactly()
+    {
+        var client = _app.CreateClient();
+        var email = $"u-{Guid.NewGuid():N}@example.com";
+        const string password = "pässwörd-🔐-日本語";
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/v1/auth/signup", new { email, password })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/auth/signin", new { email, password })).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsJsonAsync("/api/v1/auth/signin", new { email, password = "passwörd-🔐-日本語" })).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/api/v1/trades?status=pending")]
+    [InlineData("/api/v1/trades?status=closed&limit=0")]
+    [InlineData("/api/v1/trades?status=closed&limit=100000")]
+    public async Task Bad_query_parameters_are_400_problems(string url)
+    {
+        var response = await _trader.Client.GetAsync(url);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotNull((await response.ProblemAsync())["code"]);
+    }
+}

@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace Exchange.Server.Tests;
+
+/// <summary>POST /api/v1/engine: the seed's commands and envelope, end to end through journal and engine.</summary>
+public sealed class EngineEndpointTests : IAsyncLifetime
+{
+    private readonly ExchangeApp _app = new();
+
+    public Task InitializeAsync() => _app.MarketAsync();
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    [Fact]
+    public async Task Create_account_credits_the_demo_balance_in_the_seed_envelope()
+    {
+        var trader = await _app.TraderAsync(createAccount: false);
+        var reply = await trader.EngineOkAsync(new { command = "CREATE_ACCOUNT" });
+
+        Assert.True(reply["success"]!.GetValue<bool>());
+        Assert.True(Guid.TryParse(reply["orderId"]!.GetValue<string>(), out _));
+        Assert.Equal("success", reply["engineResponse"]!["status"]!.GetValue<string>());
+        Assert.Equal(5000m, reply["engineResponse"]!["data"]!["initialUsdBalance"].Dec());
+        Assert.True(reply["latency"].Dec() >= 0);
+    }
+
+    [Fact]
+    public async Task Trade_lifecycle_through_the_engine_endpoint_is_exact_to_the_cent()
+    {
+        var trader = await _app.TraderAsync();
+        var open = await trader.EngineOkAsync(new
+        {
+            command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 1000, leverage = 10,
+            stopLossPrice = 230.50m, takeProfitPrice = 250.75m,
+        });
+        var data = open["engineResponse"]!["data"]!;
+        Assert.Equal(240.00m, data["openPrice"].Dec());
+        Assert.Equal(41.66666666m, data["quantity"].Dec());
+        Assert.Equal(217.20m, data["liquidationPrice"].Dec());
+        Assert.Equal(230.50m, data["stopLossPrice"].Dec());
+        Assert.Equal(250.75m, data["takeProfitPrice"].Dec());
+        var tradeId = data["tradeId"]!.GetValue<string>();
+
+        var balance = (await trader.EngineOkAsync(new { command = "GET_BALANCE" }))["engineResponse"]!["data"]!;
+        Assert.Equal(4000m, balance["balances"]!["USD"].Dec());
+        Assert.Equal(1000m, balance["lockedMargin"].Dec());
+        Assert.Equal(4000m + 1000m - 4.17m, balance["equity"].Dec()); // (239.90 − 240) × 41.66666666 = −4.1666… → −4.17
+
+        await _app.TickAsync("SOL_USDC", 245.00m, 245.10m);
+        var close = (await trader.EngineOkAsync(new { command = "CLOSE_TRADE", tradeId }))["engineResponse"]!["data"]!;
+        Assert.Equal(245.00m, close["closePrice"].Dec());
+        Assert.Equal(208.33m, close["pnl"].Dec()); // 5 × 41.66666666 = 208.3333333
+        Assert.Equal(1000m, close["marginReturned"].Dec());
+        Assert.Equal(1208.33m, close["totalReturn"].Dec());
+
+        var usd = (await trader.EngineOkAsync(new { command = "GET_USD_BALANCE" }))["engineResponse"]!["data"]!;
+        Assert.Equal(5208.33m, usd["usdBalance"].Dec());
+    }
+
+    public static TheoryData<object, HttpStatusCode, string> Rejections => new()
+    {
+        { new { command = "CREATE_TRADE", asset = "DOGE_USDC", direction = "LONG", margin = 10, leverage = 2 }, HttpStatusCode.BadRequest, "UNKNOWN_ASSET" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 10, leverage = 0 }, HttpStatusCode.BadRequest, "LEVERAGE_OUT_OF_RANGE" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 10, leverage = 101 }, HttpStatusCode.BadRequest, "LEVERAGE_OUT_OF_RANGE" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 10, leverage = 2.5 }, HttpStatusCode.BadRequest, "LEVERAGE_NOT_INTEGER" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 0, leverage = 2 }, HttpStatusCode.BadRequest, "MARGIN_NOT_POSITIVE" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = -5, leverage = 2 }, HttpStatusCode.BadRequest, "MARGIN_NOT_POSITIVE" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 10.001, leverage = 2 }, HttpStatusCode.BadRequest, "MARGIN_TOO_PRECISE" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 0.5, leverage = 2 }, HttpStatusCode.UnprocessableEntity, "MARGIN_BELOW_MINIMUM" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 5000.01, leverage = 2 }, HttpStatusCode.UnprocessableEntity, "INSUFFICIENT_BALANCE" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 10, leverage = 2, stopLossPrice = 250 }, HttpStatusCode.UnprocessableEntity, "STOP_LOSS_WRONG_SIDE" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "SHORT", margin = 10, leverage = 2, takeProfitPrice = 250 }, HttpStatusCode.UnprocessableEntity, "TAKE_PROFIT_WRONG_SIDE" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 10, leverage = 2, stopLossPrice = -1 }, HttpStatusCode.BadRequest, "TRIGGER_PRICE_INVALID" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "SIDEWAYS", margin = 10, leverage = 2 }, HttpStatusCode.BadRequest, "INVALID_DIRECTION" },
+        { new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", leverage = 2 }, HttpStatusCode.BadRequest, "MISSING_FIELD" },
+        { new { command = "CLOSE_TRADE", tradeId = "0123456789abcdef0123456789abcdef" }, HttpStatusCode.NotFound, "TRADE_NOT_FOUND" },
+        { new { command = "CLOSE_TRADE", tradeId = "trade_123456789" }, HttpStatusCode.BadRequest, "INVALID_TRADE_ID" },
+        { new { command = "CLOSE_TRADE" }, HttpStatusCode.BadRequest, "MISSING_FIELD" },
+        { new { command = "CREATE_ACCOUNT" }, HttpStatusCode.Conflict, "ACCOUNT_EXISTS" },
+        { new { command = "TRANSFER_ALL_MONEY" }, HttpStatusCode.BadRequest, "UNKNOWN_COMMAND" },
+        { new { asset = "SOL_USDC" }, HttpStatusCode.BadRequest, "MISSING_FIELD" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Rejections))]
+    public async Task Every_engine_rejection_is_a_4xx_problem_with_its_code_and_changes_nothing(object command, HttpStatusCode status, string code)
+    {
+        var trader = await _app.TraderAsync();
+        var before = await trader.GetJsonAsync("/api/v1/balance");
+
+        var response = await trader.EngineAsync(command);
+
+        Assert.Equal(status, response.StatusCode);
+        var problem = await response.ProblemAsync();
+        Assert.Equal(code, problem["code"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(problem["detail"]!.GetValue<string>()));
+        if (problem["success"] is { } success)
+        {
+            Assert.False(success.GetValue<bool>());
+            Assert.Equal(code, problem["engineResponse"]!["code"]!.GetValue<string>());
+        }
+        Assert.Equal(before.ToJsonString(), (await trader.GetJsonAsync("/api/v1/balance")).ToJsonString());
+        Assert.Empty((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Commands_before_create_account_are_rejected_as_account_not_found()
+    {
+        var trader = await _app.TraderAsync(createAccount: false);
+        var response = await trader.EngineAsync(new { command = "GET_BALANCE" });
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("ACCOUNT_NOT_FOUND", (await response.ProblemAsync())["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Trading_before_any_price_is_a_conflict()
+    {
+        await using var fresh = new ExchangeApp();
+        var newcomer = await fresh.TraderAsync();
+        var response = await newcomer.EngineAsync(new { command = "CREATE_TRADE", asset = "BTC_USDC", direction = "LONG", margin = 10, leverage = 2 });
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal("NO_PRICE", (await response.ProblemAsync())["code"]!.GetValue<string>());
+    }
+}

@@ -1,0 +1,111 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Exchange.Engine;
+using Exchange.Journal;
+using Exchange.Server.Api;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Exchange.Server.Tests;
+
+/// <summary>
+/// The whole exchange in process (engine, journal, SQLite, API) over a temp data folder,
+/// without the price feed: tests set prices themselves so every number is known.
+/// </summary>
+public sealed class ExchangeApp : WebApplicationFactory<Program>
+{
+    public const string JwtSecret = "test-secret-that-is-at-least-32-bytes-long!!";
+
+    public ExchangeApp(string? dataDirectory = null) =>
+        DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("exchange-api-").FullName;
+
+    public string DataDirectory { get; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("EXCHANGE_DATA_DIR", DataDirectory);
+        builder.UseSetting("EXCHANGE_ROLES", "api,engine");
+        builder.UseSetting("AUTH_JWT_SECRET", JwtSecret);
+        builder.UseSetting("AUTH_RATE_LIMIT_PER_MINUTE", "100000");
+    }
+
+    /// <summary>Sends a tick through the log (as the feed would) and waits until the engine has applied it.</summary>
+    public async Task TickAsync(string symbol, decimal bid, decimal ask)
+    {
+        var engine = Services.GetRequiredService<EngineHost>();
+        engine.Config.TryFindAsset(symbol, out var asset);
+        var b = Price.FromDecimal(bid);
+        var a = Price.FromDecimal(ask);
+        engine.SubmitTick(asset, b, a);
+        Services.GetRequiredService<PriceBoard>().Update(asset, b, a, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        await engine.ReadAsync(_ => 0);
+    }
+
+    public async Task MarketAsync()
+    {
+        await TickAsync("BTC_USDC", 95_000m, 95_010m);
+        await TickAsync("ETH_USDC", 3_499m, 3_500m);
+        await TickAsync("SOL_USDC", 239.90m, 240.00m);
+    }
+
+    /// <summary>A new trader, signed up (cookie set on the client) and with a trading account.</summary>
+    public async Task<Trader> TraderAsync(bool createAccount = true)
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = true });
+        var email = $"trader-{Guid.NewGuid():N}@example.com";
+        var signup = await client.PostAsJsonAsync("/api/v1/auth/signup", new { email, password = "correct horse battery" });
+        signup.EnsureSuccessStatusCode();
+        var body = await signup.Content.ReadFromJsonAsync<JsonObject>();
+        var trader = new Trader(client, email, body!["token"]!.GetValue<string>(), Guid.Parse(body["user"]!["id"]!.GetValue<string>()));
+        if (createAccount) Assert.True((await trader.EngineAsync(new { command = "CREATE_ACCOUNT" })).IsSuccessStatusCode);
+        return trader;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+}
+
+public sealed record Trader(HttpClient Client, string Email, string Token, Guid Id)
+{
+    public Task<HttpResponseMessage> EngineAsync(object command) => Client.PostAsJsonAsync("/api/v1/engine", command);
+
+    public async Task<JsonObject> EngineOkAsync(object command)
+    {
+        var response = await EngineAsync(command);
+        var json = await response.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode}: {json}");
+        return json!;
+    }
+
+    public async Task<string> OpenAsync(string asset = "SOL_USDC", string direction = "LONG", decimal margin = 100, int leverage = 10,
+        decimal? stopLossPrice = null, decimal? takeProfitPrice = null)
+    {
+        var reply = await EngineOkAsync(new { command = "CREATE_TRADE", asset, direction, margin, leverage, stopLossPrice, takeProfitPrice });
+        return reply["engineResponse"]!["data"]!["tradeId"]!.GetValue<string>();
+    }
+
+    public async Task<JsonNode> GetJsonAsync(string url)
+    {
+        var response = await Client.GetAsync(url);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{url}: {response.StatusCode}: {text}");
+        return JsonNode.Parse(text)!;
+    }
+}
+
+internal static class Json
+{
+    public static decimal Dec(this JsonNode? node) => node!.GetValue<decimal>();
+
+    public static async Task<JsonObject> ProblemAsync(this HttpResponseMessage response)
+    {
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return (await response.Content.ReadFromJsonAsync<JsonObject>(JsonSerializerOptions.Web))!;
+    }
+}

@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Exchange.Data;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Exchange.Server.Tests;
+
+/// <summary>The resource endpoints the UI uses: assets, prices, balance, trades, orders; and Idempotency-Key.</summary>
+public sealed class ResourceEndpointTests : IAsyncLifetime
+{
+    private readonly ExchangeApp _app = new();
+
+    public Task InitializeAsync() => _app.MarketAsync();
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    private Task RecordedAsync() => _app.Services.GetRequiredService<EventRecorder>().FlushAsync();
+
+    [Fact]
+    public async Task Assets_and_prices_are_public()
+    {
+        var client = _app.CreateClient();
+        var assets = (await client.GetFromJsonAsync<JsonArray>("/api/v1/assets"))!;
+        Assert.Equal(["BTC_USDC", "ETH_USDC", "SOL_USDC"], assets.Select(a => a!["symbol"]!.GetValue<string>()));
+        Assert.Equal(100, assets[0]!["maxLeverage"]!.GetValue<int>());
+        Assert.Equal(0.005m, assets[0]!["maintenanceMarginRate"].Dec());
+
+        var prices = (await client.GetFromJsonAsync<JsonArray>("/api/v1/prices"))!;
+        var sol = prices.Single(p => p!["asset"]!.GetValue<string>() == "SOL_USDC")!;
+        Assert.Equal(239.90m, sol["bid"].Dec());
+        Assert.Equal(240.00m, sol["ask"].Dec());
+    }
+
+    [Fact]
+    public async Task Open_list_close_and_history_through_the_trades_resource()
+    {
+        var trader = await _app.TraderAsync();
+        var created = await trader.Client.PostAsJsonAsync("/api/v1/trades",
+            new { asset = "BTC_USDC", direction = "SHORT", margin = 500, leverage = 50 });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var trade = (await created.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(96_425m, trade["liquidationPrice"].Dec());
+        var tradeId = trade["tradeId"]!.GetValue<string>();
+
+        await _app.TickAsync("BTC_USDC", 95_500m, 95_510m);
+        var open = (await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray();
+        var row = Assert.Single(open)!;
+        Assert.Equal(tradeId, row["tradeId"]!.GetValue<string>());
+        Assert.Equal(95_510m, row["markPrice"].Dec());
+        Assert.Equal(-134.22m, row["unrealizedPnl"].Dec()); // (95,000 − 95,510) × 0.26315789 = −134.2105… → −134.22
+
+        var balance = await trader.GetJsonAsync("/api/v1/balance");
+        Assert.Equal(4_500m, balance["balances"]!["USD"].Dec());
+        Assert.Equal(500m, balance["lockedMargin"].Dec());
+
+        // The ask crosses the liquidation price: the engine closes it, the recorder writes history.
+        await _app.TickAsync("BTC_USDC", 96_420m, 96_430m);
+        await RecordedAsync();
+        Assert.Empty((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+        var closed = (await trader.GetJsonAsync("/api/v1/trades?status=closed"))["trades"]!.AsArray();
+        var history = Assert.Single(closed)!;
+        Assert.Equal("LIQUIDATION", history["closeReason"]!.GetValue<string>());
+        Assert.Equal(96_430m, history["closePrice"].Dec());
+        Assert.Equal(-376.32m, history["pnl"].Dec());
+        Assert.Equal(0m, history["payout"].Dec());
+    }
+
+    [Fact]
+    public async Task Manual_close_through_the_resource_returns_the_close_result()
+    {
+        var trader = await _app.TraderAsync();
+        var tradeId = await trader.OpenAsync("SOL_USDC", "LONG", 1000, 10);
+        await _app.TickAsync("SOL_USDC", 250.10m, 250.20m);
+        var response = await trader.Client.PostAsync($"/api/v1/trades/{tradeId}/close", null);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var close = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(420.83m, close["pnl"].Dec());
+        Assert.Equal(1420.83m, close["totalReturn"].Dec());
+
+        var again = await trader.Client.PostAsync($"/api/v1/trades/{tradeId}/close", null);
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task Every_order_can_be_looked_up_by_its_id()
+    {
+        var trader = await _app.TraderAsync();
+        var reply = await trader.EngineOkAsync(new { command = "CREATE_TRADE", asset = "ETH_USDC", direction = "LONG", margin = 100, leverage = 3 });
+        var orderId = reply["orderId"]!.GetValue<string>();
+        var rejected = await trader.EngineAsync(new { command = "CREATE_TRADE", asset = "ETH_USDC", direction = "LONG", margin = 100, leverage = 300 });
+        var rejectedId = (await rejected.ProblemAsync())["orderId"]!.GetValue<string>();
+
+        var order = await trader.GetJsonAsync($"/api/v1/orders/{orderId}");
+        Assert.Equal("CREATE_TRADE", order["command"]!.GetValue<string>());
+        Assert.Equal("success", order["status"]!.GetValue<string>());
+        Assert.Equal(3_500m, order["data"]!["openPrice"].Dec());
+
+        var failed = await trader.GetJsonAsync($"/api/v1/orders/{rejectedId}");
+        Assert.Equal("rejected", failed["status"]!.GetValue<string>());
+        Assert.Equal("LEVERAGE_OUT_OF_RANGE", failed["code"]!.GetValue<string>());
+
+        Assert.Equal(HttpStatusCode.NotFound, (await trader.Client.GetAsync($"/api/v1/orders/{Guid.NewGuid()}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_retry_with_the_same_idempotency_key_returns_the_first_outcome_and_opens_one_trade()
+    {
+        var trader = await _app.TraderAsync();
+        var key = Guid.NewGuid().ToString();
+        async Task<JsonObject> Send()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/engine")
+            {
+                Content = JsonContent.Create(new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 100, leverage = 5 }),
+            };
+            request.Headers.Add("Idempotency-Key", key);
+            var response = await trader.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        }
+
+        var replies = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => Send()));
+        Assert.Single(replies.Select(r => r["orderId"]!.GetValue<string>()).Distinct());
+        Assert.Single((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+        Assert.Equal(4_900m, (await trader.GetJsonAsync("/api/v1/balance"))["balances"]!["USD"].Dec());
+    }
+}

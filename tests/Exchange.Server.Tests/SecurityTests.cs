@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Exchange.Server.Tests;
+
+/// <summary>Nobody can see or touch another trader's account; nothing works without a valid token.</summary>
+public sealed class SecurityTests : IAsyncLifetime
+{
+    private readonly ExchangeApp _app = new();
+
+    public Task InitializeAsync() => _app.MarketAsync();
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    public static TheoryData<string, string> TradingEndpoints => new()
+    {
+        { "POST", "/api/v1/engine" },
+        { "GET", "/api/v1/balance" },
+        { "GET", "/api/v1/trades?status=open" },
+        { "GET", "/api/v1/trades?status=closed" },
+        { "POST", "/api/v1/trades" },
+        { "POST", "/api/v1/trades/0123456789abcdef0123456789abcdef/close" },
+        { "GET", $"/api/v1/orders/{Guid.NewGuid()}" },
+        { "GET", "/api/v1/auth/me" },
+    };
+
+    private static HttpRequestMessage Request(string method, string url) => new(new HttpMethod(method), url)
+    {
+        Content = method == "POST" ? JsonContent.Create(new { command = "GET_BALANCE" }) : null,
+    };
+
+    [Theory]
+    [MemberData(nameof(TradingEndpoints))]
+    public async Task Without_a_token_every_trading_endpoint_is_401(string method, string url)
+    {
+        var response = await _app.CreateClient().SendAsync(Request(method, url));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("UNAUTHENTICATED", (await response.ProblemAsync())["code"]!.GetValue<string>());
+    }
+
+    public static TheoryData<string> BadTokens()
+    {
+        var now = DateTime.UtcNow;
+        string Token(string secret, DateTime expires, string issuer = "exchange") => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = issuer, Audience = "exchange", IssuedAt = expires.AddHours(-1), NotBefore = expires.AddHours(-1), Expires = expires,
+            Claims = new Dictionary<string, object> { ["sub"] = Guid.NewGuid().ToString() },
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(secret)), SecurityAlgorithms.HmacSha256),
+        });
+        static string B64(string s) => Base64UrlEncoder.Encode(s);
+        return new TheoryData<string>
+        {
+            Token(ExchangeApp.JwtSecret, now.AddMinutes(-5)),                                   // expired
+            Token("a-completely-different-secret-of-32-bytes!", now.AddHours(1)),               // forged
+            Token(ExchangeApp.JwtSecret, now.AddHours(1), issuer: "someone-else"),               // wrong issuer
+            $"{B64("{\"alg\":\"none\",\"typ\":\"JWT\"}")}.{B64($"{{\"sub\":\"{Guid.NewGuid()}\",\"iss\":\"exchange\",\"aud\":\"exchange\",\"exp\":4102444800}}")}.", // alg:none
+            "not-a-jwt",
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(BadTokens))]
+    public async Task Expired_forged_or_unsigned_tokens_are_401(string token)
+    {
+        var client = _app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/balance")).StatusCode);
+        var cookieClient = _app.CreateClient();
+        cookieClient.DefaultRequestHeaders.Add("Cookie", $"authToken={token}");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await cookieClient.GetAsync("/api/v1/balance")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Bearer_token_from_signin_works_without_the_cookie()
+    {
+        var trader = await _app.TraderAsync();
+        var client = _app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", trader.Token);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/balance")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_trader_cannot_see_close_or_learn_of_another_traders_trades_or_orders()
+    {
+        var alice = await _app.TraderAsync();
+        var bob = await _app.TraderAsync();
+        var open = await alice.EngineOkAsync(new { command = "CREATE_TRADE", asset = "BTC_USDC", direction = "LONG", margin = 100, leverage = 5 });
+        var tradeId = open["engineResponse"]!["data"]!["tradeId"]!.GetValue<string>();
+        var orderId = open["orderId"]!.GetValue<string>();
+
+        Assert.Empty((await bob.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+
+        var viaEngine = await bob.EngineAsync(new { command = "CLOSE_TRADE", tradeId });
+        Assert.Equal(HttpStatusCode.NotFound, viaEngine.StatusCode);
+        Assert.Equal("TRADE_NOT_FOUND", (await viaEngine.ProblemAsync())["code"]!.GetValue<string>());
+
+        var viaResource = await bob.Client.PostAsync($"/api/v1/trades/{tradeId}/close", null);
+        var unknown = await bob.Client.PostAsync($"/api/v1/trades/{new string('a', 32)}/close", null);
+        Assert.Equal(HttpStatusCode.NotFound, viaResource.StatusCode);
+        // Same status and body for "someone else's" and "no such trade": nothing to learn.
+        var a = await viaResource.ProblemAsync();
+        var b = await unknown.ProblemAsync();
+        Assert.Equal(b["code"]!.ToJsonString(), a["code"]!.ToJsonString());
+        Assert.Equal(b["detail"]!.ToJsonString(), a["detail"]!.ToJsonString());
+
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.Client.GetAsync($"/api/v1/orders/{orderId}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await alice.Client.GetAsync($"/api/v1/orders/{orderId}")).StatusCode);
+        Assert.Single((await alice.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Signin_does_not_reveal_whether_an_email_exists()
+    {
+        var trader = await _app.TraderAsync();
+        var client = _app.CreateClient();
+        var wrongPassword = await client.PostAsJsonAsync("/api/v1/auth/signin", new { email = trader.Email, password = "wrong password!" });
+        var noSuchUser = await client.PostAsJsonAsync("/api/v1/auth/signin", new { email = "nobody@example.com", password = "wrong password!" });
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongPassword.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, noSuchUser.StatusCode);
+        var a = await noSuchUser.ProblemAsync();
+        var b = await wrongPassword.ProblemAsync();
+        a.Remove("traceId");
+        b.Remove("traceId");
+        Assert.Equal(a.ToJsonString(), b.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Auth_cookie_is_http_only_and_same_site_strict()
+    {
+        var response = await _app.CreateClient().PostAsJsonAsync("/api/v1/auth/signup",
+            new { email = $"c-{Guid.NewGuid():N}@example.com", password = "long enough password" });
+        var cookie = Assert.Single(response.Headers.GetValues("Set-Cookie"));
+        Assert.StartsWith("authToken=", cookie, StringComparison.Ordinal);
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Signup_signin_me_and_signout_work_with_the_cookie()
+    {
+        var trader = await _app.TraderAsync(createAccount: false);
+        var me = await trader.GetJsonAsync("/api/v1/auth/me");
+        Assert.Equal(trader.Email, me["email"]!.GetValue<string>());
+
+        Assert.Equal(HttpStatusCode.NoContent, (await trader.Client.PostAsync("/api/v1/auth/signout", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await trader.Client.GetAsync("/api/v1/auth/me")).StatusCode);
+
+        var signin = await trader.Client.PostAsJsonAsync("/api/v1/auth/signin", new { email = trader.Email.ToUpperInvariant(), password = "correct horse battery" });
+        Assert.Equal(HttpStatusCode.OK, signin.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await trader.Client.GetAsync("/api/v1/auth/me")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Signing_up_twice_with_the_same_email_is_a_conflict()
+    {
+        var trader = await _app.TraderAsync(createAccount: false);
+        var again = await _app.CreateClient().PostAsJsonAsync("/api/v1/auth/signup", new { email = trader.Email.ToUpperInvariant(), password = "another password" });
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("EMAIL_TAKEN", (await again.ProblemAsync())["code"]!.GetValue<string>());
+    }
+}
