@@ -35,9 +35,21 @@ public sealed record FeedOptions
     /// <summary>Simulator only: standard deviation of the relative price change over one second.</summary>
     public decimal Volatility { get; init; } = 0.0001m;
 
+    /// <summary>Binance/Backpack only: the WebSocket endpoint instead of the exchange's public one (a mirror, a test server).</summary>
+    public Uri? WebSocketUrl { get; init; }
+
+    /// <summary>Binance/Backpack only: first reconnect wait, doubled per failed attempt up to <see cref="ReconnectMaxDelayMs"/>.</summary>
+    public int ReconnectBaseDelayMs { get; init; } = 500;
+
+    public int ReconnectMaxDelayMs { get; init; } = 30_000;
+
+    /// <summary>Binance/Backpack only: a connection silent this long is dropped and replaced.</summary>
+    public int SocketStaleAfterMs { get; init; } = 30_000;
+
     /// <summary>
     /// Reads <c>POLLER_SOURCE</c>, <c>POLLER_ASSETS</c>, <c>POLLER_UPDATE_INTERVAL</c> (ms) and the
-    /// simulator's <c>POLLER_SEED</c> and <c>POLLER_VOLATILITY</c>; unset or blank means the default.
+    /// simulator's <c>POLLER_SEED</c> and <c>POLLER_VOLATILITY</c> and the exchanges' <c>POLLER_WS_URL</c>;
+    /// unset or blank means the default.
     /// Symbols are checked against <paramref name="known"/> (the engine's assets).
     /// </summary>
     /// <exception cref="FeedConfigurationException">A value is invalid; the message names the variable.</exception>
@@ -75,6 +87,13 @@ public sealed record FeedOptions
                 throw new FeedConfigurationException("POLLER_VOLATILITY",
                     $"expected a fraction per second from 0 to {MaxVolatility} (e.g. 0.0001), got '{volatility}'");
             options = options with { Volatility = v };
+        }
+
+        if (Value(get, "POLLER_WS_URL") is { } url)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("ws" or "wss"))
+                throw new FeedConfigurationException("POLLER_WS_URL", $"expected an absolute ws:// or wss:// URL, got '{url}'");
+            options = options with { WebSocketUrl = uri };
         }
 
         return options;

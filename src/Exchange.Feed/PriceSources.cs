@@ -1,24 +1,29 @@
+using Exchange.Feed.Exchanges;
+using Exchange.Feed.Replay;
 using Exchange.Feed.Simulated;
+using Microsoft.Extensions.Logging;
 
 namespace Exchange.Feed;
 
 /// <summary>Builds the source named by <see cref="FeedOptions.Source"/>.</summary>
 public static class PriceSources
 {
-    /// <exception cref="FeedConfigurationException">The source or an asset is unknown to it.</exception>
-    /// <exception cref="NotSupportedException">The source is valid but not built yet.</exception>
-    public static IPriceSource Create(FeedOptions options, TimeProvider? time = null)
+    /// <exception cref="FeedConfigurationException">
+    /// The source or an asset is unknown to it, or the replay file cannot be read or has a bad row.
+    /// </exception>
+    public static IPriceSource Create(FeedOptions options, TimeProvider? time = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var source = options.Source;
         if (string.Equals(source, FeedOptions.Simulated, StringComparison.OrdinalIgnoreCase))
             return new SimulatedPriceSource(SimulatedOptionsFor(options), time);
-
-        if (string.Equals(source, FeedOptions.Binance, StringComparison.OrdinalIgnoreCase) ||
-            string.Equals(source, FeedOptions.Backpack, StringComparison.OrdinalIgnoreCase) ||
-            source.StartsWith(FeedOptions.ReplayPrefix, StringComparison.OrdinalIgnoreCase))
-            throw new NotSupportedException(
-                $"POLLER_SOURCE: '{source}' is not implemented yet; use '{FeedOptions.Simulated}'");
+        if (string.Equals(source, FeedOptions.Binance, StringComparison.OrdinalIgnoreCase))
+            return new BinanceBookTickerSource(BookTickerOptionsFor(options), time, logger);
+        if (string.Equals(source, FeedOptions.Backpack, StringComparison.OrdinalIgnoreCase))
+            return new BackpackBookTickerSource(BookTickerOptionsFor(options), time, logger);
+        if (source.StartsWith(FeedOptions.ReplayPrefix, StringComparison.OrdinalIgnoreCase))
+            return ReplayPriceSource.FromFile(source[FeedOptions.ReplayPrefix.Length..], options.Assets,
+                TimeSpan.FromMilliseconds(options.UpdateIntervalMs), time);
 
         throw new FeedConfigurationException("POLLER_SOURCE",
             $"unknown source '{source}' (expected simulated, binance, backpack or replay:<path>)");
@@ -36,6 +41,23 @@ public static class PriceSources
             Seed = options.Seed,
             Volatility = options.Volatility,
             Interval = TimeSpan.FromMilliseconds(options.UpdateIntervalMs),
+        };
+    }
+
+    /// <summary>The selected assets and the options' endpoint and reconnect settings; the jitter seed is left random.</summary>
+    public static BookTickerOptions BookTickerOptionsFor(FeedOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.ReconnectBaseDelayMs < 1 || options.ReconnectMaxDelayMs < options.ReconnectBaseDelayMs || options.SocketStaleAfterMs < 1)
+            throw new FeedConfigurationException("POLLER_SOURCE",
+                "reconnect delays and the stale limit must be positive, the maximum delay at least the base");
+        return new BookTickerOptions
+        {
+            Assets = options.Assets,
+            Url = options.WebSocketUrl,
+            ReconnectBaseDelay = TimeSpan.FromMilliseconds(options.ReconnectBaseDelayMs),
+            ReconnectMaxDelay = TimeSpan.FromMilliseconds(options.ReconnectMaxDelayMs),
+            StaleAfter = TimeSpan.FromMilliseconds(options.SocketStaleAfterMs),
         };
     }
 }

@@ -1,4 +1,5 @@
 using Exchange.Engine;
+using Exchange.Feed.Exchanges;
 using Exchange.Feed.Simulated;
 
 namespace Exchange.Feed.Tests;
@@ -106,15 +107,33 @@ public class FeedOptionsTests
         Assert.Equal("POLLER_ASSETS", e.Variable);
     }
 
-    [Theory]
-    [InlineData("binance")]
-    [InlineData("backpack")]
-    [InlineData("replay:prices.csv")]
-    public void Sources_not_built_yet_say_so(string source)
+    [Fact]
+    public void The_exchanges_connect_to_their_public_endpoints_unless_POLLER_WS_URL_says_otherwise()
     {
-        var e = Assert.Throws<NotSupportedException>(() => PriceSources.Create(new FeedOptions { Source = source }));
-        Assert.StartsWith("POLLER_SOURCE: ", e.Message);
-        Assert.Contains(source, e.Message);
+        var binance = Assert.IsType<BinanceBookTickerSource>(PriceSources.Create(new FeedOptions { Source = "binance", Assets = ["BTC_USDC", "SOL_USDC"] }));
+        Assert.Equal("wss://stream.binance.com:9443/stream?streams=btcusdc@bookTicker/solusdc@bookTicker", binance.Endpoint.AbsoluteUri);
+        var backpack = Assert.IsType<BackpackBookTickerSource>(PriceSources.Create(new FeedOptions { Source = "backpack" }));
+        Assert.Equal("wss://ws.backpack.exchange/", backpack.Endpoint.AbsoluteUri);
+
+        var options = Read(("POLLER_SOURCE", "binance"), ("POLLER_WS_URL", " ws://127.0.0.1:9000/ "), ("POLLER_ASSETS", "ETH_USDC"));
+        Assert.Equal(new Uri("ws://127.0.0.1:9000/"), options.WebSocketUrl);
+        var local = Assert.IsType<BinanceBookTickerSource>(PriceSources.Create(options));
+        Assert.Equal("ws://127.0.0.1:9000/stream?streams=ethusdc@bookTicker", local.Endpoint.AbsoluteUri);
+    }
+
+    [Theory]
+    [InlineData("localhost:9000")]
+    [InlineData("http://127.0.0.1:9000")]
+    [InlineData("/stream")]
+    public void A_websocket_url_that_is_not_ws_or_wss_is_a_configuration_error(string value) =>
+        Assert.Contains($"'{value}'", Invalid("POLLER_WS_URL", value).Message);
+
+    [Fact]
+    public void Impossible_reconnect_settings_are_refused()
+    {
+        var e = Assert.Throws<FeedConfigurationException>(() =>
+            PriceSources.Create(new FeedOptions { Source = "backpack", ReconnectBaseDelayMs = 5_000, ReconnectMaxDelayMs = 1_000 }));
+        Assert.Equal("POLLER_SOURCE", e.Variable);
     }
 
     [Fact]
