@@ -21,7 +21,8 @@ export default defineConfig({
     },
   },
   build: {
-    outDir: 'dist',
+    // Straight into the server's static files: `dotnet run` serves them, `dotnet publish` ships them.
+    outDir: '../src/Exchange.Server/wwwroot',
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: false,

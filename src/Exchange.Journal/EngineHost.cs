@@ -171,19 +171,26 @@ public sealed partial class EngineHost : IDisposable
         _held.Enqueue(new Output(barrier, _sink.Reply, _sink.Events, pending.Done));
     }
 
-    /// <summary>Hands out replies and events of everything at or below <paramref name="durable"/>, in order.</summary>
+    /// <summary>
+    /// Hands out replies and events of everything at or below <paramref name="durable"/>, in
+    /// order. Events go to the listener before the replies complete, so a client that reads
+    /// history right after its reply finds the recorder already holding the events.
+    /// </summary>
     private void ReleaseDurable(long durable)
     {
         lock (_releaseLock)
         {
             List<object>? events = null;
+            List<Output>? released = null;
             while (_held.TryPeek(out var output) && output.Barrier <= durable)
             {
                 _held.TryDequeue(out _);
-                output.Done?.TrySetResult(output.Reply);
+                (released ??= []).Add(output);
                 if (output.Events is not null) (events ??= []).AddRange(output.Events);
             }
             if (events is not null) _listener?.OnEvents(events, replayed: false);
+            if (released is null) return;
+            foreach (var output in released) output.Done?.TrySetResult(output.Reply);
         }
     }
 

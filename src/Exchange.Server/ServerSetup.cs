@@ -5,6 +5,7 @@ using Exchange.Feed;
 using Exchange.Journal;
 using Exchange.Server.Api;
 using Exchange.Server.Auth;
+using Exchange.Server.Push;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Scalar.AspNetCore;
 
@@ -22,12 +23,14 @@ internal static class ServerSetup
         // (recovery, then a final snapshot on stop while the recorder still runs), feed.
         services.AddExchangeDatabase(settings.DatabaseUrl, settings.DataDirectory);
         services.AddEventRecorder(settings.Engine);
+        services.AddSingleton(sp => new EventFanout(sp.GetRequiredService<EventRecorder>(), new Lazy<PushHub>(sp.GetRequiredService<PushHub>)));
         services.AddSingleton(sp => EngineHost.Start(settings.EngineHostOptions(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Exchange.Engine"), sp.GetRequiredService<EventRecorder>()));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Exchange.Engine"), sp.GetRequiredService<EventFanout>()));
         services.AddHostedService<EngineLifetime>();
         services.AddSingleton<PriceBoard>();
         services.AddSingleton<OrderHistory>();
         services.AddSingleton<OrderEntry>();
+        services.AddSingleton<PushHub>();
         if (settings.Roles.Contains("feed")) services.AddHostedService<FeedService>();
 
         services.AddSingleton(sp => new AuthTokens(settings.JwtKey, sp.GetRequiredService<TimeProvider>()));
@@ -79,9 +82,12 @@ internal static class ServerSetup
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
 
         app.MapOpenApi("/openapi/v1.json");
         app.MapScalarApiReference("/docs", o => o.WithTitle("Exchange API").WithOpenApiRoutePattern("/openapi/v1.json"));
@@ -89,6 +95,11 @@ internal static class ServerSetup
         app.MapEngineApi();
         app.MapTradesApi();
         app.MapMarketApi();
+        app.MapStreamApi();
+
+        // The web terminal's client-side routes fall back to its index.html; unknown API paths stay 404 problems.
+        app.MapFallback("/api/{**path}", () => ApiProblem.NotFound("NOT_FOUND", "No such API endpoint.")).ExcludeFromDescription();
+        app.MapFallbackToFile("index.html");
 
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).ExcludeFromDescription();
         app.MapGet("/readyz", async (EngineHost engine, EventRecorder recorder, ExchangeDbContext db) =>
@@ -118,6 +129,7 @@ internal sealed class EngineLifetime(IServiceProvider services) : IHostedService
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _engine = services.GetRequiredService<EngineHost>();
+        services.GetRequiredService<PushHub>();
         return Task.CompletedTask;
     }
 
@@ -130,7 +142,7 @@ internal sealed class FeedService(EngineHost engine, PriceBoard board, ExchangeS
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var source = PriceSources.Create(settings.Feed, time);
+        var source = PriceSources.Create(settings.Feed, time, logger);
         var feed = new PriceFeed(source, (asset, bid, ask) =>
         {
             engine.SubmitTick(asset, bid, ask);

@@ -26,6 +26,7 @@ namespace Exchange.Server.Api;
 [JsonSerializable(typeof(Credentials))]
 [JsonSerializable(typeof(AuthResult))]
 [JsonSerializable(typeof(UserView))]
+[JsonSerializable(typeof(SessionView))]
 [JsonSerializable(typeof(OrderView))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(HttpValidationProblemDetails))]

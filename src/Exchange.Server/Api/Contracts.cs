@@ -98,6 +98,8 @@ public sealed record Credentials(string? Email, string? Password);
 
 public sealed record UserView(Guid Id, string Email, long CreatedAt);
 
+public sealed record SessionView(UserView? User);
+
 public sealed record AuthResult(UserView User, string Token, long ExpiresAt);
 
 public sealed record OrderView(

@@ -30,7 +30,7 @@ public static class TradesApi
     }
 
     private static async Task<IResult> ListAsync(ClaimsPrincipal principal, OrderEntry orders, ExchangeDbContext db,
-        string? status, int? limit, long? before)
+        EventRecorder recorder, string? status, int? limit, long? before)
     {
         var user = principal.UserId();
         if (status is null or "open")
@@ -43,6 +43,15 @@ public static class TradesApi
         if (status != "closed") return ApiProblem.BadRequest("INVALID_STATUS", "status must be 'open' or 'closed'.");
         var take = limit ?? 50;
         if (take is < 1 or > MaxPage) return ApiProblem.BadRequest("INVALID_LIMIT", $"limit must be between 1 and {MaxPage}.");
+        // Read your own closes: what the engine already told this trader is in the database too.
+        try
+        {
+            await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(2));
+        }
+        catch (TimeoutException)
+        {
+            // A slow database shows slightly older history rather than failing the request.
+        }
         var query = db.Trades.AsNoTracking().Where(t => t.UserId == user && t.Status == "closed");
         if (before is { } cursor) query = query.Where(t => t.ClosedAtMs < cursor);
         var rows = await query.OrderByDescending(t => t.ClosedAtMs).Take(take + 1).ToListAsync();

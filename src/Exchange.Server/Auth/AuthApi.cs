@@ -28,6 +28,7 @@ public static class AuthApi
         auth.MapPost("/signin", SignInAsync).RequireRateLimiting(RateLimitPolicy)
             .WithSummary("Sign in with email and password").Accepts<Credentials>("application/json");
         auth.MapGet("/me", MeAsync).RequireAuthorization().WithSummary("The signed-in user");
+        auth.MapGet("/session", SessionAsync).WithSummary("The signed-in user, or null: 200 either way (for pages deciding what to show)");
         auth.MapPost("/signout", SignOut).WithSummary("Forget the auth cookie");
         return app;
     }
@@ -75,6 +76,14 @@ public static class AuthApi
         return user is null
             ? ApiProblem.For(StatusCodes.Status401Unauthorized, "UNAUTHENTICATED", "This user no longer exists.")
             : TypedResults.Ok(new UserView(user.Id, user.Email, user.CreatedAtMs));
+    }
+
+    private static async Task<Ok<SessionView>> SessionAsync(ClaimsPrincipal principal, ExchangeDbContext db)
+    {
+        if (principal.Identity?.IsAuthenticated != true) return TypedResults.Ok(new SessionView(null));
+        var id = principal.UserId();
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == id);
+        return TypedResults.Ok(new SessionView(user is null ? null : new UserView(user.Id, user.Email, user.CreatedAtMs)));
     }
 
     private static NoContent SignOut(HttpContext http)

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Exchange.Engine;
+using Exchange.Server.Api;
+
+namespace Exchange.Server.Push;
+
+/// <summary>
+/// Fans prices out to every socket and each trader's own events to that trader's sockets only.
+/// Each message is serialized once, whoever receives it; nothing here ever waits for a client.
+/// </summary>
+public sealed class PushHub
+{
+    internal static readonly byte[] Ping = JsonSerializer.SerializeToUtf8Bytes(new PingMessage(), PushJsonContext.Default.PingMessage);
+
+    private readonly EngineConfig _config;
+    private readonly OrderEntry _orders;
+    private readonly byte[]?[] _latestPrices;
+    private readonly ConcurrentDictionary<PushConnection, byte> _all = new();
+    private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<PushConnection, byte>> _byUser = new();
+
+    public PushHub(EngineConfig config, PriceBoard board, OrderEntry orders)
+    {
+        _config = config;
+        _orders = orders;
+        _latestPrices = new byte[config.Assets.Count][];
+        foreach (var price in board.All()) Publish(price);
+        board.Changed += Publish;
+    }
+
+    public int AssetCount => _latestPrices.Length;
+    public int Connections => _all.Count;
+
+    internal byte[]? LatestPrice(int asset) => Volatile.Read(ref _latestPrices[asset]);
+
+    private void Publish(PriceView price)
+    {
+        if (!_config.TryFindAsset(price.Asset, out var asset)) return;
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(new PriceMessage(price.Asset, price.Bid, price.Ask, price.Timestamp), PushJsonContext.Default.PriceMessage);
+        Volatile.Write(ref _latestPrices[asset.Index], bytes);
+        foreach (var connection in _all.Keys) connection.PricesChanged(asset.Index);
+    }
+
+    /// <summary>Engine events, once durable: each goes to its trader's sockets.</summary>
+    internal void Publish(IReadOnlyList<object> events)
+    {
+        if (_byUser.IsEmpty) return;
+        foreach (var e in events)
+        {
+            switch (e)
+            {
+                case TradeOpened opened when Sockets(opened.Trade.Owner) is { } sockets:
+                    var trade = EngineReplies.Trade(opened.Trade, _config);
+                    Send(sockets, JsonSerializer.SerializeToUtf8Bytes(new TradeOpenedMessage(trade.TradeId, trade), PushJsonContext.Default.TradeOpenedMessage));
+                    break;
+                case TradeClosed closed when Sockets(closed.Trade.Owner) is { } sockets:
+                    Send(sockets, JsonSerializer.SerializeToUtf8Bytes(new TradeClosedMessage(
+                        closed.Trade.Id.ToString(), _config.Assets[closed.Trade.Asset.Index].Symbol, EngineReplies.DirectionName(closed.Trade.Direction),
+                        EngineReplies.ReasonName(closed.Reason), closed.ClosePrice.ToDecimal(), closed.Pnl.ToDecimal(), closed.Payout.ToDecimal(),
+                        closed.Header.TimestampMs), PushJsonContext.Default.TradeClosedMessage));
+                    break;
+                case BalanceChanged balance when Sockets(balance.User) is { } sockets:
+                    foreach (var connection in sockets.Keys) connection.BalanceChanged();
+                    break;
+            }
+        }
+    }
+
+    internal async Task<byte[]> BalanceMessageAsync(Guid user)
+    {
+        var reply = await _orders.QueryAsync(user, InputKind.GetBalance);
+        var b = EngineReplies.Balance(in reply);
+        return JsonSerializer.SerializeToUtf8Bytes(new BalanceMessage(b.Balances, b.LockedMargin, b.Equity), PushJsonContext.Default.BalanceMessage);
+    }
+
+    private ConcurrentDictionary<PushConnection, byte>? Sockets(UserId user) => _byUser.GetValueOrDefault(user.Value);
+
+    private static void Send(ConcurrentDictionary<PushConnection, byte> sockets, byte[] message)
+    {
+        foreach (var connection in sockets.Keys) connection.Enqueue(message);
+    }
+
+    /// <summary>Serves one socket until it closes.</summary>
+    public async Task ServeAsync(WebSocket socket, Guid? user, CancellationToken stopping)
+    {
+        using var connection = new PushConnection(socket, user, this);
+        _all.TryAdd(connection, 0);
+        if (user is { } id) _byUser.GetOrAdd(id, _ => new()).TryAdd(connection, 0);
+        try
+        {
+            await connection.RunAsync(stopping);
+        }
+        finally
+        {
+            _all.TryRemove(connection, out _);
+            if (user is { } owner && _byUser.TryGetValue(owner, out var mine))
+            {
+                mine.TryRemove(connection, out _);
+                if (mine.IsEmpty) _byUser.TryRemove(KeyValuePair.Create(owner, mine));
+            }
+        }
+    }
+}

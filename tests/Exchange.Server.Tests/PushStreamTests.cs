@@ -1,0 +1,122 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Exchange.Server.Tests;
+
+/// <summary>/api/v1/stream: prices to everyone, a trader's own events to that trader only.</summary>
+public sealed class PushStreamTests : IAsyncLifetime
+{
+    private readonly ExchangeApp _app = new();
+
+    public Task InitializeAsync() => _app.MarketAsync();
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    private async Task<StreamClient> ConnectAsync(Trader? trader)
+    {
+        var client = _app.Server.CreateWebSocketClient();
+        if (trader is not null) client.ConfigureRequest = r => r.Headers.Cookie = $"authToken={trader.Token}";
+        return new StreamClient(await client.ConnectAsync(new Uri(_app.Server.BaseAddress, "api/v1/stream"), CancellationToken.None));
+    }
+
+    /// <summary>Reads the socket continuously (cancelling a WebSocket read would abort the socket) into a channel.</summary>
+    private sealed class StreamClient : IDisposable
+    {
+        private readonly WebSocket _socket;
+        private readonly System.Threading.Channels.Channel<JsonObject> _messages = System.Threading.Channels.Channel.CreateUnbounded<JsonObject>();
+
+        public StreamClient(WebSocket socket)
+        {
+            _socket = socket;
+            _ = Task.Run(async () =>
+            {
+                var buffer = new byte[64 * 1024];
+                try
+                {
+                    while (true)
+                    {
+                        var result = await _socket.ReceiveAsync(buffer, CancellationToken.None);
+                        if (result.MessageType == WebSocketMessageType.Close) break;
+                        _messages.Writer.TryWrite(JsonNode.Parse(Encoding.UTF8.GetString(buffer, 0, result.Count))!.AsObject());
+                    }
+                }
+                catch (WebSocketException) { }
+                catch (ObjectDisposedException) { }
+                _messages.Writer.TryComplete();
+            });
+        }
+
+        /// <summary>Everything that arrives within <paramref name="window"/>.</summary>
+        public async Task<List<JsonObject>> DrainAsync(TimeSpan window)
+        {
+            var messages = new List<JsonObject>();
+            using var cts = new CancellationTokenSource(window);
+            try
+            {
+                while (await _messages.Reader.WaitToReadAsync(cts.Token))
+                    while (_messages.Reader.TryRead(out var m)) messages.Add(m);
+            }
+            catch (OperationCanceledException) { }
+            return messages;
+        }
+
+        public void Dispose() => _socket.Dispose();
+    }
+
+    private static string Type(JsonObject m) => m["type"]!.GetValue<string>();
+
+    [Fact]
+    public async Task An_unauthenticated_socket_gets_the_latest_prices_and_then_every_tick()
+    {
+        using var socket = await ConnectAsync(null);
+        var initial = await socket.DrainAsync(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(["BTC_USDC", "ETH_USDC", "SOL_USDC"], initial.Where(m => Type(m) == "price").Select(m => m["asset"]!.GetValue<string>()).Order());
+
+        await _app.TickAsync("SOL_USDC", 241.00m, 241.10m);
+        var tick = (await socket.DrainAsync(TimeSpan.FromMilliseconds(500))).Single(m => Type(m) == "price");
+        Assert.Equal("SOL_USDC", tick["asset"]!.GetValue<string>());
+        Assert.Equal(241.00m, tick["bid"].Dec());
+        Assert.Equal(241.10m, tick["ask"].Dec());
+    }
+
+    [Fact]
+    public async Task A_trader_receives_their_own_liquidation_and_nobody_else_does()
+    {
+        var alice = await _app.TraderAsync();
+        var bob = await _app.TraderAsync();
+        using var aliceSocket = await ConnectAsync(alice);
+        using var bobSocket = await ConnectAsync(bob);
+        using var anonymous = await ConnectAsync(null);
+        await Task.WhenAll(aliceSocket.DrainAsync(TimeSpan.FromMilliseconds(300)), bobSocket.DrainAsync(TimeSpan.FromMilliseconds(300)),
+            anonymous.DrainAsync(TimeSpan.FromMilliseconds(300)));
+
+        var tradeId = await alice.OpenAsync("BTC_USDC", "SHORT", 500, 50);
+        await _app.TickAsync("BTC_USDC", 96_420m, 96_430m);
+
+        var toAlice = await aliceSocket.DrainAsync(TimeSpan.FromSeconds(1));
+        var toBob = await bobSocket.DrainAsync(TimeSpan.FromSeconds(1));
+        var toNobody = await anonymous.DrainAsync(TimeSpan.FromMilliseconds(300));
+
+        Assert.True(toAlice.Any(m => Type(m) == "trade_opened"), string.Join("\n", toAlice.Select(m => m.ToJsonString())));
+        Assert.Contains(toAlice, m => Type(m) == "trade_opened" && m["tradeId"]!.GetValue<string>() == tradeId);
+        var closed = Assert.Single(toAlice, m => Type(m) == "trade_closed");
+        Assert.Equal(tradeId, closed["tradeId"]!.GetValue<string>());
+        Assert.Equal("LIQUIDATION", closed["reason"]!.GetValue<string>());
+        Assert.Equal(-376.32m, closed["pnl"].Dec());
+        var balance = toAlice.Last(m => Type(m) == "balance");
+        Assert.Equal(4_500m, balance["balances"]!["USD"].Dec());
+
+        Assert.All(toBob, m => Assert.Equal("price", Type(m)));
+        Assert.All(toNobody, m => Assert.Equal("price", Type(m)));
+        Assert.Contains(toBob, m => Type(m) == "price");
+    }
+
+    [Fact]
+    public async Task A_plain_http_request_to_the_stream_is_a_400_problem()
+    {
+        var response = await _app.CreateClient().GetAsync("/api/v1/stream");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("WEBSOCKET_REQUIRED", (await response.ProblemAsync())["code"]!.GetValue<string>());
+    }
+}

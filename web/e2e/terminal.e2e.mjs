@@ -1,0 +1,149 @@
+// Browser end-to-end tests of the trading terminal against a real exchange process.
+// Run by scripts/e2e.sh (which starts the server); by hand: EXCHANGE_URL=http://127.0.0.1:3105 node --test e2e/
+// Screenshots go to $SCREENSHOT_DIR (default ../artifacts/screenshots).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const base = process.env.EXCHANGE_URL ?? 'http://127.0.0.1:3105';
+const shots = process.env.SCREENSHOT_DIR ?? new URL('../../artifacts/screenshots', import.meta.url).pathname;
+mkdirSync(shots, { recursive: true });
+
+let browser;
+const consoleErrors = [];
+// A request a test makes fail on purpose logs "Failed to load resource" in Chromium; only those are allowed.
+const expectedFailures = new Set();
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** A fresh browser context (its own cookies) with console errors collected. */
+async function newPage(viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const url = m.location()?.url ?? '';
+    if (m.text().startsWith('Failed to load resource') && expectedFailures.has(new URL(url, base).pathname)) return;
+    consoleErrors.push(`${page.url()}: ${m.text()} (${url})`);
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
+  return page;
+}
+
+const number = (text) => Number(text.replace(/[^0-9.+-]/g, ''));
+
+async function signUp(page) {
+  const email = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  await page.goto(`${base}/signup`);
+  await page.getByTestId('signup-email').fill(email);
+  await page.getByTestId('signup-password').fill('correct horse battery');
+  await page.getByTestId('signup-submit').click();
+  await page.getByTestId('order-ticket').waitFor({ timeout: 15_000 });
+  return email;
+}
+
+async function selectAsset(page, asset) {
+  await page.locator(`[data-testid="asset-tab"][data-asset="${asset}"]`).click();
+}
+
+async function waitForChange(read, previous, timeout = 15_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const now = await read();
+    if (now !== previous) return now;
+    if (Date.now() > deadline) assert.fail(`value stayed ${previous} for ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a trader signs up, sees prices move, opens a LONG with SL/TP, watches its PnL, closes it and finds it in history', async () => {
+  const page = await newPage();
+  await signUp(page);
+  await page.waitForFunction(() => document.querySelector('[data-testid="balance-free"]')?.textContent === '5,000.00');
+
+  await selectAsset(page, 'SOL_USDC');
+  const bidCell = page.locator('[data-testid="asset-tab"][data-asset="SOL_USDC"] [data-testid="asset-bid"]');
+  const firstBid = await bidCell.textContent();
+  await waitForChange(() => bidCell.textContent(), firstBid);
+
+  const ask = number(await page.getByTestId('ticket-ask').textContent());
+  await page.getByTestId('ticket-long').click();
+  await page.getByTestId('ticket-margin').fill('100');
+  await page.getByTestId('ticket-leverage-input').fill('20');
+  await page.getByTestId('ticket-sl').fill((ask * 0.9).toFixed(2));
+  await page.getByTestId('ticket-tp').fill((ask * 1.1).toFixed(2));
+  assert.match(await page.getByTestId('ticket-liq').textContent(), /\d/);
+  await page.screenshot({ path: join(shots, 'terminal-ticket.png') });
+  await page.getByTestId('ticket-submit').click();
+
+  const row = page.getByTestId('position-row').first();
+  await row.waitFor({ timeout: 10_000 });
+  assert.equal(await row.getAttribute('data-direction'), 'LONG');
+  const tradeId = await row.getAttribute('data-trade-id');
+  assert.equal(await page.getByTestId('balance-locked').textContent(), '100.00');
+  const pnlCell = row.getByTestId('position-pnl');
+  await waitForChange(() => pnlCell.textContent(), await pnlCell.textContent(), 30_000);
+  await page.screenshot({ path: join(shots, 'terminal-position.png') });
+
+  await row.getByTestId('position-close').click();
+  await page.locator(`[data-testid="position-row"][data-trade-id="${tradeId}"]`).waitFor({ state: 'detached', timeout: 10_000 });
+  await page.getByTestId('tab-history').click();
+  const history = page.locator(`[data-testid="history-row"][data-trade-id="${tradeId}"]`);
+  await history.waitFor({ timeout: 10_000 });
+  assert.equal(await history.getAttribute('data-reason'), 'MANUAL');
+  const pnl = number(await history.getByTestId('history-pnl').textContent());
+  await page.waitForFunction(
+    (expected) => document.querySelector('[data-testid="balance-free"]')?.textContent === expected,
+    (5000 + pnl).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+    { timeout: 10_000 });
+  assert.equal(await page.getByTestId('balance-locked').textContent(), '0.00');
+  await page.screenshot({ path: join(shots, 'terminal-history.png') });
+});
+
+test('an invalid order shows the API error next to the field', async () => {
+  const page = await newPage();
+  await signUp(page);
+  await selectAsset(page, 'BTC_USDC');
+  const ask = number(await page.getByTestId('ticket-ask').textContent());
+  await page.getByTestId('ticket-long').click();
+  await page.getByTestId('ticket-margin').fill('50');
+  await page.getByTestId('ticket-sl').fill((ask * 1.05).toFixed(2));
+  expectedFailures.add('/api/v1/trades');
+  await page.getByTestId('ticket-submit').click();
+  const error = page.locator('[data-testid="ticket-sl-error"][data-source="api"]');
+  await error.waitFor({ timeout: 10_000 });
+  assert.match(await error.textContent(), /stop-loss/i);
+  assert.equal(await page.getByTestId('positions-count').textContent().catch(() => '0'), '0');
+  await page.screenshot({ path: join(shots, 'terminal-invalid-order.png') });
+  expectedFailures.delete('/api/v1/trades');
+});
+
+test('a second trader does not see the first trader\'s positions', async () => {
+  const first = await newPage();
+  await signUp(first);
+  await first.getByTestId('ticket-margin').fill('25');
+  await first.getByTestId('ticket-submit').click();
+  await first.getByTestId('position-row').first().waitFor({ timeout: 10_000 });
+
+  const second = await newPage({ width: 390, height: 844 });
+  await signUp(second);
+  await second.getByTestId('positions-empty').waitFor({ timeout: 10_000 });
+  assert.equal(await second.getByTestId('position-row').count(), 0);
+  await second.screenshot({ path: join(shots, 'terminal-phone-second-trader.png') });
+});
+
+test('no console errors during the run', () => {
+  assert.deepEqual(consoleErrors, []);
+});
