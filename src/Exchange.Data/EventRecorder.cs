@@ -54,6 +54,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
     private readonly Lock _waitersLock = new();
     private readonly List<(long Sequence, TaskCompletionSource Done)> _waiters = [];
     private readonly Meter _meter;
+    private readonly BulkWriter _bulk = new();
 
     private long _recorded;
     private long _blockedEnqueues;
@@ -248,6 +249,26 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         _logger.LogInformation("Event recorder resumes after event {Sequence}", cursor.LastEventSequence);
     }
 
+    /// <summary>What one batch writes: inserts go out as multi-row statements, closes of stored trades as keyed updates.</summary>
+    private sealed class BatchRows
+    {
+        /// <summary>Trades of this batch already in the database, with their status there.</summary>
+        public Dictionary<string, string> StoredStatus { get; set; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, Trade> NewTrades { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, Trade> ClosedStored { get; } = new(StringComparer.Ordinal);
+        public List<LedgerEntry> Ledger { get; } = [];
+        public List<Order> NewOrders { get; } = [];
+        public Dictionary<Guid, Order> OrdersById { get; } = [];
+        public Dictionary<(Guid UserId, string Key), Guid> OrdersByKey { get; } = [];
+    }
+
+    private static readonly string[] CloseColumns =
+    [
+        nameof(Trade.Status), nameof(Trade.ClosePrice), nameof(Trade.CloseReason), nameof(Trade.Pnl), nameof(Trade.Payout),
+        nameof(Trade.InsuranceFundChange), nameof(Trade.ClosedAtMs), nameof(Trade.CloseSequence), nameof(Trade.CloseOrderId),
+    ];
+
     private async Task WriteBatchAsync(List<object> batch, CancellationToken cancellationToken)
     {
         await using var db = await _factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
@@ -257,8 +278,9 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         var cursor = await db.RecorderCursors.SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken)
             .ConfigureAwait(false);
         var start = cursor.LastEventSequence;
-        var trades = await LoadTradesAsync(db, batch, start, cancellationToken).ConfigureAwait(false);
-        var orders = await LoadOrdersAsync(db, batch, cancellationToken).ConfigureAwait(false);
+        var rows = new BatchRows();
+        await LoadTradesAsync(db, batch, start, rows, cancellationToken).ConfigureAwait(false);
+        await LoadOrdersAsync(db, batch, rows, cancellationToken).ConfigureAwait(false);
 
         var last = start;
         var previous = _previousEvent;
@@ -269,7 +291,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
             switch (item)
             {
                 case OrderRecord order:
-                    if (ApplyOrder(db, orders, order)) ordersWritten++;
+                    if (ApplyOrder(rows, order)) ordersWritten++;
                     break;
                 case FlushMarker marker:
                     (markers ??= []).Add(marker);
@@ -285,7 +307,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
                         if (header.EventSequence != last + 1 && last != 0)
                             _logger.LogWarning("Event sequence jumps from {Last} to {Next}: events in between were never delivered",
                                 last, header.EventSequence);
-                        ApplyEvent(db, trades, item, previous);
+                        ApplyEvent(rows, item, previous);
                         last = header.EventSequence;
                         written++;
                     }
@@ -294,8 +316,12 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
             }
         }
 
+        await _bulk.InsertAsync(db, rows.NewTrades.Values.ToList(), cancellationToken).ConfigureAwait(false);
+        await _bulk.UpdateAsync(db, rows.ClosedStored.Values.ToList(), CloseColumns, cancellationToken).ConfigureAwait(false);
+        await _bulk.InsertAsync(db, rows.Ledger, cancellationToken).ConfigureAwait(false);
+        await _bulk.InsertAsync(db, rows.NewOrders, cancellationToken).ConfigureAwait(false);
         cursor.LastEventSequence = last;
-        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false); // the cursor and changed order outcomes
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
 
         _previousEvent = previous;
@@ -310,8 +336,8 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         }
     }
 
-    /// <summary>The batch's trades that are already in the database, in one query.</summary>
-    private static async Task<Dictionary<string, Trade>> LoadTradesAsync(ExchangeDbContext db, List<object> batch, long recorded,
+    /// <summary>Which of the batch's trades are already in the database, in one query.</summary>
+    private static async Task LoadTradesAsync(ExchangeDbContext db, List<object> batch, long recorded, BatchRows rows,
         CancellationToken cancellationToken)
     {
         var ids = new HashSet<string>(StringComparer.Ordinal);
@@ -323,22 +349,16 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
                 case TradeClosed c when c.Header.EventSequence > recorded: ids.Add(c.Trade.Id.ToString()); break;
             }
         }
-        if (ids.Count == 0) return new Dictionary<string, Trade>(StringComparer.Ordinal);
+        if (ids.Count == 0) return;
         var list = ids.ToList();
-        return await db.Trades.Where(t => list.Contains(t.TradeId))
-            .ToDictionaryAsync(t => t.TradeId, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
+        rows.StoredStatus = await db.Trades.AsNoTracking().Where(t => list.Contains(t.TradeId))
+            .Select(t => new { t.TradeId, t.Status })
+            .ToDictionaryAsync(t => t.TradeId, t => t.Status, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
     }
 
-    private sealed class BatchOrders
+    /// <summary>The batch's orders already in the database (tracked, for outcome updates) and the idempotency keys taken.</summary>
+    private static async Task LoadOrdersAsync(ExchangeDbContext db, List<object> batch, BatchRows rows, CancellationToken cancellationToken)
     {
-        public Dictionary<Guid, Order> ById { get; } = [];
-        public Dictionary<(Guid UserId, string Key), Guid> ByKey { get; } = [];
-    }
-
-    /// <summary>The batch's orders already in the database, by id and by idempotency key.</summary>
-    private static async Task<BatchOrders> LoadOrdersAsync(ExchangeDbContext db, List<object> batch, CancellationToken cancellationToken)
-    {
-        var result = new BatchOrders();
         List<Guid>? ids = null;
         List<string>? keys = null;
         foreach (var item in batch)
@@ -347,11 +367,11 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
             (ids ??= []).Add(order.OrderId);
             if (order.IdempotencyKey is { } key) (keys ??= []).Add(key);
         }
-        if (ids is null) return result;
+        if (ids is null) return;
         foreach (var order in await db.Orders.Where(o => ids.Contains(o.OrderId)).ToListAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.ById[order.OrderId] = order;
-            if (order.IdempotencyKey is { } key) result.ByKey[(order.UserId, key)] = order.OrderId;
+            rows.OrdersById[order.OrderId] = order;
+            if (order.IdempotencyKey is { } key) rows.OrdersByKey[(order.UserId, key)] = order.OrderId;
         }
         if (keys is not null)
         {
@@ -359,57 +379,65 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
                 .Where(o => o.IdempotencyKey != null && keys.Contains(o.IdempotencyKey))
                 .Select(o => new { o.UserId, o.IdempotencyKey, o.OrderId })
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
-            foreach (var t in taken) result.ByKey[(t.UserId, t.IdempotencyKey!)] = t.OrderId;
+            foreach (var t in taken) rows.OrdersByKey[(t.UserId, t.IdempotencyKey!)] = t.OrderId;
         }
-        return result;
     }
 
     /// <summary>Inserts or updates one order; false when it was refused (its idempotency key belongs to another order).</summary>
-    private bool ApplyOrder(ExchangeDbContext db, BatchOrders orders, OrderRecord record)
+    private bool ApplyOrder(BatchRows rows, OrderRecord record)
     {
-        if (orders.ById.TryGetValue(record.OrderId, out var existing))
+        if (rows.OrdersById.TryGetValue(record.OrderId, out var existing))
         {
-            record.UpdateOutcome(existing);
+            record.UpdateOutcome(existing); // tracked or about to be inserted: either way the row gets it
             return true;
         }
         if (record.IdempotencyKey is { } key)
         {
-            if (orders.ByKey.TryGetValue((record.UserId, key), out var owner))
+            if (rows.OrdersByKey.TryGetValue((record.UserId, key), out var owner))
             {
                 // The API answers a retry from the first order; a second row would break the unique index.
                 _logger.LogWarning("Order {OrderId} not recorded: idempotency key already used by order {Owner}", record.OrderId, owner);
                 return false;
             }
-            orders.ByKey[(record.UserId, key)] = record.OrderId;
+            rows.OrdersByKey[(record.UserId, key)] = record.OrderId;
         }
         var order = record.ToEntity();
-        db.Orders.Add(order);
-        orders.ById[order.OrderId] = order;
+        rows.NewOrders.Add(order);
+        rows.OrdersById[order.OrderId] = order;
         return true;
     }
 
-    private void ApplyEvent(ExchangeDbContext db, Dictionary<string, Trade> trades, object e, object? previous)
+    private void ApplyEvent(BatchRows rows, object e, object? previous)
     {
         switch (e)
         {
             case TradeOpened opened:
                 {
                     var id = opened.Trade.Id.ToString();
-                    if (trades.ContainsKey(id)) return; // recorded by an earlier run whose cursor was reset
-                    var trade = NewTrade(opened.Trade, opened.Header.OrderId);
-                    db.Trades.Add(trade);
-                    trades[id] = trade;
+                    // Already there when an earlier run wrote it under a cursor that was since reset.
+                    if (rows.StoredStatus.ContainsKey(id) || rows.NewTrades.ContainsKey(id)) return;
+                    rows.NewTrades[id] = NewTrade(opened.Trade, opened.Header.OrderId);
                     break;
                 }
             case TradeClosed closed:
                 {
                     var id = closed.Trade.Id.ToString();
-                    if (!trades.TryGetValue(id, out var trade))
+                    Trade? trade;
+                    if (rows.StoredStatus.TryGetValue(id, out var status))
+                    {
+                        if (status == TradeStatus.Closed || rows.ClosedStored.ContainsKey(id)) return;
+                        trade = NewTrade(closed.Trade, Guid.Empty); // only its close columns are written
+                        rows.ClosedStored[id] = trade;
+                    }
+                    else if (!rows.NewTrades.TryGetValue(id, out trade))
                     {
                         // Opened before the database's history began (recovery from a snapshot).
                         trade = NewTrade(closed.Trade, Guid.Empty);
-                        db.Trades.Add(trade);
-                        trades[id] = trade;
+                        rows.NewTrades[id] = trade;
+                    }
+                    else if (trade.Status == TradeStatus.Closed)
+                    {
+                        return;
                     }
                     trade.Status = TradeStatus.Closed;
                     trade.ClosePrice = closed.ClosePrice.ToDecimal();
@@ -425,7 +453,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
             case BalanceChanged balance:
                 {
                     var (reason, tradeId) = Cause(in balance, previous);
-                    db.Ledger.Add(new LedgerEntry
+                    rows.Ledger.Add(new LedgerEntry
                     {
                         EventSequence = balance.Header.EventSequence,
                         UserId = balance.User.Value,

@@ -1,0 +1,218 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace Exchange.Data;
+
+/// <summary>
+/// Inserts and keyed updates for the recorder's hot path, built from the EF Core model: table
+/// and column names from it, and parameters made by each column's own type mapping, so values
+/// are stored exactly as SaveChanges stores them, on either provider.
+/// <para>
+/// Why not SaveChanges: on SQLite it builds and prepares one statement per row, several
+/// times the CPU of a prepared statement re-executed with new values, which is what this
+/// does (a few rows per statement, so PostgreSQL also needs few round trips). Statements stay
+/// small because SQLite looks parameters up by name linearly: binding costs grow with the
+/// square of the parameter count.
+/// </para>
+/// </summary>
+internal sealed class BulkWriter
+{
+    private const int MaxParametersPerStatement = 64;
+    private const int MaxRowsPerStatement = 16;
+
+    // One writer serves one database, so one provider: its names and SQL are cached by shape.
+    private readonly Dictionary<(Type, string), Table> _tables = [];
+    private readonly Dictionary<(Type, string, int), string> _sql = [];
+    private ISqlGenerationHelper? _helper;
+    private string[] _parameterNames = [];
+
+    private sealed record Column(IProperty Property, string Name, RelationalTypeMapping Mapping, IClrPropertyGetter Getter);
+
+    /// <summary>For an update, <see cref="Columns"/> are the columns set, then the key columns.</summary>
+    private sealed record Table(string Name, Column[] Columns, int KeyColumns);
+
+    public Task InsertAsync<T>(DbContext db, IReadOnlyList<T> rows, CancellationToken cancellationToken) where T : class
+    {
+        if (rows.Count == 0) return Task.CompletedTask;
+        var table = TableOf<T>(db, properties: null);
+        return ExecuteAsync(db, rows, table, "insert", count => InsertSql(table, count), cancellationToken);
+    }
+
+    /// <summary>Sets <paramref name="properties"/> of each row, found by its primary key.</summary>
+    public Task UpdateAsync<T>(DbContext db, IReadOnlyList<T> rows, string[] properties, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (rows.Count == 0) return Task.CompletedTask;
+        var table = TableOf<T>(db, properties);
+        return ExecuteAsync(db, rows, table, "update:" + string.Join(",", properties), count => UpdateSql(table, count),
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs the rows through one prepared command of <c>perCommand</c> rows, re-executed with new
+    /// values, and a last smaller command for the remainder.
+    /// </summary>
+    private async Task ExecuteAsync<T>(DbContext db, IReadOnlyList<T> rows, Table table, string kind, Func<int, string> sql,
+        CancellationToken cancellationToken) where T : class
+    {
+        var perCommand = Math.Clamp(MaxParametersPerStatement / table.Columns.Length, 1, MaxRowsPerStatement);
+        DbCommand? full = null;
+        try
+        {
+            var start = 0;
+            for (; start + perCommand <= rows.Count; start += perCommand)
+            {
+                if (full is null)
+                {
+                    full = CreateCommand(db, SqlFor<T>(kind, perCommand, sql));
+                    AddParameters(full, table, rows, start, perCommand);
+                    await full.PrepareAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    SetValues(full, table, rows, start, perCommand);
+                }
+                await full.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            if (start < rows.Count)
+            {
+                var count = rows.Count - start;
+                await using var rest = CreateCommand(db, SqlFor<T>(kind, count, sql));
+                AddParameters(rest, table, rows, start, count);
+                await rest.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (full is not null) await full.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private Table TableOf<T>(DbContext db, string[]? properties)
+    {
+        var key = properties is null ? "" : string.Join(",", properties);
+        if (_tables.TryGetValue((typeof(T), key), out var table)) return table;
+        var entity = db.Model.FindEntityType(typeof(T)) ?? throw new InvalidOperationException($"{typeof(T).Name} is not in the model.");
+        var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+        var keyProperties = entity.FindPrimaryKey()!.Properties;
+        var chosen = properties is null
+            ? entity.GetProperties().ToList()
+            : properties.Select(n => entity.FindProperty(n) ?? throw new InvalidOperationException($"No property {n}."))
+                .Concat(keyProperties).ToList();
+        var helper = _helper ??= db.GetService<ISqlGenerationHelper>();
+        table = new Table(
+            helper.DelimitIdentifier(store.Name, store.Schema),
+            chosen.Select(p => new Column(p, helper.DelimitIdentifier(p.GetColumnName(store)!), p.GetRelationalTypeMapping(), p.GetGetter()))
+                .ToArray(),
+            properties is null ? 0 : keyProperties.Count);
+        _tables[(typeof(T), key)] = table;
+        return table;
+    }
+
+    private string SqlFor<T>(string kind, int rows, Func<int, string> build)
+    {
+        if (!_sql.TryGetValue((typeof(T), kind, rows), out var sql))
+        {
+            sql = build(rows);
+            _sql[(typeof(T), kind, rows)] = sql;
+        }
+        return sql;
+    }
+
+    private string InsertSql(Table table, int rows)
+    {
+        var sql = new StringBuilder("INSERT INTO ").Append(table.Name).Append(" (")
+            .AppendJoin(", ", table.Columns.Select(c => c.Name)).Append(") VALUES ");
+        var p = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            if (r > 0) sql.Append(", ");
+            sql.Append('(');
+            for (var c = 0; c < table.Columns.Length; c++)
+            {
+                if (c > 0) sql.Append(", ");
+                sql.Append(Placeholder(p++));
+            }
+            sql.Append(')');
+        }
+        return sql.Append(';').ToString();
+    }
+
+    private string UpdateSql(Table table, int rows)
+    {
+        var sets = table.Columns.Length - table.KeyColumns;
+        var sql = new StringBuilder();
+        var p = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            sql.Append("UPDATE ").Append(table.Name).Append(" SET ");
+            for (var c = 0; c < sets; c++)
+            {
+                if (c > 0) sql.Append(", ");
+                sql.Append(table.Columns[c].Name).Append(" = ").Append(Placeholder(p++));
+            }
+            sql.Append(" WHERE ");
+            for (var c = sets; c < table.Columns.Length; c++)
+            {
+                if (c > sets) sql.Append(" AND ");
+                sql.Append(table.Columns[c].Name).Append(" = ").Append(Placeholder(p++));
+            }
+            sql.Append(";\n");
+        }
+        return sql.ToString();
+    }
+
+    private string Placeholder(int index) =>
+        _helper!.GenerateParameterNamePlaceholder("p" + index.ToString(CultureInfo.InvariantCulture));
+
+    private string ParameterName(int index)
+    {
+        if (index >= _parameterNames.Length)
+        {
+            _parameterNames = Enumerable.Range(0, Math.Max(2 * _parameterNames.Length, index + 1))
+                .Select(i => _helper!.GenerateParameterName("p" + i.ToString(CultureInfo.InvariantCulture))).ToArray();
+        }
+        return _parameterNames[index];
+    }
+
+    private static DbCommand CreateCommand(DbContext db, string sql)
+    {
+        var command = db.Database.GetDbConnection().CreateCommand();
+        command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        command.CommandText = sql;
+        return command;
+    }
+
+    private void AddParameters<T>(DbCommand command, Table table, IReadOnlyList<T> rows, int start, int count) where T : class
+    {
+        var p = 0;
+        for (var i = start; i < start + count; i++)
+        {
+            foreach (var column in table.Columns)
+            {
+                command.Parameters.Add(column.Mapping.CreateParameter(command, ParameterName(p++),
+                    column.Getter.GetClrValueUsingContainingEntity(rows[i]), column.Property.IsNullable));
+            }
+        }
+    }
+
+    /// <summary>What <see cref="RelationalTypeMapping.CreateParameter"/> does with a value, on a parameter it made.</summary>
+    private static void SetValues<T>(DbCommand command, Table table, IReadOnlyList<T> rows, int start, int count) where T : class
+    {
+        var p = 0;
+        for (var i = start; i < start + count; i++)
+        {
+            foreach (var column in table.Columns)
+            {
+                var value = column.Getter.GetClrValueUsingContainingEntity(rows[i]);
+                if (value is not null && column.Mapping.Converter is { } converter) value = converter.ConvertToProvider(value);
+                command.Parameters[p++].Value = value ?? DBNull.Value;
+            }
+        }
+    }
+}
