@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite of the exchange and ends with one line: "N passed, N failed, N skipped".
-# Installs and starts what the suites need itself, so it works on a fresh Debian machine
-# with the .NET 10 SDK and Node 20 (and in CI).
+# Installs what the suites need itself (Chromium, PostgreSQL binaries, Node packages), so it
+# works on a fresh Debian machine with the .NET 10 SDK and Node 20 (and in CI).
 #   ./scripts/test.sh            all suites
-#   LONG=1 ./scripts/test.sh     longer property and crash runs
+#   LONG=1 ./scripts/test.sh     longer crash runs (300 SIGKILLs)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -12,6 +12,7 @@ mkdir -p "$work"
 
 passed=0 failed=0 skipped=0
 count() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
+step() { printf '\n=== %s ===\n' "$*"; }
 
 # Sums the per-assembly summaries `dotnet test` prints ("Passed!  - Failed: 0, Passed: 69, Skipped: 0, ...").
 count_dotnet() {
@@ -28,7 +29,19 @@ count_dotnet() {
   count "$p" "$f" "$s"
 }
 
-step() { printf '\n=== %s ===\n' "$*"; }
+step "install what the suites need"
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing ${need[*]}: install them (sudo apt-get install ${need[*]}) for the browser and PostgreSQL suites"
+  fi
+fi
+(cd web && npm ci --no-audit --no-fund --loglevel=error)
 
 step "format (dotnet format --verify-no-changes)"
 if dotnet format Exchange.slnx --verify-no-changes -v q >"$work/format.log" 2>&1; then
@@ -37,11 +50,11 @@ else
   cat "$work/format.log"; echo "dotnet format found changes to make"; count 0 1
 fi
 
-step "build"
+step "build (Release; builds the web terminal too)"
 dotnet build Exchange.slnx -c Release -v q -nologo 2>&1 | tail -n 3
 build_status=${PIPESTATUS[0]}
 
-step ".NET tests (unit, property, integration)"
+step ".NET tests (unit, property, journal and crash recovery, database, feed, API integration)"
 if [ "$build_status" -eq 0 ]; then
   dotnet test Exchange.slnx -c Release --no-build -nologo 2>&1 | tee "$work/dotnet-test.log"
   count_dotnet "$work/dotnet-test.log" "${PIPESTATUS[0]}"
@@ -49,10 +62,30 @@ else
   count 0 1
 fi
 
+step "web unit tests (vitest)"
+(cd web && npx vitest run 2>&1) | tee "$work/vitest.log"
+vitest_status=${PIPESTATUS[0]}
+read -r p f < <(sed 's/\x1b\[[0-9;]*m//g' "$work/vitest.log" | awk '/^ *Tests +/ {
+    p = 0; f = 0
+    if (match($0, /[0-9]+ passed/)) p = substr($0, RSTART, RLENGTH) + 0
+    if (match($0, /[0-9]+ failed/)) f = substr($0, RSTART, RLENGTH) + 0
+  } END { print p + 0, f + 0 }')
+[ "$vitest_status" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+count "$p" "$f"
+
 step "README walkthrough against a running server (scripts/walkthrough.sh)"
 if [ "$build_status" -eq 0 ]; then
   ./scripts/walkthrough.sh 2>&1 | tee "$work/walkthrough.log"
   read -r p f < <(awk '/^[0-9]+ passed, [0-9]+ failed$/ {print $1, $3}' "$work/walkthrough.log" | tail -n 1)
+  count "${p:-0}" "${f:-1}"
+else
+  count 0 1
+fi
+
+step "browser end-to-end tests in headless Chromium (scripts/e2e.sh; screenshots in artifacts/screenshots)"
+if [ "$build_status" -eq 0 ]; then
+  ./scripts/e2e.sh 2>&1 | tee "$work/e2e.log"
+  read -r p f < <(awk '/^[0-9]+ passed, [0-9]+ failed$/ {print $1, $3}' "$work/e2e.log" | tail -n 1)
   count "${p:-0}" "${f:-1}"
 else
   count 0 1
