@@ -139,6 +139,8 @@ public sealed partial class EngineHost
                 if (_options.TrimJournal && oldestKept > 0) _journal.DeleteSegmentsBefore(oldestKept);
                 var size = new FileInfo(_snapshots.List()[0].Path).Length;
                 LastSnapshot = new SnapshotReport(header, stall, written, size, image.Trades().Count());
+                _metrics.SnapshotWritten(written);
+                Volatile.Write(ref _lastSnapshotAtMs, NowMs());
                 _logger.LogInformation(
                     "Snapshot at sequence {Sequence}: {Trades} open trades, {Size} bytes, engine paused {StallMs:F2} ms, written in {WriteMs} ms",
                     header.LastSequence, LastSnapshot.OpenTrades, size, stall.TotalMilliseconds, (long)written.TotalMilliseconds);
@@ -146,6 +148,7 @@ public sealed partial class EngineHost
             catch (Exception e)
             {
                 _logger.LogError(e, "Snapshot at sequence {Sequence} failed", image.LastSequence);
+                _metrics.SnapshotFailed();
                 throw;
             }
         });

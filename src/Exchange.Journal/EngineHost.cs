@@ -33,6 +33,9 @@ public sealed partial class EngineHost : IDisposable
     private readonly CollectingSink _sink = new();
     private readonly ArrayBufferWriter<byte> _encoded = new(256);
 
+    private readonly EngineMetrics _metrics;
+    private readonly long _startedAtMs;
+    private long _lastSnapshotAtMs;
     private long _sequence;
     private long _lastTimestampMs;
     private long _nextSnapshotAtMs;
@@ -52,8 +55,9 @@ public sealed partial class EngineHost : IDisposable
         _snapshots = snapshots;
         Recovery = recovery;
         _sequence = Math.Max(engine.LastSequence, journal.LastSequence);
-        _lastTimestampMs = NowMs();
+        _lastTimestampMs = _startedAtMs = NowMs();
         _nextSnapshotAtMs = _lastTimestampMs + options.SnapshotIntervalMs;
+        _metrics = new EngineMetrics(this, () => engine.OpenTradeCount);
         _thread = new Thread(Run) { IsBackground = true, Name = "engine" };
         _thread.Start();
     }
@@ -65,6 +69,11 @@ public sealed partial class EngineHost : IDisposable
     public long DurableSequence => _journal.DurableSequence;
 
     public SnapshotReport? LastSnapshot { get; private set; }
+
+    /// <summary>Highest sequence handed to the journal (durable or not yet).</summary>
+    public long AppendedSequence => Volatile.Read(ref _sequence);
+
+    public double LastSnapshotAgeSeconds => (NowMs() - Math.Max(Volatile.Read(ref _lastSnapshotAtMs), _startedAtMs)) / 1000.0;
 
     /// <summary>
     /// Submits a trader command or query. The host sets its sequence and timestamp; the caller
@@ -160,13 +169,14 @@ public sealed partial class EngineHost : IDisposable
         else
         {
             _lastTimestampMs = Math.Max(_lastTimestampMs, NowMs());
-            input.Sequence = barrier = ++_sequence;
+            input.Sequence = barrier = Interlocked.Increment(ref _sequence);
             input.TimestampMs = _lastTimestampMs;
             _encoded.ResetWrittenCount();
             InputCodec.Encode(in input, _encoded);
             _journal.Append(input.Sequence, _encoded.WrittenSpan);
             _engine.Apply(in input, _sink);
         }
+        _metrics.Applied(input.Kind);
         if (pending.Done is null && _sink.Events is null) return;
         _held.Enqueue(new Output(barrier, _sink.Reply, _sink.Events, pending.Done));
     }
@@ -186,7 +196,12 @@ public sealed partial class EngineHost : IDisposable
             {
                 _held.TryDequeue(out _);
                 (released ??= []).Add(output);
-                if (output.Events is not null) (events ??= []).AddRange(output.Events);
+                if (output.Events is not null)
+                {
+                    (events ??= []).AddRange(output.Events);
+                    foreach (var e in output.Events)
+                        if (e is TradeClosed closed) _metrics.Closed(closed.Reason);
+                }
             }
             if (events is not null) _listener?.OnEvents(events, replayed: false);
             if (released is null) return;
@@ -221,6 +236,7 @@ public sealed partial class EngineHost : IDisposable
         {
             _journal.Dispose();
             _wake.Dispose();
+            _metrics.Dispose();
         }
     }
 

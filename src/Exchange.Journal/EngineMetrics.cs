@@ -1,0 +1,45 @@
+using System.Diagnostics.Metrics;
+using Exchange.Engine;
+
+namespace Exchange.Journal;
+
+/// <summary>
+/// The engine host's OpenTelemetry instruments (meter "Exchange.Engine"), exported by the
+/// server at /metrics. Counters are bumped where the work happens; gauges read the state.
+/// </summary>
+internal sealed class EngineMetrics : IDisposable
+{
+    public const string MeterName = "Exchange.Engine";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Counter<long> _inputs;
+    private readonly Counter<long> _closes;
+    private readonly Histogram<double> _snapshotSeconds;
+    private readonly Counter<long> _snapshotFailures;
+
+    public EngineMetrics(EngineHost host, Func<int> openTrades)
+    {
+        _inputs = _meter.CreateCounter<long>("exchange_engine_inputs", description: "Inputs applied by the engine, by kind");
+        _closes = _meter.CreateCounter<long>("exchange_trades_closed", description: "Trades closed, by reason (liquidations included)");
+        _snapshotSeconds = _meter.CreateHistogram<double>("exchange_snapshot_duration", "s", "Time to encode and write a snapshot");
+        _snapshotFailures = _meter.CreateCounter<long>("exchange_snapshot_failures", description: "Snapshots that failed to write");
+        _meter.CreateObservableGauge("exchange_engine_open_trades", openTrades, description: "Open trades");
+        _meter.CreateObservableGauge("exchange_journal_lag", () => host.AppendedSequence - host.DurableSequence,
+            description: "Inputs applied but not yet durable (replies waiting for fsync)");
+        _meter.CreateObservableGauge("exchange_engine_sequence", () => host.DurableSequence, description: "Highest durable log sequence");
+        _meter.CreateObservableGauge("exchange_recovery_duration", () => host.Recovery.Duration.TotalSeconds, "s",
+            "How long recovery took at start");
+        _meter.CreateObservableGauge("exchange_snapshot_age", () => host.LastSnapshotAgeSeconds, "s",
+            "Seconds since the last snapshot was written (since start when none yet)");
+    }
+
+    public void Applied(InputKind kind) => _inputs.Add(1, new KeyValuePair<string, object?>("kind", kind.ToString()));
+
+    public void Closed(CloseReason reason) => _closes.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+
+    public void SnapshotWritten(TimeSpan duration) => _snapshotSeconds.Record(duration.TotalSeconds);
+
+    public void SnapshotFailed() => _snapshotFailures.Add(1);
+
+    public void Dispose() => _meter.Dispose();
+}
