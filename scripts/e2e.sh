@@ -7,21 +7,12 @@ cd "$(dirname "$0")/.."
 root=$PWD
 port=${1:-3106}
 work=$(mktemp -d)
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/lib/exchange.sh
+trap 'stop_exchange; rm -rf "$work"' EXIT
 
-EXCHANGE_DATA_DIR="$work/data" ASPNETCORE_ENVIRONMENT=Development POLLER_UPDATE_INTERVAL=250 POLLER_VOLATILITY=0.001 \
-  Logging__LogLevel__Default=Warning \
-  dotnet run --no-build -c "${CONFIGURATION:-Release}" --project src/Exchange.Server -- --urls "http://127.0.0.1:$port" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 120); do
-  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
-  sleep 0.5
-done
+# Fast, lively prices so the tests see them move within seconds.
+start_exchange "$port" "$work/data" "$work/server.log" POLLER_UPDATE_INTERVAL=250 POLLER_VOLATILITY=0.001 \
+  || { echo "0 passed, 1 failed"; exit 1; }
 sleep 1
 
 cd web

@@ -5,12 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 port=${1:-3105}
 work=$(mktemp -d)
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/lib/exchange.sh
+trap 'stop_exchange; rm -rf "$work"' EXIT
 
 # The block between the walkthrough markers in README.md, with a fresh email and our port.
 awk '/<!-- walkthrough:start -->/{on=1;next} /<!-- walkthrough:end -->/{on=0} on' README.md \
@@ -18,13 +14,7 @@ awk '/<!-- walkthrough:start -->/{on=1;next} /<!-- walkthrough:end -->/{on=0} on
         -e "s/trader@example.com/walk-$$-$RANDOM@example.com/g" \
         -e "s#http://localhost:3005#http://127.0.0.1:$port#g" >"$work/walkthrough.sh"
 
-EXCHANGE_DATA_DIR="$work/data" ASPNETCORE_ENVIRONMENT=Development \
-  dotnet run --no-build -c "${CONFIGURATION:-Release}" --project src/Exchange.Server -- --urls "http://127.0.0.1:$port" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 120); do
-  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
-  sleep 0.5
-done
+start_exchange "$port" "$work/data" "$work/server.log" || { echo "0 passed, 1 failed"; exit 1; }
 # Give the simulated feed a moment to publish the first prices.
 sleep 2
 

@@ -441,7 +441,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
                     }
                     trade.Status = TradeStatus.Closed;
                     trade.ClosePrice = closed.ClosePrice.ToDecimal();
-                    trade.CloseReason = AuditNames.CloseReason(closed.Reason);
+                    trade.CloseReason = closed.Reason.Name();
                     trade.Pnl = closed.Pnl.ToDecimal();
                     trade.Payout = closed.Payout.ToDecimal();
                     trade.InsuranceFundChange = closed.InsuranceFundChange.ToDecimal();
@@ -493,7 +493,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         TradeId = view.Id.ToString(),
         UserId = view.Owner.Value,
         Asset = view.Asset.Index < _assets.Count ? _assets[view.Asset.Index].Symbol : $"#{view.Asset.Index}",
-        Direction = AuditNames.Direction(view.Direction),
+        Direction = view.Direction.Name(),
         Margin = view.Margin.ToDecimal(),
         Leverage = view.Leverage,
         Quantity = view.Quantity.ToDecimal(),

@@ -39,35 +39,3 @@ public sealed record OrderRecord(
         if (Sequence != 0) order.Sequence = Sequence;
     }
 }
-
-/// <summary>The strings the database stores for the engine's enums (the API's spelling).</summary>
-public static class AuditNames
-{
-    public static string Direction(Direction direction) => direction switch
-    {
-        Engine.Direction.Long => "LONG",
-        Engine.Direction.Short => "SHORT",
-        _ => direction.ToString().ToUpperInvariant(),
-    };
-
-    public static string CloseReason(CloseReason reason) => reason switch
-    {
-        Engine.CloseReason.Manual => "MANUAL",
-        Engine.CloseReason.StopLoss => "STOP_LOSS",
-        Engine.CloseReason.TakeProfit => "TAKE_PROFIT",
-        Engine.CloseReason.Liquidation => "LIQUIDATION",
-        _ => reason.ToString().ToUpperInvariant(),
-    };
-
-    /// <summary>The seed's command name for an input kind.</summary>
-    public static string Command(InputKind kind) => kind switch
-    {
-        InputKind.CreateAccount => "CREATE_ACCOUNT",
-        InputKind.GetBalance => "GET_BALANCE",
-        InputKind.GetUsdBalance => "GET_USD_BALANCE",
-        InputKind.CreateTrade => "CREATE_TRADE",
-        InputKind.CloseTrade => "CLOSE_TRADE",
-        InputKind.GetOpenTrades => "GET_OPEN_TRADES",
-        _ => kind.ToString().ToUpperInvariant(),
-    };
-}

@@ -7,6 +7,7 @@ using Exchange.Server.Api;
 using Exchange.Server.Auth;
 using Exchange.Server.Push;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using OpenTelemetry.Metrics;
 using Scalar.AspNetCore;
 
 namespace Exchange.Server;
@@ -76,6 +77,10 @@ internal static class ServerSetup
         services.AddOpenApi();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         services.AddHealthChecks();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter("Exchange.Engine", "Exchange.Data.EventRecorder", OrderEntry.MeterName, "System.Runtime")
+            .AddAspNetCoreInstrumentation()
+            .AddPrometheusExporter());
     }
 
     public static void UseExchangeServer(this WebApplication app)
@@ -101,6 +106,7 @@ internal static class ServerSetup
         app.MapFallback("/api/{**path}", () => ApiProblem.NotFound("NOT_FOUND", "No such API endpoint.")).ExcludeFromDescription();
         app.MapFallbackToFile("index.html");
 
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).ExcludeFromDescription();
         app.MapGet("/readyz", async (EngineHost engine, EventRecorder recorder, ExchangeDbContext db) =>
         {

@@ -5,17 +5,6 @@ namespace Exchange.Server.Api;
 /// <summary>Turns engine replies into the API's numbers and statuses, in one place.</summary>
 internal static class EngineReplies
 {
-    public static string CommandName(InputKind kind) => kind switch
-    {
-        InputKind.CreateAccount => "CREATE_ACCOUNT",
-        InputKind.GetBalance => "GET_BALANCE",
-        InputKind.GetUsdBalance => "GET_USD_BALANCE",
-        InputKind.CreateTrade => "CREATE_TRADE",
-        InputKind.CloseTrade => "CLOSE_TRADE",
-        InputKind.GetOpenTrades => "GET_OPEN_TRADES",
-        _ => kind.ToString(),
-    };
-
     /// <summary>The HTTP status of a rejection: 404 for anything the trader cannot see, 409 for state, 422 for rules, 400 for values.</summary>
     public static int StatusCode(RejectCode code) => code switch
     {
@@ -47,28 +36,17 @@ internal static class EngineReplies
         new(new UsdBalances(reply.Free.ToDecimal()), reply.Locked.ToDecimal(), reply.Equity.ToDecimal(), reply.Free.ToDecimal());
 
     public static TradeData Trade(in TradeView t, EngineConfig config) => new(
-        t.Id.ToString(), config.Assets[t.Asset.Index].Symbol, DirectionName(t.Direction), t.OpenPrice.ToDecimal(),
+        t.Id.ToString(), config.Assets[t.Asset.Index].Symbol, t.Direction.Name(), t.OpenPrice.ToDecimal(),
         t.Quantity.ToDecimal(), t.Margin.ToDecimal(), t.Leverage, t.LiquidationPrice.ToDecimal(),
         Optional(t.StopLoss), Optional(t.TakeProfit), t.OpenedAtMs);
 
     public static OpenTradeView OpenTrade(in OpenTradeValuation v, EngineConfig config)
     {
         var t = v.Trade;
-        return new OpenTradeView(t.Id.ToString(), config.Assets[t.Asset.Index].Symbol, DirectionName(t.Direction),
+        return new OpenTradeView(t.Id.ToString(), config.Assets[t.Asset.Index].Symbol, t.Direction.Name(),
             t.OpenPrice.ToDecimal(), t.Quantity.ToDecimal(), t.Margin.ToDecimal(), t.Leverage, t.LiquidationPrice.ToDecimal(),
             Optional(t.StopLoss), Optional(t.TakeProfit), t.OpenedAtMs, v.MarkPrice.ToDecimal(), v.UnrealizedPnl.ToDecimal());
     }
-
-    public static string DirectionName(Direction d) => d == Direction.Long ? "LONG" : "SHORT";
-
-    public static string ReasonName(CloseReason r) => r switch
-    {
-        CloseReason.Manual => "MANUAL",
-        CloseReason.StopLoss => "STOP_LOSS",
-        CloseReason.TakeProfit => "TAKE_PROFIT",
-        CloseReason.Liquidation => "LIQUIDATION",
-        _ => r.ToString(),
-    };
 
     public static bool TryParseDirection(string? text, out Direction direction)
     {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Exchange.Engine;
 using Exchange.Journal;
@@ -33,6 +34,11 @@ public sealed record OrderOutcome(
 /// </summary>
 public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistory history)
 {
+    public const string MeterName = "Exchange.Api";
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Histogram<double> CommandLatency = Meter.CreateHistogram<double>("exchange_command_latency", "s",
+        "From the API handing a command to the engine until its durable reply, by command and outcome");
+
     private const int RememberedOrders = 100_000;
     private readonly ConcurrentDictionary<Guid, OrderOutcome> _recent = new();
     private readonly ConcurrentQueue<Guid> _recentOrder = new();
@@ -66,7 +72,9 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         var reply = await engine.SubmitAsync(input);
         var latency = Stopwatch.GetElapsedTime(started);
         var code = EngineReplies.Public(reply.Code);
-        var outcome = new OrderOutcome(input.OrderId, user, EngineReplies.CommandName(reply.Kind), code,
+        CommandLatency.Record(latency.TotalSeconds, new KeyValuePair<string, object?>("command", reply.Kind.CommandName()),
+            new KeyValuePair<string, object?>("outcome", reply.Accepted ? "accepted" : "rejected"));
+        var outcome = new OrderOutcome(input.OrderId, user, reply.Kind.CommandName(), code,
             EngineReplies.Data(in reply, engine.Config), reply.Sequence,
             Math.Round((decimal)latency.Ticks / TimeSpan.TicksPerMillisecond, 3), createdAt, payloadJson);
         Remember(outcome);

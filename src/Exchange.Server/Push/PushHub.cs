@@ -56,8 +56,8 @@ public sealed class PushHub
                     break;
                 case TradeClosed closed when Sockets(closed.Trade.Owner) is { } sockets:
                     Send(sockets, JsonSerializer.SerializeToUtf8Bytes(new TradeClosedMessage(
-                        closed.Trade.Id.ToString(), _config.Assets[closed.Trade.Asset.Index].Symbol, EngineReplies.DirectionName(closed.Trade.Direction),
-                        EngineReplies.ReasonName(closed.Reason), closed.ClosePrice.ToDecimal(), closed.Pnl.ToDecimal(), closed.Payout.ToDecimal(),
+                        closed.Trade.Id.ToString(), _config.Assets[closed.Trade.Asset.Index].Symbol, closed.Trade.Direction.Name(),
+                        closed.Reason.Name(), closed.ClosePrice.ToDecimal(), closed.Pnl.ToDecimal(), closed.Payout.ToDecimal(),
                         closed.Header.TimestampMs), PushJsonContext.Default.TradeClosedMessage));
                     break;
                 case BalanceChanged balance when Sockets(balance.User) is { } sockets:
