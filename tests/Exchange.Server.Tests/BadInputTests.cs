@@ -62,6 +62,20 @@ public sealed class BadInputTests : IAsyncLifetime
         Assert.Equal("BODY_TOO_LARGE", (await response.ProblemAsync())["code"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task An_idempotency_key_that_cannot_be_honoured_is_a_400_and_nothing_runs()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/engine")
+        {
+            Content = JsonContent.Create(new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 100, leverage = 5 }),
+        };
+        request.Headers.Add("Idempotency-Key", new string('k', 201));
+        var response = await _trader.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("INVALID_IDEMPOTENCY_KEY", (await response.ProblemAsync())["code"]!.GetValue<string>());
+        Assert.Empty((await _trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
+
     public static TheoryData<string, string, string> SignupBodies => new()
     {
         { "<script>alert(1)</script>@example.com", "long enough password", "INVALID_EMAIL" },

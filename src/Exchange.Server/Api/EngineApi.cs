@@ -27,8 +27,9 @@ public static class EngineApi
         if (problem is not null) return problem;
         var (input, invalid) = ToInput(body!);
         if (invalid is not null) return invalid;
+        if (!request.TryGetIdempotencyKey(out var key, out var badKey)) return badKey!;
         var payload = JsonSerializer.Serialize(body!, ApiJsonContext.Default.EngineRequest);
-        var outcome = await orders.SubmitAsync(principal.UserId(), input, payload, request.IdempotencyKey());
+        var outcome = await orders.SubmitAsync(principal.UserId(), input, payload, key);
         return Envelope(outcome);
     }
 

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Exchange.Server.Api;
 
@@ -8,7 +9,24 @@ internal static class HttpExtensions
     public static Guid UserId(this ClaimsPrincipal principal) =>
         Guid.Parse(principal.FindFirstValue(ClaimTypes.NameIdentifier) ?? principal.FindFirstValue("sub")!);
 
-    /// <summary>Idempotency-Key header, if any (at most 200 characters are honoured).</summary>
-    public static string? IdempotencyKey(this HttpRequest request) =>
-        request.Headers.TryGetValue("Idempotency-Key", out var value) && value.ToString() is { Length: > 0 and <= 200 } key ? key : null;
+    public const int MaxIdempotencyKeyLength = 200;
+
+    /// <summary>
+    /// The Idempotency-Key header, if any. A key that cannot be honoured (too long, or sent
+    /// twice) is a 400, never silently ignored: ignoring it would let a retry run twice.
+    /// </summary>
+    public static bool TryGetIdempotencyKey(this HttpRequest request, out string? key, out ProblemHttpResult? problem)
+    {
+        key = null;
+        problem = null;
+        if (!request.Headers.TryGetValue("Idempotency-Key", out var values)) return true;
+        if (values.Count != 1 || values[0] is not { Length: > 0 and <= MaxIdempotencyKeyLength } single)
+        {
+            problem = ApiProblem.BadRequest("INVALID_IDEMPOTENCY_KEY",
+                $"Send one Idempotency-Key of 1 to {MaxIdempotencyKeyLength} characters.");
+            return false;
+        }
+        key = single;
+        return true;
+    }
 }

@@ -69,8 +69,9 @@ public static class TradesApi
         var input = new EngineInput { Kind = InputKind.CreateTrade };
         if (EngineApi.TradeFields(ref input, body!.Asset, body.Direction, body.Margin, body.Leverage, body.StopLossPrice, body.TakeProfitPrice) is { } invalid)
             return invalid;
+        if (!request.TryGetIdempotencyKey(out var key, out var badKey)) return badKey!;
         var payload = JsonSerializer.Serialize(body, ApiJsonContext.Default.OpenTradeRequest);
-        var outcome = await orders.SubmitAsync(principal.UserId(), input, payload, request.IdempotencyKey());
+        var outcome = await orders.SubmitAsync(principal.UserId(), input, payload, key);
         return outcome.Success ? TypedResults.Created("/api/v1/trades?status=open", outcome.Data) : EngineApi.Envelope(outcome);
     }
 
@@ -78,8 +79,9 @@ public static class TradesApi
     {
         // A malformed id cannot name anybody's trade: same answer as an unknown one.
         if (!TradeId.TryParse(tradeId, out var id)) return Rejected(RejectCode.TradeNotFound);
+        if (!request.TryGetIdempotencyKey(out var key, out var badKey)) return badKey!;
         var input = new EngineInput { Kind = InputKind.CloseTrade, TradeId = id };
-        var outcome = await orders.SubmitAsync(principal.UserId(), input, $"{{\"tradeId\":\"{id}\"}}", request.IdempotencyKey());
+        var outcome = await orders.SubmitAsync(principal.UserId(), input, $"{{\"tradeId\":\"{id}\"}}", key);
         return outcome.Success ? TypedResults.Ok(outcome.Data) : EngineApi.Envelope(outcome);
     }
 
