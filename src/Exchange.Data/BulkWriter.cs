@@ -43,6 +43,18 @@ internal sealed class BulkWriter
         return ExecuteAsync(db, rows, table, "insert", count => InsertSql(table, count), cancellationToken);
     }
 
+    /// <summary>
+    /// Inserts each row, or overwrites every other column of the row already there with the same
+    /// primary key (<c>INSERT ... ON CONFLICT (key) DO UPDATE</c>, which SQLite and PostgreSQL
+    /// both understand). Rows of one call must have distinct keys.
+    /// </summary>
+    public Task UpsertAsync<T>(DbContext db, IReadOnlyList<T> rows, CancellationToken cancellationToken) where T : class
+    {
+        if (rows.Count == 0) return Task.CompletedTask;
+        var table = TableOf<T>(db, properties: null);
+        return ExecuteAsync(db, rows, table, "upsert", count => UpsertSql(table, count), cancellationToken);
+    }
+
     /// <summary>Sets <paramref name="properties"/> of each row, found by its primary key.</summary>
     public Task UpdateAsync<T>(DbContext db, IReadOnlyList<T> rows, string[] properties, CancellationToken cancellationToken)
         where T : class
@@ -122,6 +134,15 @@ internal sealed class BulkWriter
             _sql[(typeof(T), kind, rows)] = sql;
         }
         return sql;
+    }
+
+    private string UpsertSql(Table table, int rows)
+    {
+        var keys = table.Columns.Where(c => c.Property.IsPrimaryKey()).Select(c => c.Name).ToList();
+        var sets = table.Columns.Where(c => !c.Property.IsPrimaryKey()).Select(c => $"{c.Name} = excluded.{c.Name}");
+        var insert = InsertSql(table, rows);
+        return new StringBuilder(insert, 0, insert.Length - 1, insert.Length + 128)
+            .Append(" ON CONFLICT (").AppendJoin(", ", keys).Append(") DO UPDATE SET ").AppendJoin(", ", sets).Append(';').ToString();
     }
 
     private string InsertSql(Table table, int rows)

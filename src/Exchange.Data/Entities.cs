@@ -154,3 +154,24 @@ public sealed class RecorderCursor
     public int Id { get; set; }
     public long LastEventSequence { get; set; }
 }
+
+/// <summary>
+/// One OHLC bar of bid prices for an asset and interval. The key says which: the bucket opens
+/// at <see cref="OpenTimeMs"/>, a UTC-epoch multiple of the interval, and covers
+/// [OpenTimeMs, OpenTimeMs + IntervalSeconds × 1000).
+/// </summary>
+public sealed class Candle
+{
+    public required string Asset { get; set; }
+    public int IntervalSeconds { get; set; }
+    public long OpenTimeMs { get; set; }
+    public decimal Open { get; set; }
+    public decimal High { get; set; }
+    public decimal Low { get; set; }
+    public decimal Close { get; set; }
+
+    public Candle Clone() => (Candle)MemberwiseClone();
+
+    public override string ToString() =>
+        FormattableString.Invariant($"{Asset} {IntervalSeconds}s @{OpenTimeMs}: O {Open} H {High} L {Low} C {Close}");
+}

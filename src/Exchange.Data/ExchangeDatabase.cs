@@ -152,6 +152,19 @@ public static class ExchangeDatabase
         return services;
     }
 
+    /// <summary>
+    /// Registers the <see cref="CandleRecorder"/> as a singleton and a hosted service (after
+    /// <see cref="AddExchangeDatabase"/>). Feed it with <see cref="CandleRecorder.OnTick"/>.
+    /// </summary>
+    public static IServiceCollection AddCandleRecorder(this IServiceCollection services, CandleRecorderOptions options)
+    {
+        services.AddSingleton(sp => new CandleRecorder(
+            sp.GetRequiredService<IDbContextFactory<ExchangeDbContext>>(), options,
+            sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetRequiredService<ILogger<CandleRecorder>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<CandleRecorder>());
+        return services;
+    }
+
     public static void Configure(DbContextOptionsBuilder options, DatabaseSettings settings)
     {
         if (settings.Provider == DatabaseProvider.Sqlite)

@@ -8,7 +8,6 @@ namespace Exchange.Data;
 /// only the migrations differ, and EF Core finds them by context type:
 /// <see cref="ExchangeDbContext"/> owns Migrations/Sqlite and
 /// <see cref="PostgresExchangeDbContext"/> owns Migrations/Postgres.
-/// Candles (1m/5m/1h/1d) will be one more entity here.
 /// </summary>
 public class ExchangeDbContext : DbContext
 {
@@ -17,6 +16,9 @@ public class ExchangeDbContext : DbContext
 
     // Price and Quantity are 1e-8 units in a long: at most 19 digits, 8 after the point.
     private const int UnitsPrecision = 20, UnitsScale = 8;
+
+    // Candle prices: the same 1e-8 scale with room to spare.
+    private const int CandlePrecision = 28, CandleScale = 8;
 
     public ExchangeDbContext(DbContextOptions<ExchangeDbContext> options) : base(options) { }
 
@@ -27,6 +29,7 @@ public class ExchangeDbContext : DbContext
     public DbSet<Trade> Trades => Set<Trade>();
     public DbSet<LedgerEntry> Ledger => Set<LedgerEntry>();
     public DbSet<RecorderCursor> RecorderCursors => Set<RecorderCursor>();
+    public DbSet<Candle> Candles => Set<Candle>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -99,6 +102,18 @@ public class ExchangeDbContext : DbContext
             cursor.Property(c => c.Id).ValueGeneratedNever();
             // Present from the first migration on, so the recorder only ever updates it.
             cursor.HasData(new RecorderCursor { Id = RecorderCursor.DefaultId, LastEventSequence = 0 });
+        });
+
+        modelBuilder.Entity<Candle>(candle =>
+        {
+            candle.ToTable("Candles");
+            // Also the index for "an asset's candles of one interval in a time range".
+            candle.HasKey(c => new { c.Asset, c.IntervalSeconds, c.OpenTimeMs });
+            candle.Property(c => c.Asset).HasMaxLength(32);
+            candle.Property(c => c.Open).HasPrecision(CandlePrecision, CandleScale);
+            candle.Property(c => c.High).HasPrecision(CandlePrecision, CandleScale);
+            candle.Property(c => c.Low).HasPrecision(CandlePrecision, CandleScale);
+            candle.Property(c => c.Close).HasPrecision(CandlePrecision, CandleScale);
         });
     }
 }

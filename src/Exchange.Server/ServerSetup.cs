@@ -32,6 +32,7 @@ internal static class ServerSetup
         services.AddSingleton<OrderHistory>();
         services.AddSingleton<OrderEntry>();
         services.AddSingleton<PushHub>();
+        services.AddCandles(settings); // candles from the price board's ticks; after the database (hosted services start in order)
         if (settings.Roles.Contains("feed")) services.AddHostedService<FeedService>();
 
         services.AddSingleton(sp => new AuthTokens(settings.JwtKey, sp.GetRequiredService<TimeProvider>()));
@@ -100,6 +101,7 @@ internal static class ServerSetup
         app.MapEngineApi();
         app.MapTradesApi();
         app.MapMarketApi();
+        app.MapCandlesApi();
         app.MapStreamApi();
 
         // The web terminal's client-side routes fall back to its index.html; unknown API paths stay 404 problems.

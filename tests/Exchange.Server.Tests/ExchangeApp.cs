@@ -30,6 +30,8 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
         builder.UseSetting("EXCHANGE_ROLES", "api,engine");
         builder.UseSetting("AUTH_JWT_SECRET", JwtSecret);
         builder.UseSetting("AUTH_RATE_LIMIT_PER_MINUTE", "100000");
+        // No invented candle history: tests see only their own ticks (CandlesApiTests turns it on).
+        builder.UseSetting("CANDLE_BACKFILL", "false");
     }
 
     /// <summary>Sends a tick through the log (as the feed would) and waits until the engine has applied it.</summary>

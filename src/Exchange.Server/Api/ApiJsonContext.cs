@@ -23,6 +23,7 @@ namespace Exchange.Server.Api;
 [JsonSerializable(typeof(List<AssetView>))]
 [JsonSerializable(typeof(IReadOnlyList<PriceView>))]
 [JsonSerializable(typeof(PriceView))]
+[JsonSerializable(typeof(List<CandleView>))]
 [JsonSerializable(typeof(Credentials))]
 [JsonSerializable(typeof(AuthResult))]
 [JsonSerializable(typeof(UserView))]
