@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Exchange.Engine;
 
 public sealed partial class TradingEngine
@@ -27,6 +29,7 @@ public sealed partial class TradingEngine
     public string StateHash() => StateCodec.Hash(CaptureImage());
 
     /// <summary>Rebuilds an engine from an image: accounts, trades, books and trigger heaps.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static TradingEngine Restore(EngineConfig config, StateImage image)
     {
         var engine = new TradingEngine(config);
@@ -45,16 +48,24 @@ public sealed partial class TradingEngine
             market.Ask = m.Ask;
             market.PriceTimestampMs = m.PriceTimestampMs;
         }
+        engine._accounts.EnsureCapacity(image.Accounts.Length);
         foreach (var a in image.Accounts)
             engine._accounts.Add(a.User, new Account(a.User, a.Free) { Locked = a.Locked });
-        foreach (var trade in image.Trades())
+        // The heaps take their triggers unordered and are built bottom-up once at the end: O(n)
+        // whatever order the trades come in.
+        foreach (var market in engine._markets) market.BeginBulkLoad();
+        var slots = image.TradeSlots;
+        for (var i = 0; i < image.TradeSlotCount; i++)
         {
+            ref readonly var trade = ref slots[i];
+            if (trade.OpenSequence == 0) continue;
             var account = engine._accounts[trade.Owner];
             var slot = engine._trades.Add(in trade);
             engine._trades.AccountPosition(slot) = account.OpenSlots.Count;
             account.OpenSlots.Add(slot);
             AddTriggers(engine._markets[trade.Asset.Index], slot, in trade);
         }
+        foreach (var market in engine._markets) market.EndBulkLoad();
         return engine;
     }
 

@@ -114,6 +114,22 @@ public sealed partial class TradingEngine
 
         public bool HasPrice => Bid.IsSet;
 
+        public void BeginBulkLoad()
+        {
+            LongStops.BeginBulkLoad();
+            LongTakeProfits.BeginBulkLoad();
+            ShortStops.BeginBulkLoad();
+            ShortTakeProfits.BeginBulkLoad();
+        }
+
+        public void EndBulkLoad()
+        {
+            LongStops.EndBulkLoad();
+            LongTakeProfits.EndBulkLoad();
+            ShortStops.EndBulkLoad();
+            ShortTakeProfits.EndBulkLoad();
+        }
+
         public Price ClosingPrice(Direction direction) => direction == Direction.Long ? Bid : Ask;
     }
 }

@@ -1,12 +1,21 @@
+using System.Runtime.CompilerServices;
+
 namespace Exchange.Engine;
 
 /// <summary>
 /// Price triggers of one asset and side, ordered so the next one to fire is on top:
-/// O(1) to see that a tick fires nothing, O(log n) to add, fire or cancel one.
-/// An indexed binary heap over an array: no allocation per trigger, and a trade
+/// O(1) to see that a tick fires nothing, O(log n) to add or fire one, O(1) amortized to
+/// cancel one. An indexed binary heap over an array: no allocation per trigger, and a trade
 /// (known by its slot) can be removed from the middle when it is closed by hand.
 /// Ties on price fire the older trade (lower open sequence) first, so the order is total
 /// and a replay fires trades in the same order.
+/// <para>
+/// Removing from the middle only marks the entry as removed; marked entries keep their place
+/// (and the heap order) until they reach the top, where they are dropped at once, or until
+/// they outnumber the live ones, when the array is compacted and rebuilt in O(n). With a
+/// million triggers a sift touches a few cache lines far apart; a manual close no longer pays
+/// for one. The top is always a live trigger.
+/// </para>
 /// </summary>
 internal sealed class TriggerHeap
 {
@@ -17,15 +26,24 @@ internal sealed class TriggerHeap
         public int Slot;
     }
 
+    /// <summary>The slot of an entry that was removed but is still in the array.</summary>
+    private const int Removed = -1;
+
+    /// <summary>Below this many removed entries, compacting is not worth it.</summary>
+    private const int MinCompaction = 64;
+
     private readonly bool _highestFirst;
     private Entry[] _entries = new Entry[16];
     private int[] _positionBySlot = [];
     private int _count;
+    private int _removed;
+    private bool _bulkLoading;
 
     /// <param name="highestFirst">true when the trigger fires as the price falls to it (the highest trigger is reached first).</param>
     public TriggerHeap(bool highestFirst) => _highestFirst = highestFirst;
 
-    public int Count => _count;
+    /// <summary>Live triggers.</summary>
+    public int Count => _count - _removed;
 
     public long TopPrice => _entries[0].Price;
     public int TopSlot => _entries[0].Slot;
@@ -39,23 +57,79 @@ internal sealed class TriggerHeap
             Array.Resize(ref _positionBySlot, Math.Max(slot + 1, _positionBySlot.Length * 2));
         _entries[_count] = new Entry { Price = price, OpenSequence = openSequence, Slot = slot };
         SetPosition(_count);
-        SiftUp(_count++);
+        var position = _count++;
+        if (!_bulkLoading) SiftUp(position);
     }
 
     public void Remove(int slot)
     {
         var position = _positionBySlot[slot] - 1;
         _positionBySlot[slot] = 0;
-        var last = --_count;
-        if (position == last) return;
-        _entries[position] = _entries[last];
-        SetPosition(position);
-        if (position > 0 && Before(position, (position - 1) / 2)) SiftUp(position);
-        else SiftDown(position);
+        if (position == 0)
+        {
+            RemoveTop();
+            while (_count > 0 && _entries[0].Slot == Removed)
+            {
+                _removed--;
+                RemoveTop();
+            }
+        }
+        else if (position == _count - 1)
+        {
+            _count--;
+        }
+        else
+        {
+            _entries[position].Slot = Removed;
+            if (++_removed >= MinCompaction && _removed * 2 > _count) Compact();
+        }
     }
 
-    // Positions are stored +1 so the zeroed array means "absent".
-    private void SetPosition(int position) => _positionBySlot[_entries[position].Slot] = position + 1;
+    /// <summary>
+    /// From here until <see cref="EndBulkLoad"/> only <see cref="Add"/> may be called, and it
+    /// just appends; the end builds the heap bottom-up in O(n). For restoring many triggers.
+    /// </summary>
+    public void BeginBulkLoad() => _bulkLoading = true;
+
+    public void EndBulkLoad()
+    {
+        _bulkLoading = false;
+        Heapify();
+    }
+
+    private void RemoveTop()
+    {
+        var last = --_count;
+        if (last == 0) return;
+        _entries[0] = _entries[last];
+        SetPosition(0);
+        SiftDown(0);
+    }
+
+    /// <summary>Drops the removed entries and rebuilds the heap from what is left.</summary>
+    private void Compact()
+    {
+        var kept = 0;
+        for (var i = 0; i < _count; i++)
+            if (_entries[i].Slot != Removed) _entries[kept++] = _entries[i];
+        _count = kept;
+        _removed = 0;
+        for (var i = 0; i < _count; i++) SetPosition(i);
+        Heapify();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Heapify()
+    {
+        for (var position = _count / 2 - 1; position >= 0; position--) SiftDown(position);
+    }
+
+    // Positions are stored +1 so the zeroed array means "absent"; removed entries have none.
+    private void SetPosition(int position)
+    {
+        var slot = _entries[position].Slot;
+        if (slot != Removed) _positionBySlot[slot] = position + 1;
+    }
 
     private bool Before(int a, int b)
     {

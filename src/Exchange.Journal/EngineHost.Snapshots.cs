@@ -35,21 +35,42 @@ public sealed partial class EngineHost
         logger ??= NullLogger.Instance;
         var started = Stopwatch.GetTimestamp();
 
-        var snapshots = new SnapshotStore(Path.Combine(options.DataDirectory, "snapshots"), options.MaxSnapshots);
+        // Opening the journal checks every record: do it on another core while the snapshot loads.
+        var opening = Task.Run(() => FileJournal.Open(Path.Combine(options.DataDirectory, "journal"), options.Journal, onDurable));
+        TradingEngine engine;
+        SnapshotStore snapshots;
+        (StateImage Image, SnapshotHeader Header, string Path)? loaded;
         var skipped = 0;
-        var loaded = snapshots.LoadNewestValid(e =>
+        try
         {
-            skipped++;
-            logger.LogError("Skipping snapshot {Path}: {Reason}", e.Path, e.Reason);
-        });
-        var engine = loaded is { } l ? TradingEngine.Restore(options.Engine, l.Image) : new TradingEngine(options.Engine);
+            snapshots = new SnapshotStore(Path.Combine(options.DataDirectory, "snapshots"), options.MaxSnapshots);
+            loaded = snapshots.LoadNewestValid(e =>
+            {
+                skipped++;
+                logger.LogError("Skipping snapshot {Path}: {Reason}", e.Path, e.Reason);
+            });
+            engine = loaded is { } l ? TradingEngine.Restore(options.Engine, l.Image) : new TradingEngine(options.Engine);
+        }
+        catch
+        {
+            // Release the journal (and its directory lock) before reporting the snapshot's failure.
+            try
+            {
+                opening.GetAwaiter().GetResult().Dispose();
+            }
+            catch (Exception)
+            {
+                // The snapshot's failure is the one to report.
+            }
+            throw;
+        }
 
-        var journal = FileJournal.Open(Path.Combine(options.DataDirectory, "journal"), options.Journal, onDurable);
+        var journal = opening.GetAwaiter().GetResult();
         try
         {
             if (journal.Recovery.WasTruncated)
                 logger.LogWarning("Cut a torn record off the journal: {Info}", journal.Recovery);
-            var replayed = Replay(engine, journal, listener);
+            var replayed = JournalReplay.Run(engine, journal, listener);
             var report = new RecoveryReport(
                 loaded?.Path, loaded?.Header.LastSequence ?? 0, skipped, replayed, engine.LastSequence,
                 journal.Recovery.TruncatedBytes, Stopwatch.GetElapsedTime(started), engine.StateHash());
@@ -64,30 +85,6 @@ public sealed partial class EngineHost
             journal.Dispose();
             throw;
         }
-    }
-
-    private static long Replay(TradingEngine engine, FileJournal journal, IEngineEventListener? listener)
-    {
-        long replayed = 0;
-        var collect = listener is null ? null : new CollectingSink();
-        foreach (var record in journal.ReadAfter(engine.LastSequence))
-        {
-            var input = InputCodec.Decode(record.Payload.Span);
-            if (input.Sequence != record.Sequence)
-                throw new InvalidDataException($"Journal record {record.Sequence} holds input {input.Sequence}.");
-            if (collect is null)
-            {
-                engine.Apply(in input, DiscardingSink.Instance);
-            }
-            else
-            {
-                collect.Reset();
-                engine.Apply(in input, collect);
-                if (collect.Events is not null) listener!.OnEvents(collect.Events, replayed: true);
-            }
-            replayed++;
-        }
-        return replayed;
     }
 
     private bool WaitForListener(long eventSequence)

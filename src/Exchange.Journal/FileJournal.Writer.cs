@@ -18,7 +18,7 @@ public sealed partial class FileJournal
     private byte[] writing = new byte[64 << 10];
     private SafeFileHandle? active;
     private long activeLength;
-    private long batches, records, bytes, fsyncs, fsyncTicks, maxFsyncTicks;
+    private long batches, records, bytes, fsyncs, fsyncTicks, maxFsyncTicks, lastFsyncTicks;
 
     public JournalStats Stats => new(
         Volatile.Read(ref batches), Volatile.Read(ref records), Volatile.Read(ref bytes), Volatile.Read(ref fsyncs),
@@ -35,10 +35,12 @@ public sealed partial class FileJournal
     {
         try
         {
+            var released = 0;
             while (true)
             {
                 int length;
                 long batchLast;
+                GatherCallers(released);
                 lock (gate)
                 {
                     while (pendingLength == 0 && !stopping)
@@ -51,6 +53,8 @@ public sealed partial class FileJournal
                     (pending, writing) = (writing, pending);
                     length = pendingLength;
                     pendingLength = 0;
+                    released = pendingRecords;
+                    pendingRecords = 0;
                     batchLast = lastAppended;
                     Monitor.PulseAll(gate); // a producer held back by MaxPendingBytes may go on
                 }
@@ -71,6 +75,25 @@ public sealed partial class FileJournal
                 Monitor.PulseAll(gate);
             }
         }
+    }
+
+    /// <summary>
+    /// Group commit with callers that wait for their record before sending the next one: the
+    /// batch just made durable released their replies, and most of them append again within
+    /// microseconds. Taking the next batch at once would catch only what arrived during the
+    /// last fsync, and such callers settle into two groups taking turns, each waiting two
+    /// fsyncs. So, after a batch of several records, the writer first waits for most of them
+    /// (7/8 of that batch's count pending again), yielding its core to them meanwhile, but
+    /// never longer than the last fsync took (at most 1 ms). Only with fsync on; a lone caller
+    /// is never held up.
+    /// </summary>
+    private void GatherCallers(int released)
+    {
+        if (!options.FsyncEnabled || released < 2 || lastFsyncTicks == 0) return;
+        var target = released - released / 8;
+        var until = Stopwatch.GetTimestamp() + Math.Min(lastFsyncTicks, Stopwatch.Frequency / 1000);
+        while (Volatile.Read(ref pendingRecords) < target && Stopwatch.GetTimestamp() < until && !Volatile.Read(ref stopping))
+            Thread.Yield();
     }
 
     /// <summary>Seals each record's checksum, writes the batch and fsyncs, rolling segments on the way.</summary>
@@ -131,7 +154,7 @@ public sealed partial class FileJournal
         if (!options.FsyncEnabled) return;
         var started = Stopwatch.GetTimestamp();
         RandomAccess.FlushToDisk(file);
-        var took = Stopwatch.GetTimestamp() - started;
+        var took = lastFsyncTicks = Stopwatch.GetTimestamp() - started;
         Volatile.Write(ref fsyncs, fsyncs + 1);
         Volatile.Write(ref fsyncTicks, fsyncTicks + took);
         if (took > maxFsyncTicks) Volatile.Write(ref maxFsyncTicks, took);

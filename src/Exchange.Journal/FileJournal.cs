@@ -20,6 +20,7 @@ public sealed partial class FileJournal : IDisposable
     private readonly object gate = new();
     private byte[] pending = new byte[64 << 10];
     private int pendingLength;
+    private int pendingRecords;
     private long lastAppended;
     private bool writerIdle;
     private bool stopping;
@@ -107,6 +108,7 @@ public sealed partial class FileJournal : IDisposable
             RecordFormat.WriteHeader(record, payload.Length, sequence);
             payload.CopyTo(record[RecordFormat.HeaderLength..]);
             pendingLength += recordLength;
+            Volatile.Write(ref pendingRecords, pendingRecords + 1);
             lastAppended = sequence;
             if (writerIdle) Monitor.PulseAll(gate);
         }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Exchange.Engine;
 
@@ -81,6 +82,7 @@ public static class InputCodec
     }
 
     /// <summary>Reads one input; any malformed, short or over-long payload is <see cref="InvalidDataException"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static EngineInput Decode(ReadOnlySpan<byte> payload)
     {
         var r = new SpanReader(payload);

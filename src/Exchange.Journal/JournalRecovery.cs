@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Exchange.Journal;
 
@@ -10,6 +11,7 @@ namespace Exchange.Journal;
 /// </summary>
 internal static class JournalRecovery
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (List<Segment> Segments, JournalRecoveryInfo Info) Run(string directory, bool fsync)
     {
         var clock = Stopwatch.StartNew();

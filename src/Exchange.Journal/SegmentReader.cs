@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Exchange.Journal;
@@ -45,6 +46,7 @@ internal sealed class SegmentReader : IDisposable
     /// <summary>The buffer in use, possibly grown: hand it to the next reader.</summary>
     public byte[] Buffer => buffer;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public RecordStatus Next(long previousSequence, out long sequence, out ReadOnlyMemory<byte> payload, out string problem)
     {
         sequence = 0;
