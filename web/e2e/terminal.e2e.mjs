@@ -54,8 +54,13 @@ async function signUp(page) {
   return email;
 }
 
+/** Switches the terminal to `asset` and waits until the ticket quotes it (reading the ask earlier races the re-render). */
 async function selectAsset(page, asset) {
   await page.locator(`[data-testid="asset-tab"][data-asset="${asset}"]`).click();
+  await page.locator(`[data-testid="order-ticket"][data-asset="${asset}"]`).waitFor({ timeout: 10_000 });
+  await page.waitForFunction(
+    () => /[0-9]/.test(document.querySelector('[data-testid="ticket-ask"]')?.textContent ?? ''),
+    undefined, { timeout: 10_000 });
 }
 
 async function waitForChange(read, previous, timeout = 15_000) {

@@ -92,7 +92,7 @@ export function OrderTicket() {
   const isLong = direction === 'LONG';
 
   return (
-    <form className="ticket" onSubmit={submit} noValidate data-testid="order-ticket" data-direction={direction}>
+    <form className="ticket" onSubmit={submit} noValidate data-testid="order-ticket" data-direction={direction} data-asset={asset?.symbol}>
       <div className="ticket-head">
         <strong>{asset ? assetLabel(asset.symbol) : '—'}</strong>
         <span className="ticket-quotes">
