@@ -9,47 +9,57 @@ namespace Exchange.Server.Push;
 /// bound, and a client that falls that far behind is disconnected rather than silently
 /// missing a fill (it reconnects and reloads).
 /// </summary>
+/// <remarks>
+/// Every tick wakes every connection, so the hot path is kept free of per-message allocations,
+/// timers and cancellation registrations: the loop waits on a <see cref="WakeSignal"/>, sends
+/// with <see cref="CancellationToken.None"/> (WebSocket's allocation-free path; a cancelable
+/// token forces its slow path), and idle pings come from one timer per connection every 15 s.
+/// Closing or aborting still ends a send stuck behind a client that stopped reading: the socket
+/// is aborted (as a cancelled WebSocket send would do).
+/// </remarks>
 internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub) : IDisposable
 {
     public const int MaxQueuedEvents = 1024;
     private static readonly TimeSpan PingEvery = TimeSpan.FromSeconds(15);
 
     private readonly Channel<byte[]> _events = Channel.CreateBounded<byte[]>(MaxQueuedEvents);
-    private readonly SemaphoreSlim _wake = new(0);
+    private readonly WakeSignal _wake = new();
     private int _dirtyPrices;
     private int _balanceDirty;
+    private int _pingDue;
+    private int _sending;
+    private long _sentAtLastPing;
     private readonly CancellationTokenSource _closed = new();
 
     public Guid? User { get; } = user;
     public long SentMessages;
 
-    public void PricesChanged(int assetIndex)
+    /// <param name="assets">A bit per asset index.</param>
+    public void PricesChanged(int assets)
     {
-        if ((Interlocked.Or(ref _dirtyPrices, 1 << assetIndex) & (1 << assetIndex)) == 0) Wake();
+        // A bit already set means a wake is already on its way.
+        if ((Interlocked.Or(ref _dirtyPrices, assets) & assets) != assets) _wake.Set();
     }
 
     public void Enqueue(byte[] message)
     {
         if (!_events.Writer.TryWrite(message)) Abort();
-        else Wake();
+        else _wake.Set();
     }
 
     public void BalanceChanged()
     {
-        if (Interlocked.Exchange(ref _balanceDirty, 1) == 0) Wake();
+        if (Interlocked.Exchange(ref _balanceDirty, 1) == 0) _wake.Set();
+    }
+
+    private void PingDue()
+    {
+        Volatile.Write(ref _pingDue, 1);
+        _wake.Set();
     }
 
     // Publishers may still hold this connection for a moment after it closed: waking or
     // aborting a finished connection is a no-op, never an exception on the publisher's thread.
-    private void Wake()
-    {
-        try
-        {
-            if (_wake.CurrentCount == 0) _wake.Release();
-        }
-        catch (ObjectDisposedException) { }
-    }
-
     public void Abort()
     {
         try
@@ -59,16 +69,14 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub) 
         catch (ObjectDisposedException) { }
     }
 
-    public void Dispose()
-    {
-        _closed.Dispose();
-        _wake.Dispose();
-    }
+    public void Dispose() => _closed.Dispose();
 
     public async Task RunAsync(CancellationToken stopping)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closed.Token);
         var token = linked.Token;
+        await using var onClose = token.UnsafeRegister(static state => ((PushConnection)state!).OnClosed(), this);
+        await using var pings = new Timer(static state => ((PushConnection)state!).PingDue(), this, PingEvery, PingEvery);
         var reader = ReadUntilClosedAsync(token);
         try
         {
@@ -81,10 +89,16 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub) 
                     if ((dirty & 1) != 0 && hub.LatestPrice(i) is { } price) await SendAsync(price, token);
                 if (User is { } user && Interlocked.Exchange(ref _balanceDirty, 0) == 1)
                     await SendAsync(await hub.BalanceMessageAsync(user), token);
-                if (!await _wake.WaitAsync(PingEvery, token)) await SendAsync(PushHub.Ping, token);
+                // A ping only after a quiet spell: anything sent since the last due ping will do.
+                if (Interlocked.Exchange(ref _pingDue, 0) == 1)
+                {
+                    if (SentMessages == _sentAtLastPing) await SendAsync(PushHub.Ping, token);
+                    _sentAtLastPing = SentMessages;
+                }
+                await _wake.WaitAsync();
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException) { }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException) { }
         finally
         {
             await _closed.CancelAsync();
@@ -98,9 +112,27 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub) 
         }
     }
 
-    private async Task SendAsync(byte[] message, CancellationToken token)
+    /// <summary>Closing wakes the loop, and ends a send that is stuck behind a client that stopped reading.</summary>
+    private void OnClosed()
     {
-        await socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, token);
+        if (Volatile.Read(ref _sending) != 0) socket.Abort();
+        _wake.Set();
+    }
+
+    private async ValueTask SendAsync(byte[] message, CancellationToken token)
+    {
+        // Flag first, then look at the token; OnClosed sets the token first, then looks at the flag:
+        // whichever runs second sees the other, so a send never outlives a close unnoticed.
+        Interlocked.Exchange(ref _sending, 1);
+        try
+        {
+            token.ThrowIfCancellationRequested();
+            await socket.SendAsync(message.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        }
+        finally
+        {
+            Volatile.Write(ref _sending, 0);
+        }
         SentMessages++;
     }
 
@@ -112,7 +144,7 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub) 
         {
             while (!token.IsCancellationRequested)
             {
-                var result = await socket.ReceiveAsync(buffer, token);
+                var result = await socket.ReceiveAsync(buffer.AsMemory(), token);
                 if (result.MessageType == WebSocketMessageType.Close) break;
             }
         }

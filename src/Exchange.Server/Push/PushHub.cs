@@ -17,6 +17,7 @@ public sealed class PushHub
     private readonly EngineConfig _config;
     private readonly OrderEntry _orders;
     private readonly byte[]?[] _latestPrices;
+    private int _pendingAssets;
     private readonly ConcurrentDictionary<PushConnection, byte> _all = new();
     private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<PushConnection, byte>> _byUser = new();
 
@@ -31,6 +32,7 @@ public sealed class PushHub
 
     public int AssetCount => _latestPrices.Length;
     public int Connections => _all.Count;
+    internal IEnumerable<PushConnection> OpenConnections => _all.Keys;
 
     internal byte[]? LatestPrice(int asset) => Volatile.Read(ref _latestPrices[asset]);
 
@@ -39,7 +41,19 @@ public sealed class PushHub
         if (!_config.TryFindAsset(price.Asset, out var asset)) return;
         var bytes = JsonSerializer.SerializeToUtf8Bytes(new PriceMessage(price.Asset, price.Bid, price.Ask, price.Timestamp), PushJsonContext.Default.PriceMessage);
         Volatile.Write(ref _latestPrices[asset.Index], bytes);
-        foreach (var connection in _all.Keys) connection.PricesChanged(asset.Index);
+        // The feed sends every asset's tick at the same moment: the first queues one pass over the
+        // connections and the others join it if it has not started, so a connection wakes (and
+        // writes to its socket) once per burst rather than once per asset; the feed's thread never
+        // walks the connections.
+        if (Interlocked.Or(ref _pendingAssets, 1 << asset.Index) == 0)
+            ThreadPool.UnsafeQueueUserWorkItem(static hub => hub.WakeConnections(), this, preferLocal: false);
+    }
+
+    private void WakeConnections()
+    {
+        var assets = Interlocked.Exchange(ref _pendingAssets, 0);
+        // Enumerating the dictionary itself takes no lock and copies nothing (.Keys would do both).
+        foreach (var (connection, _) in _all) connection.PricesChanged(assets);
     }
 
     /// <summary>Engine events, once durable: each goes to its trader's sockets.</summary>
@@ -61,7 +75,7 @@ public sealed class PushHub
                         closed.Header.TimestampMs), PushJsonContext.Default.TradeClosedMessage));
                     break;
                 case BalanceChanged balance when Sockets(balance.User) is { } sockets:
-                    foreach (var connection in sockets.Keys) connection.BalanceChanged();
+                    foreach (var (connection, _) in sockets) connection.BalanceChanged();
                     break;
             }
         }
@@ -78,7 +92,7 @@ public sealed class PushHub
 
     private static void Send(ConcurrentDictionary<PushConnection, byte> sockets, byte[] message)
     {
-        foreach (var connection in sockets.Keys) connection.Enqueue(message);
+        foreach (var (connection, _) in sockets) connection.Enqueue(message);
     }
 
     /// <summary>Serves one socket until it closes.</summary>
