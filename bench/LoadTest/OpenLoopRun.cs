@@ -1,0 +1,321 @@
+using System.Buffers.Text;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Exchange.LoadTest;
+
+/// <summary>What one run at one planned rate measured (only slots planned after the warm-up).</summary>
+public sealed class StepResult
+{
+    public required double PlannedRate { get; init; }
+    public required double Seconds { get; init; }
+
+    /// <summary>From the planned send time to the last byte of the reply: what a client on this schedule waits.</summary>
+    public LatencyHistogram Latency { get; } = new();
+
+    /// <summary>From the moment the request was handed to the HTTP handler to the reply.</summary>
+    public LatencyHistogram Service { get; } = new();
+
+    /// <summary>From the planned time to the hand-off to the HTTP handler: the generator's own lateness.</summary>
+    public LatencyHistogram DispatchLag { get; } = new();
+
+    /// <summary>The envelope's "latency": the server's own timing of engine submit to durable reply.</summary>
+    public LatencyHistogram ServerLatency { get; } = new();
+
+    public long Planned;
+    public long Created;
+    public long Closed;
+    public long Rejected;
+    public long Errors;
+    public long WindowReplies;
+    public long WindowTrades;
+    public ConcurrentDictionary<string, long> RejectCodes { get; } = new();
+    public ConcurrentDictionary<string, long> ErrorKinds { get; } = new();
+    public IReadOnlyList<(string Name, double Ms)>? ServerCpu { get; set; }
+    public double GeneratorCpuMs { get; set; }
+
+    /// <summary>Successful CREATE_TRADE + CLOSE_TRADE replies received inside the measured window, per second.</summary>
+    public double TradesPerSecond => WindowTrades / Seconds;
+
+    /// <summary>Every reply (success, reject or error) received inside the measured window, per second.</summary>
+    public double RepliesPerSecond => WindowReplies / Seconds;
+
+    public string Verdict(double maxP99Ms)
+    {
+        if (Errors > 0) return "errors";
+        if (TradesPerSecond < 0.95 * PlannedRate) return "behind";
+        if (Latency.PercentileMicros(99) > maxP99Ms * 1000) return "p99 too high";
+        return "ok";
+    }
+
+    public void Print(TextWriter o)
+    {
+        o.WriteLine($"planned rate        {PlannedRate:F0} commands/s (CREATE_TRADE + CLOSE_TRADE), {Seconds:F0} s measured");
+        o.WriteLine($"achieved            {TradesPerSecond:F0} trades/s (successful CREATE_TRADE + CLOSE_TRADE replies in the window), {RepliesPerSecond:F0} replies/s of any kind");
+        o.WriteLine($"commands            {Planned} planned: {Created} CREATE_TRADE ok, {Closed} CLOSE_TRADE ok, {Rejected} rejected, {Errors} errors");
+        if (!RejectCodes.IsEmpty) o.WriteLine($"rejects             {string.Join(", ", RejectCodes.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))}");
+        if (!ErrorKinds.IsEmpty) o.WriteLine($"errors              {string.Join(", ", ErrorKinds.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))}");
+        o.WriteLine("latency (ms)             p50       p90       p99     p99.9       max      mean");
+        Row(o, "from planned time", Latency);
+        Row(o, "from actual send", Service);
+        Row(o, "dispatch lag", DispatchLag);
+        Row(o, "server (envelope)", ServerLatency);
+        var replies = Math.Max(1, WindowReplies);
+        o.WriteLine($"generator CPU       {GeneratorCpuMs / Seconds / 10:F0} % of one core, {GeneratorCpuMs * 1000 / replies:F0} us per reply");
+        if (ServerCpu is { } cpu)
+        {
+            var total = cpu.Sum(t => t.Ms);
+            var threads = string.Join(", ", cpu.Take(8).Select(t => $"{t.Name} {t.Ms * 1000 / replies:F0}"));
+            o.WriteLine($"server CPU          {total / Seconds / 10:F0} % of one core, {total * 1000 / replies:F0} us per reply; us per reply by thread: {threads}");
+        }
+    }
+
+    public static string Ms(long micros) => (micros / 1000.0).ToString("F3", CultureInfo.InvariantCulture);
+
+    private static void Row(TextWriter o, string name, LatencyHistogram h) =>
+        o.WriteLine($"{name,-18}{Ms(h.PercentileMicros(50)),10}{Ms(h.PercentileMicros(90)),10}{Ms(h.PercentileMicros(99)),10}" +
+                    $"{Ms(h.PercentileMicros(99.9)),10}{Ms(h.MaxMicros),10}{Ms((long)h.MeanMicros),10}");
+}
+
+/// <summary>
+/// One open-loop run: slot k is planned at start + k/rate whatever earlier replies are doing,
+/// and latency is measured from that planned time, so a stalled server shows up as latency
+/// (coordinated omission is not hidden). Slot k belongs to trader k mod N; a trader closes a
+/// trade it knows to be open, otherwise opens one, so the mix stays half and half while
+/// replies arrive before the trader's next slot.
+/// </summary>
+public sealed class OpenLoopRun
+{
+    private static readonly string[] Assets = ["BTC_USDC", "ETH_USDC", "SOL_USDC"];
+    private static readonly string[] Directions = ["LONG", "SHORT"];
+
+    // The handler directly: HttpClient would add a linked CancellationTokenSource and a
+    // response buffer per request, generator CPU taken from the server on a shared machine.
+    private readonly HttpMessageInvoker _client;
+    private readonly CancellationTokenSource _abort = new();
+    private readonly Uri _engine;
+    private readonly Trader[] _traders;
+    private readonly LoadOptions _options;
+    private readonly double _rate;
+    private readonly byte[][] _createBodies;
+    private readonly StepResult _measured;
+    private readonly StepResult _warm;
+
+    private long _start;
+    private long _measureFrom;
+    private long _end;
+    private long _inFlight;
+    private long _sent;
+    private long _completed;
+    private ProcessCpu? _serverAtStart;
+    private TimeSpan _generatorAtStart;
+
+    public OpenLoopRun(HttpMessageInvoker client, Uri baseUrl, Trader[] traders, LoadOptions options, double rate)
+    {
+        _client = client;
+        _engine = new Uri(baseUrl, "/api/v1/engine");
+        _traders = traders;
+        _options = options;
+        _rate = rate;
+        var margin = options.Margin.ToString(CultureInfo.InvariantCulture);
+        _createBodies = [.. Assets.SelectMany(a => Directions.Select(d => Encoding.UTF8.GetBytes(
+            $$"""{"command":"CREATE_TRADE","asset":"{{a}}","direction":"{{d}}","margin":{{margin}},"leverage":{{options.Leverage}}}""")))];
+        _measured = new StepResult { PlannedRate = rate, Seconds = options.Seconds };
+        _warm = new StepResult { PlannedRate = rate, Seconds = Math.Max(options.Warmup, 1e-9) };
+    }
+
+    public async Task<StepResult> RunAsync()
+    {
+        var ticks = Stopwatch.Frequency;
+        _start = Stopwatch.GetTimestamp() + ticks / 10;
+        _measureFrom = _start + (long)(_options.Warmup * ticks);
+        _end = _measureFrom + (long)(_options.Seconds * ticks);
+
+        var dispatched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // A dedicated thread keeps the schedule; the thread pool may be busy with replies.
+        var dispatcher = new Thread(() =>
+        {
+            try
+            {
+                Dispatch();
+                dispatched.SetResult();
+            }
+            catch (Exception e)
+            {
+                dispatched.SetException(e);
+            }
+        })
+        { IsBackground = true, Name = "dispatcher", Priority = ThreadPriority.AboveNormal };
+        dispatcher.Start();
+
+        using var progress = new CancellationTokenSource();
+        var reporter = ReportProgressAsync(progress.Token);
+        var window = SampleCpuAsync();
+        await dispatched.Task;
+        await window;
+        // Slow replies still count: wait for every outstanding one (or its timeout).
+        var drainUntil = Stopwatch.GetTimestamp() + (long)((_options.TimeoutSeconds + 2) * ticks);
+        while (Interlocked.Read(ref _inFlight) > 0 && Stopwatch.GetTimestamp() < drainUntil) await Task.Delay(10);
+        var unanswered = Interlocked.Read(ref _inFlight);
+        await _abort.CancelAsync();
+        while (Interlocked.Read(ref _inFlight) > 0) await Task.Delay(10);
+        await progress.CancelAsync();
+        await reporter;
+        _abort.Dispose();
+        if (unanswered > 0) _measured.ErrorKinds[$"no reply {_options.TimeoutSeconds:F0} s after the schedule ended (cancelled)"] = unanswered;
+        return _measured;
+    }
+
+    /// <summary>CPU of both processes over exactly the measured window.</summary>
+    private async Task SampleCpuAsync()
+    {
+        var self = System.Diagnostics.Process.GetCurrentProcess();
+        await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _measureFrom));
+        self.Refresh();
+        _generatorAtStart = self.TotalProcessorTime;
+        _serverAtStart = _options.ServerPid is { } pid ? ProcessCpu.Snapshot(pid) : null;
+        await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _end));
+        self.Refresh();
+        _measured.GeneratorCpuMs = (self.TotalProcessorTime - _generatorAtStart).TotalMilliseconds;
+        if (_serverAtStart is not null && ProcessCpu.Snapshot(_options.ServerPid!.Value) is { } after)
+            _measured.ServerCpu = after.Since(_serverAtStart);
+    }
+
+    private void Dispatch()
+    {
+        var ticksPerSlot = Stopwatch.Frequency / _rate;
+        for (long k = 0; ; k++)
+        {
+            var planned = _start + (long)(k * ticksPerSlot);
+            if (planned >= _end) return;
+            PreciseSleep.Until(planned);
+            while (Stopwatch.GetTimestamp() < planned) PreciseSleep.Until(planned);
+            ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Run.SendAsync(s.Slot, s.Planned), (Run: this, Slot: k, Planned: planned), preferLocal: false);
+        }
+    }
+
+    private async Task SendAsync(long slot, long planned)
+    {
+        var stats = planned >= _measureFrom ? _measured : _warm;
+        Interlocked.Increment(ref stats.Planned);
+        Interlocked.Increment(ref _sent);
+        if (Interlocked.Increment(ref _inFlight) > _options.MaxInFlight)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            Count(stats.ErrorKinds, "not sent: --max-inflight reached");
+            Interlocked.Increment(ref stats.Errors);
+            return;
+        }
+        var trader = _traders[slot % _traders.Length];
+        var closing = trader.TakeOpenTrade();
+        var body = closing is null
+            ? _createBodies[slot % _createBodies.Length]
+            : Encoding.UTF8.GetBytes($$"""{"command":"CLOSE_TRADE","tradeId":"{{closing}}"}""");
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, _engine)
+            {
+                Version = HttpVersion.Version11,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+                Content = new ByteArrayContent(body),
+            };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            request.Headers.Authorization = trader.Authorization;
+            var sent = Stopwatch.GetTimestamp();
+            stats.DispatchLag.RecordTicks(sent - planned);
+            using var response = await _client.SendAsync(request, _abort.Token);
+            var reply = await response.Content.ReadAsByteArrayAsync(_abort.Token);
+            var done = Stopwatch.GetTimestamp();
+            stats.Latency.RecordTicks(done - planned);
+            stats.Service.RecordTicks(done - sent);
+            InWindow(done, out var inWindow);
+            var status = (int)response.StatusCode;
+            if (status is >= 200 and < 300)
+            {
+                if (closing is null)
+                {
+                    var id = StringAfter(reply, "\"tradeId\":\""u8);
+                    if (id is not null) trader.AddOpenTrade(id);
+                    Interlocked.Increment(ref stats.Created);
+                }
+                else
+                {
+                    Interlocked.Increment(ref stats.Closed);
+                }
+                if (inWindow) Interlocked.Increment(ref _measured.WindowTrades);
+                if (ServerMs(reply) is { } serverMs) stats.ServerLatency.Record((long)(serverMs * 1000));
+            }
+            else if (status is >= 400 and < 500)
+            {
+                Interlocked.Increment(ref stats.Rejected);
+                Count(stats.RejectCodes, $"{(closing is null ? "CREATE" : "CLOSE")} {status} {StringAfter(reply, "\"code\":\""u8) ?? "?"}");
+            }
+            else
+            {
+                Interlocked.Increment(ref stats.Errors);
+                Count(stats.ErrorKinds, $"HTTP {status}");
+            }
+        }
+        catch (Exception e)
+        {
+            if (closing is not null) trader.AddOpenTrade(closing); // it may still be open
+            Interlocked.Increment(ref stats.Errors);
+            InWindow(Stopwatch.GetTimestamp(), out _);
+            if (e is not OperationCanceledException) Count(stats.ErrorKinds, e.GetType().Name + ": " + e.Message);
+        }
+        finally
+        {
+            Interlocked.Increment(ref _completed);
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private void InWindow(long done, out bool inWindow)
+    {
+        inWindow = done >= _measureFrom && done < _end;
+        if (inWindow) Interlocked.Increment(ref _measured.WindowReplies);
+    }
+
+    private async Task ReportProgressAsync(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5));
+        long lastCompleted = 0;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                var completed = Interlocked.Read(ref _completed);
+                Console.Error.WriteLine(
+                    $"  t={Stopwatch.GetElapsedTime(started).TotalSeconds,5:F0}s sent={Interlocked.Read(ref _sent)} replies/s={(completed - lastCompleted) / 5.0:F0} in-flight={Interlocked.Read(ref _inFlight)}");
+                lastCompleted = completed;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static void Count(ConcurrentDictionary<string, long> counts, string key) => counts.AddOrUpdate(key, 1, (_, n) => n + 1);
+
+    /// <summary>The JSON string value after <paramref name="prefix"/> (no escapes expected in ids and codes).</summary>
+    private static string? StringAfter(byte[] json, ReadOnlySpan<byte> prefix)
+    {
+        var at = json.AsSpan().IndexOf(prefix);
+        if (at < 0) return null;
+        var rest = json.AsSpan(at + prefix.Length);
+        var end = rest.IndexOf((byte)'"');
+        return end < 0 ? null : Encoding.UTF8.GetString(rest[..end]);
+    }
+
+    private static double? ServerMs(byte[] json)
+    {
+        var at = json.AsSpan().LastIndexOf("\"latency\":"u8);
+        if (at < 0) return null;
+        return Utf8Parser.TryParse(json.AsSpan(at + 10), out double ms, out _) ? ms : null;
+    }
+}

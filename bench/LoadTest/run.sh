@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the server and the load generator in Release, starts the server on a fresh data
+# folder (AUTH_RATE_LIMIT_PER_MINUTE raised so the generator can sign up its traders), runs
+# the generator against it with the given options, and stops the server by its pid.
+#   bench/LoadTest/run.sh --traders 200 --rate 2000 --seconds 30 --warmup 60
+#   DATA_DIR=/dev/shm/x bench/LoadTest/run.sh --find-max --rate 2000   # tmpfs: fsync costs nothing
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PORT=${PORT:-3300}
+DATA_DIR=${DATA_DIR:-$(mktemp -d)}
+mkdir -p "$DATA_DIR"
+[[ ${SKIP_BUILD:-} == 1 ]] || { dotnet build -c Release src/Exchange.Server -v q -nologo && dotnet build -c Release bench/LoadTest -v q -nologo; } >/dev/null
+
+# Same as `dotnet run -c Release --no-build --project src/Exchange.Server` (content root is the
+# project folder), but exec'd so that $! is the server itself, not a dotnet-run parent.
+(cd src/Exchange.Server && exec env EXCHANGE_DATA_DIR="$DATA_DIR" AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
+    ASPNETCORE_ENVIRONMENT=Development Logging__LogLevel__Default=Warning \
+    dotnet bin/Release/net10.0/Exchange.Server.dll --urls "http://127.0.0.1:$PORT") >"$DATA_DIR/server.log" 2>&1 &
+SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
+    kill -0 "$SERVER" 2>/dev/null || { cat "$DATA_DIR/server.log"; exit 1; }
+    sleep 0.2
+done
+echo "server pid $SERVER, data $DATA_DIR, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+dotnet bench/LoadTest/bin/Release/net10.0/LoadTest.dll --url "http://127.0.0.1:$PORT" --server-pid "$SERVER" "$@"
