@@ -64,13 +64,10 @@ export class TerminalController {
     this.knownOpen.clear();
     this.firstAccountLoad = true;
     store.reset();
-    const [assets] = await Promise.all([
-      trading.getAssets().catch(() => []),
-      this.loadHistory(true).catch(() => undefined),
-    ]);
-    if (gen !== this.generation) return;
-    const infos = assets.map(toAsset);
-    store.set((s) => ({ assets: infos, selected: s.selected ?? infos[0]?.symbol ?? null }));
+    // Assets, history, prices, the account and the socket are all requested at once: waiting for
+    // one before asking for the next put several round trips between first paint and a usable ticket.
+    const assets = trading.getAssets().catch(() => []);
+    void this.loadHistory(true).catch(() => undefined);
     this.stream = new LiveStream({
       onPrices: (p) => this.applyPrices(p),
       refreshAccount: () => this.refreshAccount(),
@@ -78,6 +75,9 @@ export class TerminalController {
       onMode: (mode) => store.set({ mode }),
     });
     this.stream.start();
+    const infos = (await assets).map(toAsset);
+    if (gen !== this.generation) return;
+    store.set((s) => ({ assets: infos, selected: s.selected ?? infos[0]?.symbol ?? null }));
     void this.load24hChange();
     this.changeTimer = setInterval(() => void this.load24hChange(), 5 * 60_000);
   }
