@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Threading.RateLimiting;
 using Exchange.Data;
 using Exchange.Engine;
@@ -7,6 +8,7 @@ using Exchange.Server.Api;
 using Exchange.Server.Auth;
 using Exchange.Server.Push;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.ResponseCompression;
 using OpenTelemetry.Metrics;
 using Scalar.AspNetCore;
 
@@ -78,6 +80,16 @@ internal static class ServerSetup
         services.AddOpenApi();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         services.AddHealthChecks();
+        // The web terminal's files only (see UseExchangeServer): API replies stay uncompressed,
+        // they are small and on the hot path.
+        services.AddResponseCompression(o =>
+        {
+            o.EnableForHttps = true; // nothing secret is served outside /api
+            o.Providers.Add<BrotliCompressionProvider>();
+            o.Providers.Add<GzipCompressionProvider>();
+        });
+        services.Configure<BrotliCompressionProviderOptions>(o => o.Level = CompressionLevel.Optimal);
+        services.Configure<GzipCompressionProviderOptions>(o => o.Level = CompressionLevel.Optimal);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter("Exchange.Engine", "Exchange.Data.EventRecorder", OrderEntry.MeterName, "System.Runtime")
             .AddAspNetCoreInstrumentation()
@@ -88,8 +100,9 @@ internal static class ServerSetup
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), web => web.UseResponseCompression());
         app.UseDefaultFiles();
-        app.UseStaticFiles();
+        app.UseStaticFiles(WebFiles());
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
@@ -106,7 +119,7 @@ internal static class ServerSetup
 
         // The web terminal's client-side routes fall back to its index.html; unknown API paths stay 404 problems.
         app.MapFallback("/api/{**path}", () => ApiProblem.NotFound("NOT_FOUND", "No such API endpoint.")).ExcludeFromDescription();
-        app.MapFallbackToFile("index.html");
+        app.MapFallbackToFile("index.html", WebFiles());
 
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).ExcludeFromDescription();
@@ -124,6 +137,14 @@ internal static class ServerSetup
             return database ? Results.Ok(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
         }).ExcludeFromDescription();
     }
+
+    // Vite names every file under /assets by its content hash: those are cached for good; the page
+    // that names them (index.html, also served for client-side routes) is revalidated on every load.
+    private static StaticFileOptions WebFiles() => new()
+    {
+        OnPrepareResponse = file => file.Context.Response.Headers.CacheControl =
+            file.Context.Request.Path.StartsWithSegments("/assets") ? "public, max-age=31536000, immutable" : "no-cache",
+    };
 }
 
 /// <summary>

@@ -18,10 +18,16 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
 {
     public const string JwtSecret = "test-secret-that-is-at-least-32-bytes-long!!";
 
-    public ExchangeApp(string? dataDirectory = null) =>
+    public ExchangeApp(string? dataDirectory = null, string? webRoot = null)
+    {
         DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("exchange-api-").FullName;
+        WebRoot = webRoot;
+    }
 
     public string DataDirectory { get; }
+
+    /// <summary>The static files to serve instead of the built web terminal.</summary>
+    public string? WebRoot { get; }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -32,6 +38,7 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
         builder.UseSetting("AUTH_RATE_LIMIT_PER_MINUTE", "100000");
         // No invented candle history: tests see only their own ticks (CandlesApiTests turns it on).
         builder.UseSetting("CANDLE_BACKFILL", "false");
+        if (WebRoot is not null) builder.UseWebRoot(WebRoot);
     }
 
     /// <summary>Sends a tick through the log (as the feed would) and waits until the engine has applied it.</summary>
