@@ -17,7 +17,16 @@ public sealed record EventRecorderOptions
     public int QueueCapacity { get; init; } = 1_000_000;
 
     /// <summary>Most items written in one transaction.</summary>
-    public int MaxBatch { get; init; } = 2_000;
+    public int MaxBatch { get; init; } = 20_000;
+
+    /// <summary>
+    /// How long the writer lets items gather before it starts a transaction, unless a batch is
+    /// already full or someone waits (a flush, <see cref="EventRecorder.WhenRecordedAsync"/>, shutdown).
+    /// Each commit rewrites every page it touched (table and index pages alike) and fsyncs the
+    /// WAL, so many small transactions cost far more disk and CPU than a few larger ones; nothing
+    /// on the trading path waits for the recorder.
+    /// </summary>
+    public TimeSpan Linger { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Longest pause between retries while the database fails.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(5);
@@ -62,6 +71,8 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
     private long _eventsSkipped;
     private long _ordersWritten;
     private int _consecutiveFailures;
+    private TaskCompletionSource _hurry = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _stopping;
 
     // The last event seen (written or skipped) before the next batch: the cause of a
     // BalanceChanged is the event just before it in the same input, and a batch may split them.
@@ -141,6 +152,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
     {
         var marker = new FlushMarker();
         Enqueue(marker);
+        Hurry();
         return marker.Done.Task;
     }
 
@@ -155,12 +167,15 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         }
         // The batch may have committed between the check and the registration.
         ReleaseWaiters();
+        Hurry();
         return done.Task.WaitAsync(cancellationToken);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         // Write what is queued, unless the host's shutdown timeout runs out first.
+        _stopping = true;
+        Hurry();
         _queue.Writer.TryComplete();
         if (ExecuteTask is { } loop)
             await Task.WhenAny(loop, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
@@ -199,6 +214,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
             var reader = _queue.Reader;
             while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
             {
+                await LingerAsync(reader, stoppingToken).ConfigureAwait(false);
                 batch.Clear();
                 while (batch.Count < _options.MaxBatch && reader.TryRead(out var item)) batch.Add(item);
                 await RetryAsync(ct => WriteBatchAsync(batch, ct), stoppingToken).ConfigureAwait(false);
@@ -216,6 +232,21 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
             }
         }
     }
+
+    /// <summary>Lets a batch gather for up to <see cref="EventRecorderOptions.Linger"/>; see there.</summary>
+    private async Task LingerAsync(ChannelReader<object> reader, CancellationToken stoppingToken)
+    {
+        var hurry = Volatile.Read(ref _hurry);
+        if (_options.Linger > TimeSpan.Zero && !_stopping && !hurry.Task.IsCompleted && reader.Count < _options.MaxBatch)
+        {
+            // Hurry() wakes this early; a full batch waits at most the linger (no per-item wake-ups).
+            await Task.WhenAny(hurry.Task, Task.Delay(_options.Linger, stoppingToken)).ConfigureAwait(false);
+        }
+        // A Hurry() from now on is for items this batch may not take: it ends the next linger.
+        Interlocked.CompareExchange(ref _hurry, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), hurry);
+    }
+
+    private void Hurry() => Volatile.Read(ref _hurry).TrySetResult();
 
     private async Task RetryAsync(Func<CancellationToken, Task> write, CancellationToken stoppingToken)
     {

@@ -168,7 +168,7 @@ public static class ExchangeDatabase
     public static void Configure(DbContextOptionsBuilder options, DatabaseSettings settings)
     {
         if (settings.Provider == DatabaseProvider.Sqlite)
-            options.UseSqlite(settings.ConnectionString);
+            options.UseSqlite(settings.ConnectionString).AddInterceptors(SqliteConnectionSettings.Instance);
         else
             options.UseNpgsql(settings.ConnectionString);
     }

@@ -3,8 +3,9 @@ using System.Globalization;
 namespace Exchange.Engine;
 
 /// <summary>
-/// A trade's id: 128 random bits stamped by the server before the command enters the log
-/// (the engine has no randomness), written as 32 lowercase hex digits.
+/// A trade's id, stamped by the server before the command enters the log (the engine has no
+/// clock or randomness): 48 bits of Unix milliseconds then 80 random bits, so ids sort by
+/// creation time. Written as 32 lowercase hex digits.
 /// </summary>
 public readonly record struct TradeId(UInt128 Value) : IComparable<TradeId>
 {

@@ -28,8 +28,8 @@ public sealed record OrderOutcome(
 }
 
 /// <summary>
-/// The order-entry gateway between HTTP and the engine: stamps each command with a random
-/// order id (and trade id for CREATE_TRADE) before it enters the log, submits it, times it,
+/// The order-entry gateway between HTTP and the engine: stamps each command with a
+/// time-ordered order id (and trade id for CREATE_TRADE) before it enters the log, submits it, times it,
 /// hands it to the recorder, and honours Idempotency-Key so a retried write never runs twice.
 /// </summary>
 public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistory history)
@@ -64,10 +64,11 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
 
     private async Task<OrderOutcome> RunAsync(Guid user, EngineInput input, string payloadJson, string? idempotencyKey)
     {
+        var now = time.GetUtcNow();
         input.User = new UserId(user);
-        input.OrderId = Guid.NewGuid();
-        if (input.Kind == InputKind.CreateTrade) input.TradeId = NewTradeId();
-        var createdAt = time.GetUtcNow().ToUnixTimeMilliseconds();
+        input.OrderId = Guid.CreateVersion7(now);
+        if (input.Kind == InputKind.CreateTrade) input.TradeId = NewTradeId(now);
+        var createdAt = now.ToUnixTimeMilliseconds();
         var started = Stopwatch.GetTimestamp();
         var reply = await engine.SubmitAsync(input);
         var latency = Stopwatch.GetElapsedTime(started);
@@ -99,10 +100,18 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         while (_recentOrder.Count > RememberedOrders && _recentOrder.TryDequeue(out var old)) _recent.TryRemove(old, out _);
     }
 
-    private static TradeId NewTradeId()
+    /// <summary>
+    /// 48 bits of Unix milliseconds, then 80 random bits: as unguessable as a random id for
+    /// anyone without the account (and ownership is checked anyway), but new ids sort after
+    /// old ones, so the database appends to the end of the trades index instead of dirtying a
+    /// random page of it per insert (likewise order ids are UUIDv7).
+    /// </summary>
+    internal static TradeId NewTradeId(DateTimeOffset now)
     {
-        Span<byte> bytes = stackalloc byte[16];
-        RandomNumberGenerator.Fill(bytes);
-        return new TradeId(new UInt128(BitConverter.ToUInt64(bytes), BitConverter.ToUInt64(bytes[8..])));
+        Span<byte> random = stackalloc byte[16];
+        RandomNumberGenerator.Fill(random);
+        var ms = (ulong)now.ToUnixTimeMilliseconds() & 0xFFFF_FFFF_FFFF;
+        var high = (ms << 16) | BitConverter.ToUInt16(random);
+        return new TradeId(new UInt128(high, BitConverter.ToUInt64(random[8..])));
     }
 }

@@ -1,0 +1,81 @@
+using Exchange.Engine;
+using Microsoft.EntityFrameworkCore;
+
+namespace Exchange.Data.Tests;
+
+/// <summary>
+/// The recorder lets a batch gather before it writes (fewer, larger transactions), but never
+/// keeps anyone waiting for it: a flush, a wait for an event and shutdown all write at once.
+/// </summary>
+public sealed class EventRecorderLingerTests : IAsyncLifetime
+{
+    private static readonly EventRecorderOptions LongLinger = new() { Linger = TimeSpan.FromMinutes(10) };
+    private static readonly TimeSpan Soon = TimeSpan.FromSeconds(10);
+
+    private TestDatabase _test = null!;
+
+    public async Task InitializeAsync() => _test = await TestDatabase.CreateAsync();
+
+    public async Task DisposeAsync() => await _test.DisposeAsync();
+
+    private static long LastSequence(EngineScript script) => script.Events.Max(e => e switch
+    {
+        TradeOpened o => o.Header.EventSequence,
+        TradeClosed c => c.Header.EventSequence,
+        BalanceChanged b => b.Header.EventSequence,
+        AccountCreated a => a.Header.EventSequence,
+        _ => 0,
+    });
+
+    [Fact]
+    public async Task Events_nobody_waits_for_gather_until_the_linger_ends()
+    {
+        var script = EngineScript.TwoTraders();
+        var recorder = await _test.StartRecorderAsync(LongLinger);
+        recorder.OnEvents(script.Events, replayed: false);
+
+        await Task.Delay(300);
+
+        Assert.Equal(0, recorder.RecordedEventSequence);
+        await using var db = _test.Context();
+        Assert.Equal(0, await db.Trades.CountAsync());
+    }
+
+    [Fact]
+    public async Task Waiting_for_an_event_writes_at_once()
+    {
+        var script = EngineScript.TwoTraders();
+        var recorder = await _test.StartRecorderAsync(LongLinger);
+        recorder.OnEvents(script.Events, replayed: false);
+
+        await recorder.WhenRecordedAsync(LastSequence(script)).WaitAsync(Soon);
+
+        Assert.Equal(LastSequence(script), recorder.RecordedEventSequence);
+    }
+
+    [Fact]
+    public async Task A_flush_writes_at_once()
+    {
+        var script = EngineScript.TwoTraders();
+        var recorder = await _test.StartRecorderAsync(LongLinger);
+        recorder.OnEvents(script.Events, replayed: false);
+
+        await recorder.FlushAsync().WaitAsync(Soon);
+
+        await using var db = _test.Context();
+        Assert.Equal(2, await db.Trades.CountAsync());
+    }
+
+    [Fact]
+    public async Task Stopping_writes_what_is_queued_at_once()
+    {
+        var script = EngineScript.TwoTraders();
+        var recorder = await _test.StartRecorderAsync(LongLinger);
+        recorder.OnEvents(script.Events, replayed: false);
+
+        await _test.StopAsync(recorder).WaitAsync(Soon);
+
+        await using var db = _test.Context();
+        Assert.Equal(2, await db.Trades.CountAsync());
+    }
+}
