@@ -27,7 +27,12 @@ public sealed partial class EngineHost : IDisposable
     private readonly Thread _thread;
 
     private readonly ConcurrentQueue<Pending> _inbox = new();
-    private readonly SemaphoreSlim _wake = new(0);
+    // The engine thread sleeps on _wake only after announcing it in _sleeping, so a producer
+    // signals (a futex call) only when the thread may really be asleep, not on every input; no
+    // spinning before sleeping either, as a spinning engine thread takes a core from the very
+    // request handlers it waits for on a small machine.
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+    private int _sleeping;
     private readonly ConcurrentQueue<Output> _held = new();
     private readonly Lock _releaseLock = new();
     private readonly CollectingSink _sink = new();
@@ -115,7 +120,22 @@ public sealed partial class EngineHost : IDisposable
     {
         if (_stopping) throw new ObjectDisposedException(nameof(EngineHost), "The engine is shutting down.");
         _inbox.Enqueue(pending);
-        _wake.Release();
+        Wake();
+    }
+
+    private void Wake()
+    {
+        if (Interlocked.CompareExchange(ref _sleeping, 0, 1) == 1) _wake.Set();
+    }
+
+    /// <summary>Sleeps until an input arrives (or 100 ms pass); returns at once if one came in meanwhile.</summary>
+    private void Sleep()
+    {
+        // Announce first, then look: a producer that enqueues after the look sees the flag and signals.
+        Interlocked.Exchange(ref _sleeping, 1);
+        if (_inbox.IsEmpty && !_stopping) _wake.Wait(TimeSpan.FromMilliseconds(100));
+        Interlocked.Exchange(ref _sleeping, 0);
+        _wake.Reset(); // a signal that came after waking is stale: the loop drains the inbox anyway
     }
 
     private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -138,7 +158,7 @@ public sealed partial class EngineHost : IDisposable
                 if (_inbox.IsEmpty)
                 {
                     if (_stopping) return;
-                    _wake.Wait(TimeSpan.FromMilliseconds(100));
+                    Sleep();
                 }
             }
         }
@@ -222,7 +242,8 @@ public sealed partial class EngineHost : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stopping = true;
-        _wake.Release();
+        Interlocked.Exchange(ref _sleeping, 0);
+        _wake.Set();
         _thread.Join();
         try
         {

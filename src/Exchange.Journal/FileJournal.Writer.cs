@@ -86,15 +86,36 @@ public sealed partial class FileJournal
     /// (7/8 of that batch's count pending again), yielding its core to them meanwhile, but
     /// never longer than the last fsync took (at most 1 ms). Only with fsync on; a lone caller
     /// is never held up.
+    /// <para>
+    /// Callers that do not come back (an open-loop stream of independent requests, as over
+    /// HTTP) would make every wait run out: added latency and a core spent yielding for
+    /// nothing. A wait that runs out therefore turns waiting off for the next
+    /// <see cref="GatherBackoff"/> batches, after which it is tried again.
+    /// </para>
     /// </summary>
     private void GatherCallers(int released)
     {
         if (!options.FsyncEnabled || released < 2 || lastFsyncTicks == 0) return;
+        if (gatherSkips > 0)
+        {
+            gatherSkips--;
+            return;
+        }
         var target = released - released / 8;
         var until = Stopwatch.GetTimestamp() + Math.Min(lastFsyncTicks, Stopwatch.Frequency / 1000);
-        while (Volatile.Read(ref pendingRecords) < target && Stopwatch.GetTimestamp() < until && !Volatile.Read(ref stopping))
+        while (Volatile.Read(ref pendingRecords) < target && !Volatile.Read(ref stopping))
+        {
+            if (Stopwatch.GetTimestamp() >= until)
+            {
+                gatherSkips = GatherBackoff;
+                return;
+            }
             Thread.Yield();
+        }
     }
+
+    private const int GatherBackoff = 32;
+    private int gatherSkips;
 
     /// <summary>Seals each record's checksum, writes the batch and fsyncs, rolling segments on the way.</summary>
     private void WriteBatch(Span<byte> batch)
