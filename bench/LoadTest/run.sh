@@ -13,8 +13,9 @@ mkdir -p "$DATA_DIR"
 
 # Same as `dotnet run -c Release --no-build --project src/Exchange.Server` (content root is the
 # project folder), but exec'd so that $! is the server itself, not a dotnet-run parent.
+# Production, as an operator runs it (no developer exception page), with a throwaway JWT secret.
 (cd src/Exchange.Server && exec env EXCHANGE_DATA_DIR="$DATA_DIR" AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
-    ASPNETCORE_ENVIRONMENT=Development Logging__LogLevel__Default=Warning \
+    ASPNETCORE_ENVIRONMENT=Production AUTH_JWT_SECRET="$(head -c 48 /dev/urandom | base64)" Logging__LogLevel__Default=Warning \
     dotnet bin/Release/net10.0/Exchange.Server.dll --urls "http://127.0.0.1:$PORT") >"$DATA_DIR/server.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true' EXIT
