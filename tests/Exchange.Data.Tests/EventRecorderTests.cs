@@ -287,9 +287,12 @@ public sealed class EventRecorderTests : IAsyncLifetime
             Microsoft.Extensions.Logging.Abstractions.NullLogger<EventRecorder>.Instance,
             new EventRecorderOptions { QueueCapacity = 2, MaxBatch = 2 });
         var delivering = Task.Run(() => recorder.OnEvents(script.Events, replayed: false));
-        await Task.Delay(200);
-        Assert.False(delivering.IsCompleted);
+        // Poll rather than sleep a fixed time: on a busy machine Task.Run alone may take longer.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (recorder.BlockedEnqueues < 1 && DateTime.UtcNow < deadline) await Task.Delay(10);
         Assert.True(recorder.BlockedEnqueues >= 1);
+        await Task.Delay(100);
+        Assert.False(delivering.IsCompleted);
 
         await recorder.StartAsync(CancellationToken.None);
         await delivering.WaitAsync(TimeSpan.FromSeconds(30));
