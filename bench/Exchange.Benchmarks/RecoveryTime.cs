@@ -128,8 +128,10 @@ public static class RecoveryTime
     private static (double Ms, string Hash, string Line) RunChild(string directory, bool cold)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (!Path.GetFileNameWithoutExtension(Environment.ProcessPath!).Equals("Exchange.Benchmarks", StringComparison.OrdinalIgnoreCase))
-            start.ArgumentList.Add(typeof(RecoveryTime).Assembly.Location); // run through the dotnet host
+        // Started as `dotnet Exchange.Benchmarks.dll`: the child needs the dll too. (Not by comparing with
+        // "Exchange.Benchmarks" without its extension: for the app host that name is "Exchange".)
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+            start.ArgumentList.Add(typeof(RecoveryTime).Assembly.Location);
         foreach (var a in (string[])["recovery", "--child", directory]) start.ArgumentList.Add(a);
         if (cold) start.ArgumentList.Add("--cold");
         using var child = Process.Start(start)!;

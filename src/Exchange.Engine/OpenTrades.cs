@@ -25,7 +25,7 @@ internal sealed class OpenTrades
         public bool Equals(Key other) => _lower == other._lower && _upper == other._upper;
         public override bool Equals(object? obj) => obj is Key other && Equals(other);
 
-        // Ids are random bits stamped by the server (sequential in tests): folding them spreads either well.
+        // Ids end in 64 random bits stamped by the server (sequential in tests): folding spreads either well.
         public override int GetHashCode()
         {
             var x = _lower ^ _upper;
@@ -43,6 +43,15 @@ internal sealed class OpenTrades
     public bool TryFind(TradeId id, out int slot) => _slotById.TryGetValue(new Key(id), out slot);
 
     public bool Contains(TradeId id) => _slotById.ContainsKey(new Key(id));
+
+    /// <summary>Room for <paramref name="count"/> trades without growing (a restore knows how many are coming).</summary>
+    public void EnsureCapacity(int count)
+    {
+        _slotById.EnsureCapacity(count);
+        if (_trades.Length >= count) return;
+        Array.Resize(ref _trades, count);
+        Array.Resize(ref _accountPosition, count);
+    }
 
     public int Add(in TradeView trade)
     {

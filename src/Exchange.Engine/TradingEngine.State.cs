@@ -54,6 +54,8 @@ public sealed partial class TradingEngine
         // The heaps take their triggers unordered and are built bottom-up once at the end: O(n)
         // whatever order the trades come in.
         foreach (var market in engine._markets) market.BeginBulkLoad();
+        // Sized once: growing by doubling copies the arrays and rehashes the id index again and again.
+        engine._trades.EnsureCapacity(image.TradeSlotCount);
         var slots = image.TradeSlots;
         for (var i = 0; i < image.TradeSlotCount; i++)
         {
