@@ -61,7 +61,7 @@ public sealed class CandleRecorder : BackgroundService
     private long _droppedTicks;
     private long _ticksApplied;
     private long _candlesWritten;
-    private int _consecutiveFailures;
+    private readonly DatabaseRetry _retry;
 
     public CandleRecorder(IDbContextFactory<ExchangeDbContext> factory, CandleRecorderOptions options, TimeProvider time,
         ILogger<CandleRecorder> logger)
@@ -71,6 +71,7 @@ public sealed class CandleRecorder : BackgroundService
         _options = options;
         _time = time;
         _logger = logger;
+        _retry = new DatabaseRetry(options.MaxRetryDelay, time, logger);
         _ticks = Channel.CreateBounded<(string, decimal, long)>(new BoundedChannelOptions(options.QueueCapacity)
         {
             SingleReader = true,
@@ -81,7 +82,7 @@ public sealed class CandleRecorder : BackgroundService
     public long DroppedTicks => Interlocked.Read(ref _droppedTicks);
     public long TicksApplied => Interlocked.Read(ref _ticksApplied);
     public long CandlesWritten => Interlocked.Read(ref _candlesWritten);
-    public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+    public int ConsecutiveFailures => _retry.ConsecutiveFailures;
 
     /// <summary>Completes once the stored candles (or the generated history) are loaded and ticks are being applied.</summary>
     public Task Ready => _ready.Task;
@@ -159,7 +160,7 @@ public sealed class CandleRecorder : BackgroundService
     {
         try
         {
-            await RetryAsync(LoadAsync, stoppingToken).ConfigureAwait(false);
+            await _retry.RunAsync("Loading candles", LoadAsync, stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -173,7 +174,7 @@ public sealed class CandleRecorder : BackgroundService
         {
             if (_backfill is { } history)
             {
-                await RetryAsync(ct => InsertBackfillAsync(history, ct), stoppingToken).ConfigureAwait(false);
+                await _retry.RunAsync("Inserting the candle history", ct => InsertBackfillAsync(history, ct), stoppingToken).ConfigureAwait(false);
                 _backfill = null;
             }
             _backfilled.TrySetResult();
@@ -187,7 +188,7 @@ public sealed class CandleRecorder : BackgroundService
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
                     // The candles stay dirty: the next flush writes them.
-                    var failures = Interlocked.Increment(ref _consecutiveFailures);
+                    var failures = _retry.Failed();
                     _logger.LogError(e, "Writing candles failed ({Failures} in a row); retrying at the next flush", failures);
                 }
             }
@@ -233,7 +234,7 @@ public sealed class CandleRecorder : BackgroundService
                 await _bulk.UpsertAsync(db, rows, cancellationToken).ConfigureAwait(false);
                 await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
                 Interlocked.Add(ref _candlesWritten, rows.Count);
-                Volatile.Write(ref _consecutiveFailures, 0);
+                _retry.Succeeded();
                 lock (_lock) _writing = [];
             }
             catch
@@ -330,27 +331,5 @@ public sealed class CandleRecorder : BackgroundService
         Interlocked.Add(ref _candlesWritten, history.Count);
         _logger.LogInformation("Inserted {Count} candles of history in {Ms} ms", history.Count,
             (long)_time.GetElapsedTime(started).TotalMilliseconds);
-    }
-
-    private async Task RetryAsync(Func<CancellationToken, Task> work, CancellationToken stoppingToken)
-    {
-        while (true)
-        {
-            try
-            {
-                await work(stoppingToken).ConfigureAwait(false);
-                Volatile.Write(ref _consecutiveFailures, 0);
-                return;
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                var failures = Interlocked.Increment(ref _consecutiveFailures);
-                var delay = TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryDelay.TotalMilliseconds,
-                    50 * Math.Pow(2, Math.Min(failures, 16))));
-                _logger.LogError(e, "Candle database work failed ({Failures} in a row); retrying in {Delay} ms",
-                    failures, (long)delay.TotalMilliseconds);
-                await Task.Delay(delay, _time, stoppingToken).ConfigureAwait(false);
-            }
-        }
     }
 }

@@ -70,7 +70,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
     private long _eventsWritten;
     private long _eventsSkipped;
     private long _ordersWritten;
-    private int _consecutiveFailures;
+    private readonly DatabaseRetry _retry;
     private TaskCompletionSource _hurry = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _stopping;
 
@@ -85,6 +85,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         _assets = engineConfig.Assets;
         _logger = logger;
         _options = options ?? new EventRecorderOptions();
+        _retry = new DatabaseRetry(_options.MaxRetryDelay, TimeProvider.System, logger);
         _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(_options.QueueCapacity)
         {
             SingleReader = true,
@@ -111,7 +112,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
     public long OrdersWritten => Interlocked.Read(ref _ordersWritten);
 
     /// <summary>Database writes that failed in a row; 0 when the last one succeeded (for /readyz).</summary>
-    public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+    public int ConsecutiveFailures => _retry.ConsecutiveFailures;
 
     /// <summary>Called on the journal's thread once the inputs are durable. Only enqueues.</summary>
     public void OnEvents(IReadOnlyList<object> events, bool replayed)
@@ -209,7 +210,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
     {
         try
         {
-            await RetryAsync(LoadCursorAsync, stoppingToken).ConfigureAwait(false);
+            await _retry.RunAsync("Loading the recorder's cursor", LoadCursorAsync, stoppingToken).ConfigureAwait(false);
             var batch = new List<object>(_options.MaxBatch);
             var reader = _queue.Reader;
             while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
@@ -217,7 +218,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
                 await LingerAsync(reader, stoppingToken).ConfigureAwait(false);
                 batch.Clear();
                 while (batch.Count < _options.MaxBatch && reader.TryRead(out var item)) batch.Add(item);
-                await RetryAsync(ct => WriteBatchAsync(batch, ct), stoppingToken).ConfigureAwait(false);
+                await _retry.RunAsync("Writing to the database", ct => WriteBatchAsync(batch, ct), stoppingToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -247,29 +248,6 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
     }
 
     private void Hurry() => Volatile.Read(ref _hurry).TrySetResult();
-
-    private async Task RetryAsync(Func<CancellationToken, Task> write, CancellationToken stoppingToken)
-    {
-        while (true)
-        {
-            try
-            {
-                await write(stoppingToken).ConfigureAwait(false);
-                Volatile.Write(ref _consecutiveFailures, 0);
-                return;
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                // Never skip a batch: the rows would be missing for good. Retry it as it is.
-                var failures = Interlocked.Increment(ref _consecutiveFailures);
-                var delay = TimeSpan.FromMilliseconds(Math.Min(_options.MaxRetryDelay.TotalMilliseconds,
-                    50 * Math.Pow(2, Math.Min(failures, 16))));
-                _logger.LogError(e, "Writing to the database failed ({Failures} in a row); retrying in {Delay} ms",
-                    failures, (long)delay.TotalMilliseconds);
-                await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
-            }
-        }
-    }
 
     private async Task LoadCursorAsync(CancellationToken cancellationToken)
     {
