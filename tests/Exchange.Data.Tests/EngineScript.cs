@@ -27,6 +27,16 @@ public sealed class EngineScript
     private long _sequence;
     private int _orders;
 
+    /// <summary>The highest event sequence among <paramref name="events"/>.</summary>
+    public static long LastSequence(IEnumerable<object> events) => events.Max(e => e switch
+    {
+        TradeOpened o => o.Header.EventSequence,
+        TradeClosed c => c.Header.EventSequence,
+        BalanceChanged b => b.Header.EventSequence,
+        AccountCreated a => a.Header.EventSequence,
+        _ => 0,
+    });
+
     public TradingEngine Engine { get; } = new(new EngineConfig());
     public BoxingSink Sink { get; } = new();
     public long Now { get; private set; } = 1_700_000_000_000;

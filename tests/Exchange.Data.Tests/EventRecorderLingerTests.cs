@@ -1,4 +1,3 @@
-using Exchange.Engine;
 using Microsoft.EntityFrameworkCore;
 
 namespace Exchange.Data.Tests;
@@ -17,15 +16,6 @@ public sealed class EventRecorderLingerTests : IAsyncLifetime
     public async Task InitializeAsync() => _test = await TestDatabase.CreateAsync();
 
     public async Task DisposeAsync() => await _test.DisposeAsync();
-
-    private static long LastSequence(EngineScript script) => script.Events.Max(e => e switch
-    {
-        TradeOpened o => o.Header.EventSequence,
-        TradeClosed c => c.Header.EventSequence,
-        BalanceChanged b => b.Header.EventSequence,
-        AccountCreated a => a.Header.EventSequence,
-        _ => 0,
-    });
 
     [Fact]
     public async Task Events_nobody_waits_for_gather_until_the_linger_ends()
@@ -48,9 +38,9 @@ public sealed class EventRecorderLingerTests : IAsyncLifetime
         var recorder = await _test.StartRecorderAsync(LongLinger);
         recorder.OnEvents(script.Events, replayed: false);
 
-        await recorder.WhenRecordedAsync(LastSequence(script)).WaitAsync(Soon);
+        await recorder.WhenRecordedAsync(EngineScript.LastSequence(script.Events)).WaitAsync(Soon);
 
-        Assert.Equal(LastSequence(script), recorder.RecordedEventSequence);
+        Assert.Equal(EngineScript.LastSequence(script.Events), recorder.RecordedEventSequence);
     }
 
     [Fact]

@@ -16,15 +16,6 @@ public sealed class EventRecorderTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _test.DisposeAsync();
 
-    private static long LastSequence(IReadOnlyList<object> events) => events.Max(e => e switch
-    {
-        TradeOpened o => o.Header.EventSequence,
-        TradeClosed c => c.Header.EventSequence,
-        BalanceChanged b => b.Header.EventSequence,
-        AccountCreated a => a.Header.EventSequence,
-        _ => 0,
-    });
-
     private static async Task Record(EventRecorder recorder, IReadOnlyList<object> events, bool replayed = false)
     {
         recorder.OnEvents(events, replayed);
@@ -37,7 +28,7 @@ public sealed class EventRecorderTests : IAsyncLifetime
         var script = EngineScript.TwoTraders();
         var recorder = await _test.StartRecorderAsync();
         recorder.OnEvents(script.Events, replayed: false);
-        var last = LastSequence(script.Events);
+        var last = EngineScript.LastSequence(script.Events);
         await recorder.WhenRecordedAsync(last).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(last, recorder.RecordedEventSequence);
 
@@ -154,7 +145,7 @@ public sealed class EventRecorderTests : IAsyncLifetime
 
         var second = await _test.StartRecorderAsync();
         await second.WhenRecordedAsync(1).WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(LastSequence(script.Events.Take(7).ToList()), second.RecordedEventSequence);
+        Assert.Equal(EngineScript.LastSequence(script.Events.Take(7).ToList()), second.RecordedEventSequence);
 
         // Recovery re-creates everything since the snapshot: the first seven again, then the rest.
         await Record(second, script.Events, replayed: true);
@@ -260,7 +251,7 @@ public sealed class EventRecorderTests : IAsyncLifetime
         await using var db = _test.Context();
         Assert.Equal(first, (await db.Orders.SingleAsync(o => o.UserId == UserA)).OrderId);
         Assert.Single(await db.Orders.Where(o => o.UserId == UserB).ToListAsync());
-        Assert.Equal(LastSequence(script.Events), recorder.RecordedEventSequence);
+        Assert.Equal(EngineScript.LastSequence(script.Events), recorder.RecordedEventSequence);
         Assert.Equal(0, recorder.ConsecutiveFailures);
     }
 
@@ -274,7 +265,7 @@ public sealed class EventRecorderTests : IAsyncLifetime
         await _test.StopAsync(recorder);
 
         await using var db = _test.Context();
-        Assert.Equal(LastSequence(script.Events), (await db.RecorderCursors.SingleAsync()).LastEventSequence);
+        Assert.Equal(EngineScript.LastSequence(script.Events), (await db.RecorderCursors.SingleAsync()).LastEventSequence);
         Assert.Equal(1, await db.Orders.CountAsync());
     }
 
@@ -296,7 +287,7 @@ public sealed class EventRecorderTests : IAsyncLifetime
 
         await recorder.StartAsync(CancellationToken.None);
         await delivering.WaitAsync(TimeSpan.FromSeconds(30));
-        await recorder.WhenRecordedAsync(LastSequence(script.Events)).WaitAsync(TimeSpan.FromSeconds(30));
+        await recorder.WhenRecordedAsync(EngineScript.LastSequence(script.Events)).WaitAsync(TimeSpan.FromSeconds(30));
         await recorder.StopAsync(CancellationToken.None);
         recorder.Dispose();
 
