@@ -73,23 +73,21 @@ read -r p f < <(sed 's/\x1b\[[0-9;]*m//g' "$work/vitest.log" | awk '/^ *Tests +/
 [ "$vitest_status" -ne 0 ] && [ "$f" -eq 0 ] && f=1
 count "$p" "$f"
 
-step "README walkthrough against a running server (scripts/walkthrough.sh)"
-if [ "$build_status" -eq 0 ]; then
-  ./scripts/walkthrough.sh 2>&1 | tee "$work/walkthrough.log"
-  read -r p f < <(awk '/^[0-9]+ passed, [0-9]+ failed$/ {print $1, $3}' "$work/walkthrough.log" | tail -n 1)
+# Runs a script against the built server and counts its last "N passed, N failed" line; no
+# build, or no such line, counts as one failure.
+count_script() {
+  local log="$work/$(basename "$1" .sh).log" p f
+  if [ "$build_status" -ne 0 ]; then count 0 1; return; fi
+  "$1" 2>&1 | tee "$log"
+  read -r p f < <(awk '/^[0-9]+ passed, [0-9]+ failed$/ {print $1, $3}' "$log" | tail -n 1)
   count "${p:-0}" "${f:-1}"
-else
-  count 0 1
-fi
+}
+
+step "README walkthrough against a running server (scripts/walkthrough.sh)"
+count_script ./scripts/walkthrough.sh
 
 step "browser end-to-end tests in headless Chromium (scripts/e2e.sh; screenshots in artifacts/screenshots)"
-if [ "$build_status" -eq 0 ]; then
-  ./scripts/e2e.sh 2>&1 | tee "$work/e2e.log"
-  read -r p f < <(awk '/^[0-9]+ passed, [0-9]+ failed$/ {print $1, $3}' "$work/e2e.log" | tail -n 1)
-  count "${p:-0}" "${f:-1}"
-else
-  count 0 1
-fi
+count_script ./scripts/e2e.sh
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
