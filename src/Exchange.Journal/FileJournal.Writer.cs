@@ -19,6 +19,9 @@ public sealed partial class FileJournal
     private SafeFileHandle? active;
     private long activeLength;
     private long batches, records, bytes, fsyncs, fsyncTicks, maxFsyncTicks, lastFsyncTicks;
+    private int gatherSkips;
+
+    private const int GatherBackoff = 32;
 
     public JournalStats Stats => new(
         Volatile.Read(ref batches), Volatile.Read(ref records), Volatile.Read(ref bytes), Volatile.Read(ref fsyncs),
@@ -113,9 +116,6 @@ public sealed partial class FileJournal
             Thread.Yield();
         }
     }
-
-    private const int GatherBackoff = 32;
-    private int gatherSkips;
 
     /// <summary>Seals each record's checksum, writes the batch and fsyncs, rolling segments on the way.</summary>
     private void WriteBatch(Span<byte> batch)
