@@ -108,10 +108,10 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     /// </summary>
     internal static TradeId NewTradeId(DateTimeOffset now)
     {
-        Span<byte> random = stackalloc byte[16];
+        Span<byte> random = stackalloc byte[10];
         RandomNumberGenerator.Fill(random);
         var ms = (ulong)now.ToUnixTimeMilliseconds() & 0xFFFF_FFFF_FFFF;
         var high = (ms << 16) | BitConverter.ToUInt16(random);
-        return new TradeId(new UInt128(high, BitConverter.ToUInt64(random[8..])));
+        return new TradeId(new UInt128(high, BitConverter.ToUInt64(random[2..])));
     }
 }
