@@ -211,11 +211,13 @@ public sealed class ReplayPriceSourceTests : IDisposable
 
         WaitFor(() => ticks.Count == 1 && _time.ActiveTimers >= 2);
         // Second by second, letting the feed's loops catch up each time (the machine may be busy):
-        // rows at 0 s and 2 s, then a held quote every second from 3 s.
+        // rows at 0 s and 2 s, then a held quote every second from 3 s. Time moves only while both
+        // loops wait on a timer again, so a busy machine cannot make the source miss a beat.
         for (var second = 1; second <= 10; second++)
         {
             for (var step = 0; step < 10; step++)
             {
+                WaitFor(() => _time.ActiveTimers >= 2);
                 _time.Advance(TimeSpan.FromMilliseconds(100));
                 Thread.Sleep(1);
             }
