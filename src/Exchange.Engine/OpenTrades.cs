@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Exchange.Engine;
 
 /// <summary>
@@ -51,6 +53,25 @@ internal sealed class OpenTrades
         if (_trades.Length >= count) return;
         Array.Resize(ref _trades, count);
         Array.Resize(ref _accountPosition, count);
+    }
+
+    /// <summary>
+    /// Fills an empty table from an image's slots, skipping empty ones: the n-th trade gets
+    /// slot n, so a caller can work out every trade's slot without waiting for this.
+    /// Call <see cref="EnsureCapacity"/> first: nothing here may grow an array that another
+    /// thread is writing to (<see cref="AccountPosition"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Load(TradeView[] slots, int count)
+    {
+        if (_highWater != 0 || _trades.Length < count) throw new InvalidOperationException("Load needs an empty table sized for the image.");
+        for (var i = 0; i < count; i++)
+        {
+            ref readonly var trade = ref slots[i];
+            if (trade.OpenSequence == 0) continue;
+            _trades[_highWater] = trade;
+            _slotById.Add(new Key(trade.Id), _highWater++);
+        }
     }
 
     public int Add(in TradeView trade)
