@@ -77,8 +77,8 @@ public static class RecoveryTime
             for (var run = 1; run <= runs; run++)
             {
                 if (cold) PageCache.Evict(directory);
-                var (took, report, line) = TimeRecover(options);
-                var ok = report.StateHash == expected.Hash && report.RecordsReplayed == records;
+                var (took, report, hash, line) = TimeRecover(options);
+                var ok = hash == expected.Hash && report.RecordsReplayed == records;
                 failed |= !ok;
                 warm.Add(took.TotalMilliseconds);
                 Console.WriteLine($"  in this process {run}: {line}; state hash {(ok ? "matches" : "DIFFERS")}");
@@ -102,26 +102,33 @@ public static class RecoveryTime
         return $"best {values[0]:N0} ms, median {values[values.Count / 2]:N0} ms, worst {values[^1]:N0} ms";
     }
 
-    private static (TimeSpan Took, RecoveryReport Report, string Line) TimeRecover(EngineHostOptions options)
+    /// <summary>
+    /// Times <see cref="EngineHost.Recover"/> (after which the engine could serve); the state hash it
+    /// computes in the background is awaited afterwards, outside the time, to check the state.
+    /// </summary>
+    private static (TimeSpan Took, RecoveryReport Report, string Hash, string Line) TimeRecover(EngineHostOptions options)
     {
         var pauseBefore = GC.GetTotalPauseDuration();
         var clock = Stopwatch.StartNew();
         var (engine, journal, _, report) = EngineHost.Recover(options);
         var took = clock.Elapsed;
         var pause = GC.GetTotalPauseDuration() - pauseBefore;
+        var hash = report.StateHash.GetAwaiter().GetResult();
+        var hashed = clock.Elapsed;
         journal.Dispose();
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"EngineHost.Recover {took.TotalMilliseconds:N0} ms (its report, without the final state hash: {report.Duration.TotalMilliseconds:N0} ms), " +
+            $"EngineHost.Recover {took.TotalMilliseconds:N0} ms (its report, to the end of the replay: {report.Duration.TotalMilliseconds:N0} ms; " +
+            $"state hash ready after {hashed.TotalMilliseconds:N0} ms), " +
             $"snapshot at {report.SnapshotSequence:N0} + {report.RecordsReplayed:N0} records replayed, {engine.OpenTradeCount:N0} open trades, GC pauses {pause.TotalMilliseconds:N0} ms");
-        return (took, report, line);
+        return (took, report, hash, line);
     }
 
     /// <summary>The child: one recovery of an existing folder, reported on one line for the parent.</summary>
     private static int Child(string directory, bool cold)
     {
         if (cold) PageCache.Evict(directory);
-        var (took, report, line) = TimeRecover(new EngineHostOptions { DataDirectory = directory, SnapshotIntervalMs = 0 });
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {took.TotalMilliseconds:F1} {report.StateHash} {line}"));
+        var (took, _, hash, line) = TimeRecover(new EngineHostOptions { DataDirectory = directory, SnapshotIntervalMs = 0 });
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {took.TotalMilliseconds:F1} {hash} {line}"));
         return 0;
     }
 

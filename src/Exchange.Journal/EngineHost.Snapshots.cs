@@ -71,13 +71,20 @@ public sealed partial class EngineHost
             if (journal.Recovery.WasTruncated)
                 logger.LogWarning("Cut a torn record off the journal: {Info}", journal.Recovery);
             var replayed = JournalReplay.Run(engine, journal, listener);
+            var duration = Stopwatch.GetElapsedTime(started);
+            var image = engine.CaptureImage();
+            var hash = Task.Run(() => StateCodec.Hash(image));
             var report = new RecoveryReport(
                 loaded?.Path, loaded?.Header.LastSequence ?? 0, skipped, replayed, engine.LastSequence,
-                journal.Recovery.TruncatedBytes, Stopwatch.GetElapsedTime(started), engine.StateHash());
+                journal.Recovery.TruncatedBytes, duration, hash);
             logger.LogInformation(
-                "Recovered in {Ms} ms from snapshot {Snapshot} (sequence {SnapshotSequence}, {Skipped} skipped) and {Replayed} journal records: sequence {Sequence}, {Trades} open trades, state {Hash}",
-                (long)report.Duration.TotalMilliseconds, report.SnapshotPath ?? "(none)", report.SnapshotSequence, skipped,
-                replayed, report.LastSequence, engine.OpenTradeCount, report.StateHash);
+                "Recovered in {Ms} ms from snapshot {Snapshot} (sequence {SnapshotSequence}, {Skipped} skipped) and {Replayed} journal records: sequence {Sequence}, {Trades} open trades",
+                (long)duration.TotalMilliseconds, report.SnapshotPath ?? "(none)", report.SnapshotSequence, skipped,
+                replayed, report.LastSequence, engine.OpenTradeCount);
+            var sequence = report.LastSequence;
+            _ = hash.ContinueWith(
+                t => logger.LogInformation("State hash at sequence {Sequence} after recovery: {Hash}", sequence, t.Result),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
             return (engine, journal, snapshots, report);
         }
         catch

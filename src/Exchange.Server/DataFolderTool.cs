@@ -64,7 +64,7 @@ internal static class DataFolderTool
                 output.WriteLine($"replayed: {report.RecordsReplayed} records in {report.Duration.TotalMilliseconds:F0} ms");
                 output.WriteLine($"state: sequence {engine.LastSequence}, {engine.AccountCount} accounts, {engine.OpenTradeCount} open trades, " +
                     $"insurance fund {engine.InsuranceFund}, house PnL {engine.HousePnl}, conserved {EngineLineProtocol.IsConserved(engine)}");
-                output.WriteLine($"state hash: {report.StateHash}");
+                output.WriteLine($"state hash: {report.StateHash.GetAwaiter().GetResult()}");
             }
             return 0;
         }

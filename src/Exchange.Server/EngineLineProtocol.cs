@@ -40,7 +40,7 @@ internal static class EngineLineProtocol
             }
         }
 
-        Write($"ready {host.Recovery.LastSequence} {host.Recovery.StateHash}");
+        Write($"ready {host.Recovery.LastSequence} {await host.Recovery.StateHash}");
         var pending = new List<Task>();
         while (await Console.In.ReadLineAsync() is { } line)
         {

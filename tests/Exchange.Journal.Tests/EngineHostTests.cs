@@ -87,7 +87,7 @@ public sealed class EngineHostTests : IDisposable
 
         using (var recovered = EngineHost.Start(Options()))
         {
-            Assert.Equal(expected, recovered.Recovery.StateHash);
+            Assert.Equal(expected, await recovered.Recovery.StateHash);
             Assert.True(recovered.Recovery.RecordsReplayed > 0);
             Assert.Equal(snapshots[1].Path, recovered.Recovery.SnapshotPath);
         }
@@ -104,7 +104,7 @@ public sealed class EngineHostTests : IDisposable
             expected = await Hash(host);
         }
         using var recovered = EngineHost.Start(Options());
-        Assert.Equal(expected, recovered.Recovery.StateHash);
+        Assert.Equal(expected, await recovered.Recovery.StateHash);
         Assert.Equal(0, recovered.Recovery.RecordsReplayed);
     }
 
@@ -126,7 +126,7 @@ public sealed class EngineHostTests : IDisposable
 
         using var recovered = EngineHost.Start(Options());
         Assert.Equal(1, recovered.Recovery.SnapshotsSkipped);
-        Assert.Equal(expected, recovered.Recovery.StateHash);
+        Assert.Equal(expected, await recovered.Recovery.StateHash);
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public sealed class EngineHostTests : IDisposable
         foreach (var file in Directory.GetFiles(Path.Combine(_dir, "snapshots"))) File.Delete(file);
         Assert.Equal(expected, ReplayWholeJournal());
         using var recovered = EngineHost.Start(Options());
-        Assert.Equal(expected, recovered.Recovery.StateHash);
+        Assert.Equal(expected, await recovered.Recovery.StateHash);
         Assert.Null(recovered.Recovery.SnapshotPath);
     }
 
@@ -173,7 +173,7 @@ public sealed class EngineHostTests : IDisposable
             using (var recovered = EngineHost.Start(Options()))
             {
                 Assert.Equal(lastSequence - 1, recovered.Recovery.LastSequence);
-                Assert.Equal(withoutLast, recovered.Recovery.StateHash);
+                Assert.Equal(withoutLast, await recovered.Recovery.StateHash);
             }
             foreach (var file in Directory.GetFiles(Path.Combine(_dir, "snapshots"))) File.Delete(file);
         }
