@@ -25,7 +25,7 @@ internal static class JournalRecovery
         {
             var segment = found[i];
             var isLast = i == found.Count - 1;
-            long tornAt = -1, length;
+            long tornAt = -1, zeroFillAt = -1, length;
             var firstInSegment = true;
             using (var reader = new SegmentReader(segment.Path, buffer))
             {
@@ -45,6 +45,18 @@ internal static class JournalRecovery
                         records++;
                         continue;
                     }
+                    if (status == RecordStatus.ZeroFill)
+                    {
+                        if (IsZeroFrom(segment.Path, reader.Offset, length))
+                        {
+                            if (firstInSegment && !isLast)
+                                throw new JournalCorruptException(segment.Path, 0, "segment has no records but later segments exist");
+                            zeroFillAt = reader.Offset;
+                            break;
+                        }
+                        status = RecordStatus.Bad;
+                        problem = "zeros where a record should start, and other bytes after them";
+                    }
                     if (status == RecordStatus.OutOfOrder || !isLast || ValidRecordFollows(segment.Path, reader.Offset, length, last))
                         throw new JournalCorruptException(segment.Path, reader.Offset,
                             status == RecordStatus.Bad && isLast ? problem + ", and valid records follow it" : problem);
@@ -61,6 +73,12 @@ internal static class JournalRecovery
                 cutBytes = length - tornAt;
                 Truncate(segment.Path, tornAt, fsync);
                 length = tornAt;
+            }
+            else if (zeroFillAt >= 0 && isLast)
+            {
+                // Space filled ahead but never used: the writer continues from the last record.
+                Truncate(segment.Path, zeroFillAt, fsync);
+                length = zeroFillAt;
             }
             if (length == 0)
             {
@@ -104,6 +122,20 @@ internal static class JournalRecovery
             if (RecordFormat.Checksum(record) == RecordFormat.StoredChecksum(record)) return true;
         }
         return false;
+    }
+
+    private static bool IsZeroFrom(string path, long offset, long length)
+    {
+        var chunk = new byte[(int)Math.Min(1 << 20, Math.Max(1, length - offset))];
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        while (offset < length)
+        {
+            var read = RandomAccess.Read(file, chunk, offset);
+            if (read == 0) break;
+            if (chunk.AsSpan(0, read).ContainsAnyExcept((byte)0)) return false;
+            offset += read;
+        }
+        return true;
     }
 
     private static void Truncate(string path, long length, bool fsync)

@@ -13,6 +13,14 @@ internal enum RecordStatus
 
     /// <summary>A whole, checksummed record whose sequence does not increase: never a torn write.</summary>
     OutOfOrder,
+
+    /// <summary>
+    /// Zeros where the next header would be: space the writer filled ahead of its records (an
+    /// fsync that does not have to grow the file is much cheaper). No record header is all
+    /// zeros, since sequences start at 1; whether the rest of the segment is zeros too is for
+    /// recovery to check.
+    /// </summary>
+    ZeroFill,
 }
 
 /// <summary>
@@ -55,10 +63,13 @@ internal sealed class SegmentReader : IDisposable
         if (Offset == Length) return RecordStatus.End;
         if (!Ensure(RecordFormat.HeaderLength))
         {
+            var left = (int)(Length - Offset);
+            if (Ensure(left) && !buffer.AsSpan(start, left).ContainsAnyExcept((byte)0)) return RecordStatus.ZeroFill;
             problem = $"record header cut short ({Length - Offset} bytes left)";
             return RecordStatus.Bad;
         }
         var header = buffer.AsSpan(start, RecordFormat.HeaderLength);
+        if (!header.ContainsAnyExcept((byte)0)) return RecordStatus.ZeroFill;
         var payloadLength = RecordFormat.PayloadLength(header);
         if (payloadLength > RecordFormat.MaxPayloadLength)
         {

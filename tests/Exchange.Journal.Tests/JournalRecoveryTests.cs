@@ -106,17 +106,79 @@ public class JournalRecoveryTests
     }
 
     [Fact]
-    public void Zero_filled_tail_left_by_a_power_cut_is_cut()
+    public void Zero_filled_tail_is_cut_back_to_the_last_record_without_counting_as_torn()
     {
         using var dir = new TempJournalDirectory();
         dir.Write(1, Records, NoFsync());
         var file = dir.SegmentFiles()[0];
         var length = new FileInfo(file).Length;
-        using (var stream = new FileStream(file, FileMode.Append)) stream.Write(new byte[8192]);
+        using (var stream = new FileStream(file, FileMode.Append)) stream.Write(new byte[8192 + 7]);
+        using (var journal = FileJournal.Open(dir.Path, NoFsync()))
+        {
+            Assert.False(journal.Recovery.WasTruncated);
+            Assert.Equal(length, new FileInfo(file).Length);
+            AssertRecords(journal, 1, Records);
+            journal.Append(Records + 1, PayloadFor(Records + 1));
+        }
+        using var reopened = FileJournal.Open(dir.Path, NoFsync());
+        AssertRecords(reopened, 1, Records + 1);
+    }
+
+    [Fact]
+    public void Zeros_then_other_bytes_at_the_end_are_a_torn_tail()
+    {
+        using var dir = new TempJournalDirectory();
+        dir.Write(1, Records, NoFsync());
+        var file = dir.SegmentFiles()[0];
+        var length = new FileInfo(file).Length;
+        var tail = new byte[4096];
+        tail[3000] = 0x5a;
+        using (var stream = new FileStream(file, FileMode.Append)) stream.Write(tail);
         using var journal = FileJournal.Open(dir.Path, NoFsync());
-        Assert.Equal(8192, journal.Recovery.TruncatedBytes);
+        Assert.Equal(tail.Length, journal.Recovery.TruncatedBytes);
         Assert.Equal(length, new FileInfo(file).Length);
         AssertRecords(journal, 1, Records);
+    }
+
+    [Fact]
+    public void Zeros_followed_by_a_valid_record_refuse_to_open()
+    {
+        using var dir = new TempJournalDirectory();
+        dir.Write(1, Records, NoFsync());
+        var file = dir.SegmentFiles()[0];
+        var later = new byte[16 + PayloadFor(Records + 1).Length];
+        RecordFormat.WriteHeader(later, PayloadFor(Records + 1).Length, Records + 1);
+        PayloadFor(Records + 1).CopyTo(later.AsSpan(16));
+        RecordFormat.Seal(later);
+        using (var stream = new FileStream(file, FileMode.Append))
+        {
+            stream.Write(new byte[64]);
+            stream.Write(later);
+        }
+        Assert.Throws<JournalCorruptException>(() => FileJournal.Open(dir.Path, NoFsync()));
+    }
+
+    [Fact]
+    public void With_fsync_the_writer_fills_ahead_with_zeros_and_reopening_appends_after_the_last_record()
+    {
+        using var dir = new TempJournalDirectory();
+        var options = new JournalOptions { SegmentSize = 64 << 10 };
+        dir.Write(1, 3000, options);
+        var files = dir.SegmentFiles();
+        Assert.True(files.Length > 1, "expected the small segments to roll");
+        // Closed segments keep their unused zeros; the last one too, until the journal opens again.
+        Assert.All(files, f => Assert.Equal(64 << 10, new FileInfo(f).Length));
+        using (var journal = FileJournal.Open(dir.Path, options))
+        {
+            Assert.False(journal.Recovery.WasTruncated);
+            Assert.Equal(3000, journal.Recovery.Records);
+            AssertRecords(journal, 1, 3000);
+            for (var s = 3001; s <= 3500; s++) journal.Append(s, PayloadFor(s));
+            journal.Flush();
+            AssertRecords(journal, 1, 3500);
+        }
+        using var reopened = FileJournal.Open(dir.Path, options);
+        AssertRecords(reopened, 1, 3500);
     }
 
     [Fact]
