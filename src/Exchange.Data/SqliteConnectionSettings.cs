@@ -14,13 +14,19 @@ namespace Exchange.Data;
 /// system calls (strace), for data that never needs to survive a crash.</item>
 /// <item><c>cache_size</c> 16 MiB instead of 2 MiB: the recorder's look-ups of open trades and
 /// the history reads hit recent pages.</item>
+/// <item><c>wal_autocheckpoint</c> 20,000 pages (~80 MB of WAL) instead of 1,000: every commit
+/// touches the current page of each active trader in each per-user index, and a checkpoint
+/// copies those pages into the database file and fsyncs it. Checkpointing ten times as much at
+/// once writes each hot page once instead of many times, and the journal's fsyncs, which share
+/// the disk, wait less often behind it: at 2,000 commands/s the p90 of an HTTP command went
+/// from ~11 to ~6.5 ms (docs/benchmarks.md).</item>
 /// </list>
 /// </summary>
 internal sealed class SqliteConnectionSettings : DbConnectionInterceptor
 {
     public static readonly SqliteConnectionSettings Instance = new();
 
-    private const string Pragmas = "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384;";
+    private const string Pragmas = "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=20000;";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {
