@@ -63,6 +63,7 @@ public sealed partial class EngineHost : IDisposable
         _lastTimestampMs = _startedAtMs = NowMs();
         _nextSnapshotAtMs = _lastTimestampMs + options.SnapshotIntervalMs;
         _metrics = new EngineMetrics(this, () => engine.OpenTradeCount);
+        journal.BatchWritten = _metrics.JournalBatchWritten;
         _thread = new Thread(Run) { IsBackground = true, Name = "engine" };
         _thread.Start();
     }

@@ -16,6 +16,8 @@ internal sealed class EngineMetrics : IDisposable
     private readonly Counter<long> _closes;
     private readonly Histogram<double> _snapshotSeconds;
     private readonly Counter<long> _snapshotFailures;
+    private readonly Histogram<double> _fsyncSeconds;
+    private readonly Histogram<int> _batchRecords;
 
     public EngineMetrics(EngineHost host, Func<int> openTrades)
     {
@@ -23,6 +25,13 @@ internal sealed class EngineMetrics : IDisposable
         _closes = _meter.CreateCounter<long>("exchange_trades_closed", description: "Trades closed, by reason (liquidations included)");
         _snapshotSeconds = _meter.CreateHistogram<double>("exchange_snapshot_duration", "s", "Time to encode and write a snapshot");
         _snapshotFailures = _meter.CreateCounter<long>("exchange_snapshot_failures", description: "Snapshots that failed to write");
+        // Sub-millisecond buckets: a healthy fsync is 0.1-0.5 ms, and its tail is what commands wait for.
+        _fsyncSeconds = _meter.CreateHistogram("exchange_journal_fsync_duration", "s",
+            "Time of each journal fsync (every acknowledged command waits for one)", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5] });
+        _batchRecords = _meter.CreateHistogram("exchange_journal_batch_records", "{record}",
+            "Records written by each group commit", tags: null,
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024] });
         _meter.CreateObservableGauge("exchange_engine_open_trades", openTrades, description: "Open trades");
         _meter.CreateObservableGauge("exchange_journal_lag", () => host.AppendedSequence - host.DurableSequence,
             description: "Inputs applied but not yet durable (replies waiting for fsync)");
@@ -40,6 +49,12 @@ internal sealed class EngineMetrics : IDisposable
     public void SnapshotWritten(TimeSpan duration) => _snapshotSeconds.Record(duration.TotalSeconds);
 
     public void SnapshotFailed() => _snapshotFailures.Add(1);
+
+    public void JournalBatchWritten(int records, TimeSpan fsync)
+    {
+        _batchRecords.Record(records);
+        if (fsync > TimeSpan.Zero) _fsyncSeconds.Record(fsync.TotalSeconds);
+    }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -22,6 +22,9 @@ public sealed partial class FileJournal
     private long batches, records, bytes, fsyncs, fsyncTicks, maxFsyncTicks, lastFsyncTicks;
     private int gatherSkips;
 
+    /// <summary>Told each batch's record count and fsync time (zero with fsync off), on the writer thread; for metrics.</summary>
+    internal Action<int, TimeSpan>? BatchWritten { get; set; }
+
     private const int GatherBackoff = 32;
 
     /// <summary>How far ahead of its records the writer fills the active segment with zeros.</summary>
@@ -149,7 +152,9 @@ public sealed partial class FileJournal
             count++;
         }
         WriteToActive(batch[chunkStart..position]);
+        var fsyncBefore = fsyncTicks;
         Sync(active!);
+        BatchWritten?.Invoke(count, Stopwatch.GetElapsedTime(0, fsyncTicks - fsyncBefore));
         Volatile.Write(ref batches, batches + 1);
         Volatile.Write(ref records, records + count);
         Volatile.Write(ref bytes, bytes + batch.Length);

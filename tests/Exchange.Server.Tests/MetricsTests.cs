@@ -1,0 +1,31 @@
+namespace Exchange.Server.Tests;
+
+/// <summary>What an operator scrapes from /metrics.</summary>
+public sealed class MetricsTests : IAsyncLifetime
+{
+    private readonly ExchangeApp _app = new();
+
+    public Task InitializeAsync() => _app.MarketAsync();
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    [Fact]
+    public async Task Journal_fsync_time_and_batch_sizes_are_exported_with_sub_millisecond_buckets()
+    {
+        var trader = await _app.TraderAsync();
+        await trader.OpenAsync();
+
+        // The exporter collects on request; a scrape right after the first commands may predate them.
+        string text = "";
+        for (var attempt = 0; attempt < 50 && !text.Contains("exchange_journal_fsync_duration_seconds_count", StringComparison.Ordinal); attempt++)
+        {
+            if (attempt > 0) await Task.Delay(100);
+            text = await _app.CreateClient().GetStringAsync("/metrics");
+        }
+
+        Assert.Contains("exchange_journal_fsync_duration_seconds_bucket{otel_scope_name=\"Exchange.Engine\",le=\"0.00025\"}", text, StringComparison.Ordinal);
+        Assert.Contains("exchange_journal_batch_records_bucket{otel_scope_name=\"Exchange.Engine\",le=\"64\"}", text, StringComparison.Ordinal);
+        var count = text.Split('\n').First(l => l.StartsWith("exchange_journal_fsync_duration_seconds_count", StringComparison.Ordinal));
+        Assert.True(long.Parse(count.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) >= 2, count);
+    }
+}
