@@ -40,8 +40,6 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         "From the API handing a command to the engine until its durable reply, by command and outcome");
 
     private const int RememberedOrders = 100_000;
-    private readonly ConcurrentDictionary<Guid, OrderOutcome> _recent = new();
-    private readonly ConcurrentQueue<Guid> _recentOrder = new();
     private readonly ConcurrentDictionary<(Guid User, string Key), Lazy<Task<OrderOutcome>>> _idempotent = new();
     private readonly ConcurrentQueue<(Guid User, string Key)> _idempotentOrder = new();
 
@@ -78,7 +76,6 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         var outcome = new OrderOutcome(input.OrderId, user, reply.Kind.CommandName(), code,
             EngineReplies.Data(in reply, engine.Config), reply.Sequence,
             Math.Round((decimal)latency.Ticks / TimeSpan.TicksPerMillisecond, 3), createdAt, payloadJson);
-        Remember(outcome);
         history.Record(outcome, idempotencyKey);
         return outcome;
     }
@@ -86,19 +83,12 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     /// <summary>An order by id, if it belongs to <paramref name="user"/>.</summary>
     public async Task<OrderOutcome?> FindAsync(Guid user, Guid orderId)
     {
-        var outcome = _recent.TryGetValue(orderId, out var recent) ? recent : await history.FindAsync(orderId);
+        var outcome = await history.FindAsync(orderId);
         return outcome?.UserId == user ? outcome : null;
     }
 
     public Task<CommandReply> QueryAsync(Guid user, InputKind kind) =>
         engine.SubmitAsync(new EngineInput { Kind = kind, User = new UserId(user) });
-
-    private void Remember(OrderOutcome outcome)
-    {
-        _recent[outcome.OrderId] = outcome;
-        _recentOrder.Enqueue(outcome.OrderId);
-        while (_recentOrder.Count > RememberedOrders && _recentOrder.TryDequeue(out var old)) _recent.TryRemove(old, out _);
-    }
 
     /// <summary>
     /// 48 bits of Unix milliseconds, then 80 random bits: as unguessable as a random id for

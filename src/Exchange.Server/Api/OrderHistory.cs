@@ -17,7 +17,18 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
         outcome.Data is null ? null : JsonSerializer.Serialize(outcome.Data, outcome.Data.GetType(), ApiJsonContext.Default),
         (long)(outcome.LatencyMs * 1000), outcome.Sequence, outcome.CreatedAtMs, idempotencyKey));
 
-    public Task<OrderOutcome?> FindAsync(Guid orderId) => FindAsync(q => q.Where(o => o.OrderId == orderId));
+    /// <summary>
+    /// An order by id. One answered a moment ago may still wait in the recorder's queue: on a
+    /// miss the queue is written out and the database asked again, so a client always finds an
+    /// order it was told about (and an unknown id costs one early commit, no more).
+    /// </summary>
+    public async Task<OrderOutcome?> FindAsync(Guid orderId)
+    {
+        var found = await FindAsync(q => q.Where(o => o.OrderId == orderId));
+        if (found is not null) return found;
+        await recorder.FlushAsync();
+        return await FindAsync(q => q.Where(o => o.OrderId == orderId));
+    }
 
     public Task<OrderOutcome?> FindByIdempotencyKeyAsync(Guid user, string key) =>
         FindAsync(q => q.Where(o => o.UserId == user && o.IdempotencyKey == key));
