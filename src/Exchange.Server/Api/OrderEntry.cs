@@ -80,11 +80,11 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         return outcome;
     }
 
-    /// <summary>An order by id, if it belongs to <paramref name="user"/>.</summary>
-    public async Task<OrderOutcome?> FindAsync(Guid user, Guid orderId)
+    /// <summary>An order by id, if it belongs to <paramref name="user"/>; <c>Complete</c> is false while the database lags too far behind to say.</summary>
+    public async Task<(OrderOutcome? Outcome, bool Complete)> FindAsync(Guid user, Guid orderId)
     {
-        var outcome = await history.FindAsync(orderId);
-        return outcome?.UserId == user ? outcome : null;
+        var (outcome, complete) = await history.FindAsync(orderId);
+        return (outcome?.UserId == user ? outcome : null, complete);
     }
 
     public Task<CommandReply> QueryAsync(Guid user, InputKind kind) =>

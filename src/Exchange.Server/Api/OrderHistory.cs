@@ -20,15 +20,26 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
     /// <summary>
     /// An order by id. One answered a moment ago may still wait in the recorder's queue: on a
     /// miss the queue is written out and the database asked again, so a client always finds an
-    /// order it was told about (and an unknown id costs one early commit, no more).
+    /// order it was told about (and an unknown id costs one early commit, no more). If the
+    /// database is too slow for that, the answer is "not known yet" (<c>Complete</c> false),
+    /// never a wrong "no such order".
     /// </summary>
-    public async Task<OrderOutcome?> FindAsync(Guid orderId)
+    public async Task<(OrderOutcome? Outcome, bool Complete)> FindAsync(Guid orderId)
     {
         var found = await FindAsync(q => q.Where(o => o.OrderId == orderId));
-        if (found is not null) return found;
-        await recorder.FlushAsync();
-        return await FindAsync(q => q.Where(o => o.OrderId == orderId));
+        if (found is not null) return (found, true);
+        try
+        {
+            await recorder.FlushAsync().WaitAsync(FlushWait);
+        }
+        catch (TimeoutException)
+        {
+            return (null, false);
+        }
+        return (await FindAsync(q => q.Where(o => o.OrderId == orderId)), true);
     }
+
+    private static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(2);
 
     public Task<OrderOutcome?> FindByIdempotencyKeyAsync(Guid user, string key) =>
         FindAsync(q => q.Where(o => o.UserId == user && o.IdempotencyKey == key));

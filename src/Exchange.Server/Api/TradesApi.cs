@@ -87,7 +87,10 @@ public static class TradesApi
 
     private static async Task<Results<Ok<OrderView>, ProblemHttpResult>> OrderAsync(Guid orderId, ClaimsPrincipal principal, OrderEntry orders)
     {
-        var outcome = await orders.FindAsync(principal.UserId(), orderId);
+        var (outcome, complete) = await orders.FindAsync(principal.UserId(), orderId);
+        if (outcome is null && !complete)
+            return ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "ORDER_HISTORY_BEHIND",
+                "Recent orders are still being written to the audit trail; try again in a moment.");
         if (outcome is null) return ApiProblem.NotFound("ORDER_NOT_FOUND", "No such order.");
         return TypedResults.Ok(new OrderView(outcome.OrderId, outcome.Command, outcome.Status, outcome.Code.Name(),
             outcome.Code.Message(), outcome.Sequence, outcome.LatencyMs, outcome.CreatedAtMs, outcome.Data));
