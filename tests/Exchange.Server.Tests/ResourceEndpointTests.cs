@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Exchange.Data;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Server.Tests;
@@ -101,6 +102,35 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
         Assert.Equal("LEVERAGE_OUT_OF_RANGE", failed["code"]!.GetValue<string>());
 
         Assert.Equal(HttpStatusCode.NotFound, (await trader.Client.GetAsync($"/api/v1/orders/{Guid.NewGuid()}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_order_lookup_answers_503_not_404_while_the_database_cannot_take_writes()
+    {
+        var trader = await _app.TraderAsync();
+        await RecordedAsync();
+        // Another connection holds SQLite's write lock, as a stuck database would: reads still work.
+        await using var blocker = new SqliteConnection($"Data Source={Path.Combine(_app.DataDirectory, "exchange.db")}");
+        await blocker.OpenAsync();
+        await using (var begin = blocker.CreateCommand())
+        {
+            begin.CommandText = "BEGIN IMMEDIATE";
+            await begin.ExecuteNonQueryAsync();
+        }
+
+        var reply = await trader.EngineOkAsync(new { command = "CREATE_TRADE", asset = "ETH_USDC", direction = "LONG", margin = 100, leverage = 3 });
+        var orderId = reply["orderId"]!.GetValue<string>();
+        var behind = await trader.Client.GetAsync($"/api/v1/orders/{orderId}");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, behind.StatusCode);
+        Assert.Equal("ORDER_HISTORY_BEHIND", (await behind.ProblemAsync())["code"]!.GetValue<string>());
+
+        await using (var commit = blocker.CreateCommand())
+        {
+            commit.CommandText = "COMMIT";
+            await commit.ExecuteNonQueryAsync();
+        }
+        var order = await trader.GetJsonAsync($"/api/v1/orders/{orderId}");
+        Assert.Equal("success", order["status"]!.GetValue<string>());
     }
 
     [Fact]
