@@ -154,7 +154,14 @@ public sealed partial class FileJournal
         WriteToActive(batch[chunkStart..position]);
         var fsyncBefore = fsyncTicks;
         Sync(active!);
-        BatchWritten?.Invoke(count, Stopwatch.GetElapsedTime(0, fsyncTicks - fsyncBefore));
+        try
+        {
+            BatchWritten?.Invoke(count, Stopwatch.GetElapsedTime(0, fsyncTicks - fsyncBefore));
+        }
+        catch (Exception)
+        {
+            // A metrics listener's failure must not stop the journal, which treats a throw as a failed write.
+        }
         Volatile.Write(ref batches, batches + 1);
         Volatile.Write(ref records, records + count);
         Volatile.Write(ref bytes, bytes + batch.Length);

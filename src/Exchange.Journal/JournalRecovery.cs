@@ -20,6 +20,7 @@ internal static class JournalRecovery
         var buffer = new byte[1 << 20];
         long last = 0, records = 0, cutOffset = 0, cutBytes = 0;
         string? cutPath = null;
+        long keptZeroFillAt = -1; // where the zeros start in the last kept segment, if it has any
 
         for (var i = 0; i < found.Count; i++)
         {
@@ -74,11 +75,9 @@ internal static class JournalRecovery
                 Truncate(segment.Path, tornAt, fsync);
                 length = tornAt;
             }
-            else if (zeroFillAt >= 0 && isLast)
+            else if (zeroFillAt == 0 && isLast)
             {
-                // Space filled ahead but never used: the writer continues from the last record.
-                Truncate(segment.Path, zeroFillAt, fsync);
-                length = zeroFillAt;
+                length = 0; // only zeros: created and filled just before a crash
             }
             if (length == 0)
             {
@@ -88,7 +87,14 @@ internal static class JournalRecovery
                 continue;
             }
             kept.Add(segment);
+            keptZeroFillAt = tornAt >= 0 ? -1 : zeroFillAt;
         }
+
+        // Space filled ahead but never used at the end of the segment the writer continues (also
+        // when a later, empty segment was just deleted): cut it, so appending starts right after
+        // the last record instead of after the zeros.
+        if (kept.Count > 0 && keptZeroFillAt > 0)
+            Truncate(kept[^1].Path, keptZeroFillAt, fsync);
 
         var info = new JournalRecoveryInfo(kept.Count, records, last, cutPath, cutOffset, cutBytes, clock.Elapsed);
         return (kept, info);

@@ -182,6 +182,28 @@ public class JournalRecoveryTests
     }
 
     [Fact]
+    public void When_the_last_segment_holds_only_zeros_the_one_before_continues_right_after_its_last_record()
+    {
+        using var dir = new TempJournalDirectory();
+        var options = new JournalOptions { SegmentSize = 64 << 10 };
+        dir.Write(1, 3000, options);
+        var files = dir.SegmentFiles();
+        // A crash after rolling, before the new segment's first record reached the disk.
+        File.WriteAllBytes(files[^1], new byte[64 << 10]);
+        long lastKept;
+        using (var journal = FileJournal.Open(dir.Path, options))
+        {
+            Assert.Equal(files.Length - 1, dir.SegmentFiles().Length);
+            lastKept = journal.LastSequence;
+            Assert.True(new FileInfo(files[^2]).Length < 64 << 10, "the unused zeros of the segment before should be cut");
+            for (var s = lastKept + 1; s <= lastKept + 200; s++) journal.Append(s, PayloadFor(s));
+            journal.Flush();
+        }
+        using var reopened = FileJournal.Open(dir.Path, options);
+        AssertRecords(reopened, 1, lastKept + 200);
+    }
+
+    [Fact]
     public void Whole_record_with_a_sequence_that_goes_back_refuses_to_open()
     {
         using var dir = new TempJournalDirectory();
