@@ -83,8 +83,22 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     /// <summary>An order by id, if it belongs to <paramref name="user"/>; <c>Complete</c> is false while the database lags too far behind to say.</summary>
     public async Task<(OrderOutcome? Outcome, bool Complete)> FindAsync(Guid user, Guid orderId)
     {
-        var (outcome, complete) = await history.FindAsync(orderId);
+        var (outcome, complete) = await history.FindAsync(orderId, MayBePending(orderId));
         return (outcome?.UserId == user ? outcome : null, complete);
+    }
+
+    /// <summary>
+    /// Whether the recorder may still hold this order: order ids are UUIDv7 stamped at entry, so a
+    /// random or old id is answered from the database alone and cannot force an early commit.
+    /// </summary>
+    private bool MayBePending(Guid orderId)
+    {
+        if (orderId.Version != 7) return false;
+        Span<byte> bytes = stackalloc byte[16];
+        orderId.TryWriteBytes(bytes, bigEndian: true, out _);
+        var stampedMs = (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes) >> 16;
+        var ageMs = time.GetUtcNow().ToUnixTimeMilliseconds() - stampedMs;
+        return ageMs is >= -60_000 and <= 600_000;
     }
 
     public Task<CommandReply> QueryAsync(Guid user, InputKind kind) =>

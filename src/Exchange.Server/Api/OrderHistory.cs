@@ -20,21 +20,22 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
     /// <summary>
     /// An order by id. One answered a moment ago may still wait in the recorder's queue: on a
     /// miss the queue is written out and the database asked again, so a client always finds an
-    /// order it was told about (and an unknown id costs one early commit, no more). If the
+    /// order it was told about. Only ids that could be such an order (<paramref name="mayBePending"/>:
+    /// stamped by this server in the last minutes) are worth that early commit. If the
     /// database is too slow for that, the answer is "not known yet" (<c>Complete</c> false),
     /// never a wrong "no such order".
     /// </summary>
-    public async Task<(OrderOutcome? Outcome, bool Complete)> FindAsync(Guid orderId)
+    public async Task<(OrderOutcome? Outcome, bool Complete)> FindAsync(Guid orderId, bool mayBePending)
     {
         var found = await FindAsync(q => q.Where(o => o.OrderId == orderId));
-        if (found is not null) return (found, true);
+        if (found is not null || !mayBePending) return (found, true);
         try
         {
             await recorder.FlushAsync().WaitAsync(FlushWait);
         }
-        catch (TimeoutException)
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
-            return (null, false);
+            return (null, false); // too slow, or the recorder is stopping
         }
         return (await FindAsync(q => q.Where(o => o.OrderId == orderId)), true);
     }
