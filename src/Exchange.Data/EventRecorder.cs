@@ -152,9 +152,26 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
     public Task FlushAsync()
     {
         var marker = new FlushMarker();
-        Enqueue(marker);
+        if (!_queue.Writer.TryWrite(marker)) return FlushWhenThereIsRoomAsync(marker);
         Hurry();
         return marker.Done.Task;
+    }
+
+    /// <summary>A full queue: wait for room without holding a thread (a flush is asked for by request handlers).</summary>
+    private async Task FlushWhenThereIsRoomAsync(FlushMarker marker)
+    {
+        Interlocked.Increment(ref _blockedEnqueues);
+        Hurry();
+        try
+        {
+            await _queue.Writer.WriteAsync(marker).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            marker.Done.TrySetCanceled(); // stopped
+        }
+        Hurry();
+        await marker.Done.Task.ConfigureAwait(false);
     }
 
     /// <summary>Completes once the database holds every event up to <paramref name="eventSequence"/>.</summary>

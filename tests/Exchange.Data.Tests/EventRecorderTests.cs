@@ -294,4 +294,23 @@ public sealed class EventRecorderTests : IAsyncLifetime
         await using var db = _test.Context();
         Assert.Equal(6, await db.Ledger.CountAsync());
     }
+
+    [Fact]
+    public async Task A_flush_on_a_full_queue_waits_for_room_without_holding_the_caller()
+    {
+        var script = EngineScript.TwoTraders();
+        var recorder = new EventRecorder(_test.Factory, new EngineConfig(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<EventRecorder>.Instance,
+            new EventRecorderOptions { QueueCapacity = 2, MaxBatch = 2 });
+        recorder.OnEvents(script.Events.Take(2).ToList(), replayed: false); // fills the queue; nothing drains it yet
+
+        var flushed = recorder.FlushAsync(); // returns at once, still pending
+        Assert.False(flushed.IsCompleted);
+        Assert.True(recorder.BlockedEnqueues >= 1);
+
+        await recorder.StartAsync(CancellationToken.None);
+        await flushed.WaitAsync(TimeSpan.FromSeconds(30));
+        await recorder.StopAsync(CancellationToken.None);
+        recorder.Dispose();
+    }
 }
