@@ -157,19 +157,29 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         return marker.Done.Task;
     }
 
+    /// <summary>
+    /// <see cref="FlushAsync"/> for a caller that must answer in time: true once everything queued
+    /// before the call is committed, false if that takes longer than <paramref name="wait"/> or the
+    /// recorder is stopping.
+    /// </summary>
+    public async Task<bool> TryFlushAsync(TimeSpan wait)
+    {
+        try
+        {
+            await FlushAsync().WaitAsync(wait).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>A full queue: wait for room without holding a thread (a flush is asked for by request handlers).</summary>
     private async Task FlushWhenThereIsRoomAsync(FlushMarker marker)
     {
-        Interlocked.Increment(ref _blockedEnqueues);
         Hurry();
-        try
-        {
-            await _queue.Writer.WriteAsync(marker).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            marker.Done.TrySetCanceled(); // stopped
-        }
+        await EnqueueWhenThereIsRoomAsync(marker).ConfigureAwait(false);
         Hurry();
         await marker.Done.Task.ConfigureAwait(false);
     }
@@ -209,11 +219,16 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
     private void Enqueue(object item)
     {
         if (_queue.Writer.TryWrite(item)) return;
+        // Full: wait for the database to catch up (see the class comment for why not drop).
+        EnqueueWhenThereIsRoomAsync(item).GetAwaiter().GetResult();
+    }
+
+    private async Task EnqueueWhenThereIsRoomAsync(object item)
+    {
         Interlocked.Increment(ref _blockedEnqueues);
         try
         {
-            // Full: wait for the database to catch up (see the class comment for why not drop).
-            _queue.Writer.WriteAsync(item).AsTask().GetAwaiter().GetResult();
+            await _queue.Writer.WriteAsync(item).ConfigureAwait(false);
         }
         catch (ChannelClosedException)
         {

@@ -27,17 +27,11 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
     /// </summary>
     public async Task<(OrderOutcome? Outcome, bool Complete)> FindAsync(Guid orderId, bool mayBePending)
     {
-        var found = await FindAsync(q => q.Where(o => o.OrderId == orderId));
+        IQueryable<Order> ById(IQueryable<Order> q) => q.Where(o => o.OrderId == orderId);
+        var found = await FindAsync(ById);
         if (found is not null || !mayBePending) return (found, true);
-        try
-        {
-            await recorder.FlushAsync().WaitAsync(FlushWait);
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-        {
-            return (null, false); // too slow, or the recorder is stopping
-        }
-        return (await FindAsync(q => q.Where(o => o.OrderId == orderId)), true);
+        if (!await recorder.TryFlushAsync(FlushWait)) return (null, false); // too slow, or the recorder is stopping
+        return (await FindAsync(ById), true);
     }
 
     private static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(2);

@@ -44,14 +44,8 @@ public static class TradesApi
         var take = limit ?? 50;
         if (take is < 1 or > MaxPage) return ApiProblem.BadRequest("INVALID_LIMIT", $"limit must be between 1 and {MaxPage}.");
         // Read your own closes: what the engine already told this trader is in the database too.
-        try
-        {
-            await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(2));
-        }
-        catch (TimeoutException)
-        {
-            // A slow database shows slightly older history rather than failing the request.
-        }
+        // A slow database shows slightly older history rather than failing the request.
+        await recorder.TryFlushAsync(TimeSpan.FromSeconds(2));
         var query = db.Trades.AsNoTracking().Where(t => t.UserId == user && t.Status == "closed");
         if (before is { } cursor) query = query.Where(t => t.ClosedAtMs < cursor);
         var rows = await query.OrderByDescending(t => t.ClosedAtMs).Take(take + 1).ToListAsync();
