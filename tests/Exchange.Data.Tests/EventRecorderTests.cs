@@ -273,10 +273,7 @@ public sealed class EventRecorderTests : IAsyncLifetime
     public async Task A_full_queue_makes_the_caller_wait_instead_of_dropping()
     {
         var script = EngineScript.TwoTraders();
-        // Not started yet: nothing drains the two-item queue until StartAsync.
-        var recorder = new EventRecorder(_test.Factory, new EngineConfig(),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<EventRecorder>.Instance,
-            new EventRecorderOptions { QueueCapacity = 2, MaxBatch = 2 });
+        var recorder = UnstartedTwoItemRecorder();
         var delivering = Task.Run(() => recorder.OnEvents(script.Events, replayed: false));
         // Poll rather than sleep a fixed time: on a busy machine Task.Run alone may take longer.
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -299,10 +296,8 @@ public sealed class EventRecorderTests : IAsyncLifetime
     public async Task A_flush_on_a_full_queue_waits_for_room_without_holding_the_caller()
     {
         var script = EngineScript.TwoTraders();
-        var recorder = new EventRecorder(_test.Factory, new EngineConfig(),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<EventRecorder>.Instance,
-            new EventRecorderOptions { QueueCapacity = 2, MaxBatch = 2 });
-        recorder.OnEvents(script.Events.Take(2).ToList(), replayed: false); // fills the queue; nothing drains it yet
+        var recorder = UnstartedTwoItemRecorder();
+        recorder.OnEvents(script.Events.Take(2).ToList(), replayed: false); // fills the queue
 
         var flushed = recorder.FlushAsync(); // returns at once, still pending
         Assert.False(flushed.IsCompleted);
@@ -313,4 +308,9 @@ public sealed class EventRecorderTests : IAsyncLifetime
         await recorder.StopAsync(CancellationToken.None);
         recorder.Dispose();
     }
+
+    /// <summary>Not started: nothing drains its two-item queue until StartAsync.</summary>
+    private EventRecorder UnstartedTwoItemRecorder() => new(_test.Factory, new EngineConfig(),
+        Microsoft.Extensions.Logging.Abstractions.NullLogger<EventRecorder>.Instance,
+        new EventRecorderOptions { QueueCapacity = 2, MaxBatch = 2 });
 }
