@@ -29,6 +29,9 @@ public readonly record struct UserId(Guid Value) : IComparable<UserId>
 {
     public int CompareTo(UserId other) => Value.CompareTo(other.Value);
     public override string ToString() => Value.ToString();
+
+    /// <summary>The guid's 16 bytes as one number, for the engine's hash tables.</summary>
+    internal UInt128 Bits => System.Runtime.CompilerServices.Unsafe.BitCast<Guid, UInt128>(Value);
 }
 
 /// <summary>Index of an asset in <see cref="EngineConfig.Assets"/>.</summary>

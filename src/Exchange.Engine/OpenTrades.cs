@@ -13,27 +13,7 @@ internal sealed class OpenTrades
     private int[] _freeSlots = new int[64];
     private int _freeCount;
     private int _highWater;
-    private readonly Dictionary<Key, int> _slotById = [];
-
-    /// <summary>
-    /// A trade id as two longs: UInt128 is 16-byte aligned, which pads each dictionary entry
-    /// from 32 to 48 bytes, and every lookup of a trade is a likely cache miss into those entries.
-    /// </summary>
-    private readonly struct Key(TradeId id) : IEquatable<Key>
-    {
-        private readonly ulong _lower = (ulong)id.Value;
-        private readonly ulong _upper = (ulong)(id.Value >> 64);
-
-        public bool Equals(Key other) => _lower == other._lower && _upper == other._upper;
-        public override bool Equals(object? obj) => obj is Key other && Equals(other);
-
-        // Ids end in 64 random bits stamped by the server (sequential in tests): folding spreads either well.
-        public override int GetHashCode()
-        {
-            var x = _lower ^ _upper;
-            return (int)x ^ (int)(x >> 32);
-        }
-    }
+    private readonly IdTable<int> _slotById = new();
 
     public int Count => _slotById.Count;
 
@@ -42,36 +22,40 @@ internal sealed class OpenTrades
     /// <summary>Where the trade sits in its owner's list, so removal is O(1).</summary>
     public ref int AccountPosition(int slot) => ref _accountPosition[slot];
 
-    public bool TryFind(TradeId id, out int slot) => _slotById.TryGetValue(new Key(id), out slot);
+    public bool TryFind(TradeId id, out int slot) => _slotById.TryGetValue(id.Value, out slot);
 
-    public bool Contains(TradeId id) => _slotById.ContainsKey(new Key(id));
-
-    /// <summary>Room for <paramref name="count"/> trades without growing (a restore knows how many are coming).</summary>
-    public void EnsureCapacity(int count)
-    {
-        _slotById.EnsureCapacity(count);
-        if (_trades.Length >= count) return;
-        Array.Resize(ref _trades, count);
-        Array.Resize(ref _accountPosition, count);
-    }
+    public bool Contains(TradeId id) => _slotById.ContainsKey(id.Value);
 
     /// <summary>
-    /// Fills an empty table from an image's slots, skipping empty ones: the n-th trade gets
-    /// slot n, so a caller can work out every trade's slot without waiting for this.
-    /// Call <see cref="EnsureCapacity"/> first: nothing here may grow an array that another
-    /// thread is writing to (<see cref="AccountPosition"/>).
+    /// Takes <paramref name="slots"/> over as the table's storage, with its trades moved to the
+    /// front (the n-th trade gets slot n, so a caller can work out every trade's slot without
+    /// waiting for the id index), and returns how many there are. A restore that copied a
+    /// million trades into fresh memory would pay for the copy and for faulting the memory in.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Load(TradeView[] slots, int count)
+    public int Adopt(TradeView[] slots, int slotCount)
     {
-        if (_highWater != 0 || _trades.Length < count) throw new InvalidOperationException("Load needs an empty table sized for the image.");
-        for (var i = 0; i < count; i++)
+        if (_highWater != 0) throw new InvalidOperationException("Only an empty table can take over slots.");
+        var count = 0;
+        for (var i = 0; i < slotCount; i++)
         {
-            ref readonly var trade = ref slots[i];
-            if (trade.OpenSequence == 0) continue;
-            _trades[_highWater] = trade;
-            _slotById.Add(new Key(trade.Id), _highWater++);
+            if (slots[i].OpenSequence == 0) continue;
+            if (count != i) slots[count] = slots[i];
+            count++;
         }
+        Array.Clear(slots, count, slotCount - count);
+        _trades = slots;
+        _highWater = count;
+        _accountPosition = new int[Math.Max(slots.Length, 1024)];
+        return count;
+    }
+
+    /// <summary>Builds the id index of adopted trades (may run beside work that reads the slots).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void IndexAdopted()
+    {
+        _slotById.EnsureCapacity(_trades.Length);
+        for (var slot = 0; slot < _highWater; slot++) _slotById.Add(_trades[slot].Id.Value, slot);
     }
 
     public int Add(in TradeView trade)
@@ -88,13 +72,13 @@ internal sealed class OpenTrades
             }
         }
         _trades[slot] = trade;
-        _slotById.Add(new Key(trade.Id), slot);
+        _slotById.Add(trade.Id.Value, slot);
         return slot;
     }
 
     public void Remove(int slot)
     {
-        _slotById.Remove(new Key(_trades[slot].Id));
+        _slotById.Remove(_trades[slot].Id.Value);
         _trades[slot] = default;
         if (_freeCount == _freeSlots.Length) Array.Resize(ref _freeSlots, _freeCount * 2);
         _freeSlots[_freeCount++] = slot;
@@ -111,7 +95,8 @@ internal sealed class OpenTrades
     /// <summary>All open trades, in no particular order.</summary>
     public IEnumerable<TradeView> All()
     {
-        foreach (var slot in _slotById.Values) yield return _trades[slot];
+        for (var slot = 0; slot < _highWater; slot++)
+            if (_trades[slot].OpenSequence != 0) yield return _trades[slot];
     }
 }
 

@@ -203,14 +203,16 @@ public static class StateCodec
                     new Usd(BinaryPrimitives.ReadInt64LittleEndian(s[16..])), new Usd(BinaryPrimitives.ReadInt64LittleEndian(s[24..])));
             }
 
-            var trades = new TradeView[r.Count()];
-            for (var i = 0; i < trades.Length; i++) trades[i] = ReadTrade(r.Take(TradeLength));
+            // Allocated with the room a restore wants, as TradingEngine.Restore takes this array over.
+            var tradeCount = r.Count();
+            var trades = new TradeView[TradingEngine.RoomToGrow(tradeCount)];
+            for (var i = 0; i < tradeCount; i++) trades[i] = ReadTrade(r.Take(TradeLength));
 
             return new StateImage
             {
                 LastSequence = lastSequence, EventSequence = eventSequence, InsuranceFund = insurance,
                 HousePnl = house, TotalDeposits = deposits, IgnoredTicks = ignored, Markets = markets,
-                Accounts = accounts, TradeSlots = trades, TradeSlotCount = trades.Length,
+                Accounts = accounts, TradeSlots = trades, TradeSlotCount = tradeCount,
             };
         }
         finally

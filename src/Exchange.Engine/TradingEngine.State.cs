@@ -15,7 +15,7 @@ public sealed partial class TradingEngine
         }
         var accounts = new AccountImage[_accounts.Count];
         var n = 0;
-        foreach (var account in _accounts.Values) accounts[n++] = new AccountImage(account.Id, account.Free, account.Locked);
+        foreach (var account in _accounts.Values()) accounts[n++] = new AccountImage(account.Id, account.Free, account.Locked);
         var (slots, slotCount) = _trades.CopySlots();
         return new StateImage
         {
@@ -28,7 +28,11 @@ public sealed partial class TradingEngine
     /// <summary>SHA-256 of the canonical encoding of the whole state (lowercase hex).</summary>
     public string StateHash() => StateCodec.Hash(CaptureImage());
 
-    /// <summary>Rebuilds an engine from an image: accounts, trades, books and trigger heaps.</summary>
+    /// <summary>
+    /// Rebuilds an engine from an image: accounts, trades, books and trigger heaps. The engine
+    /// takes the image's trade array over as its own storage where it has room, so the image
+    /// must not be used afterwards.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static TradingEngine Restore(EngineConfig config, StateImage image)
     {
@@ -50,37 +54,77 @@ public sealed partial class TradingEngine
         }
         engine._accounts.EnsureCapacity(image.Accounts.Length);
         foreach (var a in image.Accounts)
-            engine._accounts.Add(a.User, new Account(a.User, a.Free) { Locked = a.Locked });
+            engine._accounts.Add(a.User.Bits, new Account(a.User, a.Free) { Locked = a.Locked });
         // The heaps take their triggers unordered and are built bottom-up once at the end: O(n)
         // whatever order the trades come in.
         foreach (var market in engine._markets) market.BeginBulkLoad();
-        // Sized once: growing by doubling copies the arrays and rehashes the id index again and again.
-        engine._trades.EnsureCapacity(image.TradeSlotCount);
-        var slots = image.TradeSlots;
-        var count = image.TradeSlotCount;
+        var slots = WithRoomToGrow(image);
+        var count = engine._trades.Adopt(slots, image.TradeSlotCount);
+        engine.ReserveTriggers(count, slots.Length);
         // Two independent halves on two cores (each a chain of cache misses at a million trades):
-        // the id index, and each trade's place in its account and in the trigger heaps. Slots
-        // are handed out in order, so both sides know them without talking to each other.
+        // the id index, and each trade's place in its account and in the trigger heaps.
         Parallel.Invoke(
-            () => engine._trades.Load(slots, count),
-            () => engine.LinkRestoredTrades(slots, count));
+            engine._trades.IndexAdopted,
+            () => engine.LinkRestoredTrades(count));
         foreach (var market in engine._markets) market.EndBulkLoad();
         return engine;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void LinkRestoredTrades(TradeView[] slots, int count)
+    /// <summary>
+    /// The image's trade array if it has room for a quarter more trades (a decoded snapshot
+    /// is allocated so), else a copy that has: the replay after a restore opens trades, and
+    /// growing a full array of a million trades would copy it all.
+    /// </summary>
+    private static TradeView[] WithRoomToGrow(StateImage image)
     {
-        var slot = 0;
-        for (var i = 0; i < count; i++)
+        var wanted = RoomToGrow(image.TradeSlotCount);
+        if (image.TradeSlots.Length >= wanted) return image.TradeSlots;
+        var copy = new TradeView[wanted];
+        Array.Copy(image.TradeSlots, copy, image.TradeSlotCount);
+        return copy;
+    }
+
+    /// <summary>Slots to allocate for <paramref name="count"/> restored trades.</summary>
+    internal static int RoomToGrow(int count) => (int)Math.Min(Array.MaxLength, count + count / 4L + 1024);
+
+    /// <summary>
+    /// Sizes each trigger heap for the restored trades and the position tables for every slot,
+    /// so the restore never grows an array (at a million trades each doubling copies megabytes
+    /// into memory that must first be faulted in).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ReserveTriggers(int count, int slotCapacity)
+    {
+        var stops = new int[_markets.Length * 2];
+        var takeProfits = new int[_markets.Length * 2];
+        for (var slot = 0; slot < count; slot++)
         {
-            ref readonly var trade = ref slots[i];
-            if (trade.OpenSequence == 0) continue;
-            var account = _accounts[trade.Owner];
+            ref readonly var trade = ref _trades[slot];
+            var heap = trade.Asset.Index * 2 + (trade.Direction == Direction.Long ? 0 : 1);
+            stops[heap]++;
+            if (trade.TakeProfit.IsSet) takeProfits[heap]++;
+        }
+        for (var i = 0; i < _markets.Length; i++)
+        {
+            _markets[i].LongStops.EnsureCapacity(stops[i * 2]);
+            _markets[i].ShortStops.EnsureCapacity(stops[i * 2 + 1]);
+            _markets[i].LongTakeProfits.EnsureCapacity(takeProfits[i * 2]);
+            _markets[i].ShortTakeProfits.EnsureCapacity(takeProfits[i * 2 + 1]);
+        }
+        _stopPositions.EnsureSlot(slotCapacity - 1);
+        _takeProfitPositions.EnsureSlot(slotCapacity - 1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void LinkRestoredTrades(int count)
+    {
+        for (var slot = 0; slot < count; slot++)
+        {
+            ref readonly var trade = ref _trades[slot];
+            var account = _accounts[trade.Owner.Bits];
             _trades.AccountPosition(slot) = account.OpenSlots.Count;
             account.OpenSlots.Add(slot);
             AddTriggers(_markets[trade.Asset.Index], slot, in trade);
-            slot++;
         }
     }
 

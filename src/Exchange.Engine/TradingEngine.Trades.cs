@@ -77,7 +77,7 @@ public sealed partial class TradingEngine
     private RejectCode ValidateNewTrade(in EngineInput input, out ValidOrder order)
     {
         order = default;
-        if (!_accounts.TryGetValue(input.User, out var account)) return RejectCode.AccountNotFound;
+        if (!_accounts.TryGetValue(input.User.Bits, out var account)) return RejectCode.AccountNotFound;
         order.Account = account;
         if (!_config.TryFindAsset(input.Symbol, out order.Asset)) return RejectCode.UnknownAsset;
         if (input.Direction is not (Direction.Long or Direction.Short)) return RejectCode.InvalidDirection;
@@ -159,32 +159,25 @@ public sealed partial class TradingEngine
 
     private static void AddTriggers(Market market, int slot, in TradeView trade)
     {
-        if (trade.Direction == Direction.Long)
-        {
-            var stop = trade.StopLoss.IsSet && trade.StopLoss > trade.LiquidationPrice ? trade.StopLoss : trade.LiquidationPrice;
-            market.LongStops.Add(slot, stop.Raw, trade.OpenSequence);
-            if (trade.TakeProfit.IsSet) market.LongTakeProfits.Add(slot, trade.TakeProfit.Raw, trade.OpenSequence);
-        }
-        else
-        {
-            var stop = trade.StopLoss.IsSet && trade.StopLoss < trade.LiquidationPrice ? trade.StopLoss : trade.LiquidationPrice;
-            market.ShortStops.Add(slot, stop.Raw, trade.OpenSequence);
-            if (trade.TakeProfit.IsSet) market.ShortTakeProfits.Add(slot, trade.TakeProfit.Raw, trade.OpenSequence);
-        }
+        var isLong = trade.Direction == Direction.Long;
+        // The stop-loss or the liquidation price, whichever the price reaches first.
+        var stop = trade.StopLoss.IsSet && (isLong ? trade.StopLoss > trade.LiquidationPrice : trade.StopLoss < trade.LiquidationPrice)
+            ? trade.StopLoss
+            : trade.LiquidationPrice;
+        market.StopsOf(trade.Direction).Add(slot, stop.Raw, trade.OpenSequence);
+        if (trade.TakeProfit.IsSet) market.TakeProfitsOf(trade.Direction).Add(slot, trade.TakeProfit.Raw, trade.OpenSequence);
     }
 
     private static void RemoveTriggers(Market market, int slot, Direction direction)
     {
-        var (stops, takeProfits) = direction == Direction.Long
-            ? (market.LongStops, market.LongTakeProfits)
-            : (market.ShortStops, market.ShortTakeProfits);
-        stops.Remove(slot);
+        market.StopsOf(direction).Remove(slot);
+        var takeProfits = market.TakeProfitsOf(direction);
         if (takeProfits.Contains(slot)) takeProfits.Remove(slot);
     }
 
     private void CloseTrade(in EngineInput input, IEngineSink sink)
     {
-        if (!_accounts.TryGetValue(input.User, out var account))
+        if (!_accounts.TryGetValue(input.User.Bits, out var account))
         {
             Reject(in input, RejectCode.AccountNotFound, sink);
             return;
@@ -218,7 +211,7 @@ public sealed partial class TradingEngine
     private CloseResult Settle(int slot, CloseReason reason, Price closePrice, in EngineInput cause, IEngineSink sink)
     {
         var trade = _trades[slot];
-        return Settle(slot, in trade, _accounts[trade.Owner], reason, closePrice, in cause, sink);
+        return Settle(slot, in trade, _accounts[trade.Owner.Bits], reason, closePrice, in cause, sink);
     }
 
     /// <summary>

@@ -9,15 +9,17 @@ public sealed partial class TradingEngine
 {
     private readonly EngineConfig _config;
     private readonly Market[] _markets;
-    private readonly Dictionary<UserId, Account> _accounts = [];
+    private readonly IdTable<Account> _accounts = new();
     private readonly OpenTrades _trades = new();
+    private readonly TriggerPositions _stopPositions = new();
+    private readonly TriggerPositions _takeProfitPositions = new();
     private long _eventSequence;
 
     public TradingEngine(EngineConfig config)
     {
         _config = config;
         _markets = new Market[config.Assets.Count];
-        for (var i = 0; i < _markets.Length; i++) _markets[i] = new Market(config.Assets[i]);
+        for (var i = 0; i < _markets.Length; i++) _markets[i] = new Market(config.Assets[i], _stopPositions, _takeProfitPositions);
     }
 
     public EngineConfig Config => _config;
@@ -68,13 +70,13 @@ public sealed partial class TradingEngine
 
     private void CreateAccount(in EngineInput input, IEngineSink sink)
     {
-        if (_accounts.ContainsKey(input.User))
+        if (_accounts.ContainsKey(input.User.Bits))
         {
             Reject(in input, RejectCode.AccountExists, sink);
             return;
         }
         var account = new Account(input.User, _config.InitialBalance);
-        _accounts.Add(input.User, account);
+        _accounts.Add(input.User.Bits, account);
         TotalDeposits += _config.InitialBalance;
         sink.OnAccountCreated(new AccountCreated(NextHeader(in input), input.User, _config.InitialBalance));
         sink.OnBalanceChanged(new BalanceChanged(NextHeader(in input), input.User, account.Free, account.Locked));
@@ -96,7 +98,7 @@ public sealed partial class TradingEngine
         sink.OnReply(Accepted(in input) with { Code = code });
 
     /// <summary>Per asset: the latest book and the four trigger heaps of DESIGN §2.3.</summary>
-    private sealed class Market(AssetSpec spec)
+    private sealed class Market(AssetSpec spec, TriggerPositions stops, TriggerPositions takeProfits)
     {
         public AssetSpec Spec { get; } = spec;
         public Price Bid;
@@ -104,15 +106,18 @@ public sealed partial class TradingEngine
         public long PriceTimestampMs;
 
         /// <summary>LONG stop-loss or liquidation, whichever is higher: fires as the bid falls to it.</summary>
-        public readonly TriggerHeap LongStops = new(highestFirst: true);
+        public readonly TriggerHeap LongStops = new(highestFirst: true, stops);
         /// <summary>LONG take-profit: fires as the bid rises to it.</summary>
-        public readonly TriggerHeap LongTakeProfits = new(highestFirst: false);
+        public readonly TriggerHeap LongTakeProfits = new(highestFirst: false, takeProfits);
         /// <summary>SHORT stop-loss or liquidation, whichever is lower: fires as the ask rises to it.</summary>
-        public readonly TriggerHeap ShortStops = new(highestFirst: false);
+        public readonly TriggerHeap ShortStops = new(highestFirst: false, stops);
         /// <summary>SHORT take-profit: fires as the ask falls to it.</summary>
-        public readonly TriggerHeap ShortTakeProfits = new(highestFirst: true);
+        public readonly TriggerHeap ShortTakeProfits = new(highestFirst: true, takeProfits);
 
         public bool HasPrice => Bid.IsSet;
+
+        public TriggerHeap StopsOf(Direction direction) => direction == Direction.Long ? LongStops : ShortStops;
+        public TriggerHeap TakeProfitsOf(Direction direction) => direction == Direction.Long ? LongTakeProfits : ShortTakeProfits;
 
         public void BeginBulkLoad()
         {

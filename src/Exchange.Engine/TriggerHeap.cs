@@ -33,14 +33,19 @@ internal sealed class TriggerHeap
     private const int MinCompaction = 64;
 
     private readonly bool _highestFirst;
+    private readonly TriggerPositions _positions;
     private Entry[] _entries = new Entry[16];
-    private int[] _positionBySlot = [];
     private int _count;
     private int _removed;
     private bool _bulkLoading;
 
     /// <param name="highestFirst">true when the trigger fires as the price falls to it (the highest trigger is reached first).</param>
-    public TriggerHeap(bool highestFirst) => _highestFirst = highestFirst;
+    /// <param name="positions">where this heap keeps each slot's place; heaps that never hold the same slot may share one</param>
+    public TriggerHeap(bool highestFirst, TriggerPositions? positions = null)
+    {
+        _highestFirst = highestFirst;
+        _positions = positions ?? new TriggerPositions();
+    }
 
     /// <summary>Live triggers.</summary>
     public int Count => _count - _removed;
@@ -48,13 +53,18 @@ internal sealed class TriggerHeap
     public long TopPrice => _entries[0].Price;
     public int TopSlot => _entries[0].Slot;
 
-    public bool Contains(int slot) => slot < _positionBySlot.Length && _positionBySlot[slot] > 0;
+    public bool Contains(int slot) => _positions.Holds(slot);
+
+    /// <summary>Room for <paramref name="count"/> triggers without growing (a restore counts them first).</summary>
+    public void EnsureCapacity(int count)
+    {
+        if (count > _entries.Length) Array.Resize(ref _entries, count);
+    }
 
     public void Add(int slot, long price, long openSequence)
     {
         if (_count == _entries.Length) Array.Resize(ref _entries, _count * 2);
-        if (slot >= _positionBySlot.Length)
-            Array.Resize(ref _positionBySlot, Math.Max(slot + 1, _positionBySlot.Length * 2));
+        _positions.EnsureSlot(slot);
         _entries[_count] = new Entry { Price = price, OpenSequence = openSequence, Slot = slot };
         SetPosition(_count);
         var position = _count++;
@@ -63,8 +73,8 @@ internal sealed class TriggerHeap
 
     public void Remove(int slot)
     {
-        var position = _positionBySlot[slot] - 1;
-        _positionBySlot[slot] = 0;
+        var position = _positions[slot] - 1;
+        _positions[slot] = 0;
         if (position == 0)
         {
             RemoveTop();
@@ -128,7 +138,7 @@ internal sealed class TriggerHeap
     private void SetPosition(int position)
     {
         var slot = _entries[position].Slot;
-        if (slot != Removed) _positionBySlot[slot] = position + 1;
+        if (slot != Removed) _positions[slot] = position + 1;
     }
 
     private bool Before(int a, int b)
@@ -168,5 +178,24 @@ internal sealed class TriggerHeap
             Swap(position, best);
             position = best;
         }
+    }
+}
+
+/// <summary>
+/// Each trade slot's place in its trigger heap (+1; 0 is none). A slot sits in at most one
+/// stop heap and one take-profit heap, so all stop heaps share one of these and all
+/// take-profit heaps another: two arrays as long as the slots instead of one per heap.
+/// </summary>
+internal sealed class TriggerPositions
+{
+    private int[] _bySlot = [];
+
+    public ref int this[int slot] => ref _bySlot[slot];
+
+    public bool Holds(int slot) => slot < _bySlot.Length && _bySlot[slot] > 0;
+
+    public void EnsureSlot(int slot)
+    {
+        if (slot >= _bySlot.Length) Array.Resize(ref _bySlot, Math.Max(slot + 1, _bySlot.Length * 2));
     }
 }
