@@ -117,7 +117,7 @@ public static class RecoveryTime
         var hashed = clock.Elapsed;
         journal.Dispose();
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"EngineHost.Recover {took.TotalMilliseconds:N0} ms (its report, to the end of the replay: {report.Duration.TotalMilliseconds:N0} ms; " +
+            $"EngineHost.Recover {took.TotalMilliseconds:N0} ms (its report, to the end of the replay: {report.Duration.TotalMilliseconds:N0} ms: {report.Phases}; " +
             $"state hash ready after {hashed.TotalMilliseconds:N0} ms), " +
             $"snapshot at {report.SnapshotSequence:N0} + {report.RecordsReplayed:N0} records replayed, {engine.OpenTradeCount:N0} open trades, GC pauses {pause.TotalMilliseconds:N0} ms");
         return (took, report, hash, line);

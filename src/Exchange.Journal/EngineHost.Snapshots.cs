@@ -41,6 +41,7 @@ public sealed partial class EngineHost
         SnapshotStore snapshots;
         (StateImage Image, SnapshotHeader Header, string Path)? loaded;
         var skipped = 0;
+        long snapshotLoaded, restored;
         try
         {
             snapshots = new SnapshotStore(Path.Combine(options.DataDirectory, "snapshots"), options.MaxSnapshots);
@@ -49,7 +50,9 @@ public sealed partial class EngineHost
                 skipped++;
                 logger.LogError("Skipping snapshot {Path}: {Reason}", e.Path, e.Reason);
             });
+            snapshotLoaded = Stopwatch.GetTimestamp();
             engine = loaded is { } l ? TradingEngine.Restore(options.Engine, l.Image) : new TradingEngine(options.Engine);
+            restored = Stopwatch.GetTimestamp();
         }
         catch
         {
@@ -68,18 +71,23 @@ public sealed partial class EngineHost
         var journal = opening.GetAwaiter().GetResult();
         try
         {
+            var journalChecked = Stopwatch.GetTimestamp();
             if (journal.Recovery.WasTruncated)
                 logger.LogWarning("Cut a torn record off the journal: {Info}", journal.Recovery);
             var replayed = JournalReplay.Run(engine, journal, listener);
-            var duration = Stopwatch.GetElapsedTime(started);
+            var replayDone = Stopwatch.GetTimestamp();
+            var duration = Stopwatch.GetElapsedTime(started, replayDone);
+            var phases = new RecoveryPhases(Stopwatch.GetElapsedTime(started, snapshotLoaded),
+                Stopwatch.GetElapsedTime(snapshotLoaded, restored), Stopwatch.GetElapsedTime(restored, journalChecked),
+                Stopwatch.GetElapsedTime(journalChecked, replayDone));
             var image = engine.CaptureImage();
             var hash = Task.Run(() => StateCodec.Hash(image));
             var report = new RecoveryReport(
                 loaded?.Path, loaded?.Header.LastSequence ?? 0, skipped, replayed, engine.LastSequence,
-                journal.Recovery.TruncatedBytes, duration, hash);
+                journal.Recovery.TruncatedBytes, duration, hash, phases);
             logger.LogInformation(
-                "Recovered in {Ms} ms from snapshot {Snapshot} (sequence {SnapshotSequence}, {Skipped} skipped) and {Replayed} journal records: sequence {Sequence}, {Trades} open trades",
-                (long)duration.TotalMilliseconds, report.SnapshotPath ?? "(none)", report.SnapshotSequence, skipped,
+                "Recovered in {Ms} ms ({Phases}) from snapshot {Snapshot} (sequence {SnapshotSequence}, {Skipped} skipped) and {Replayed} journal records: sequence {Sequence}, {Trades} open trades",
+                (long)duration.TotalMilliseconds, phases, report.SnapshotPath ?? "(none)", report.SnapshotSequence, skipped,
                 replayed, report.LastSequence, engine.OpenTradeCount);
             var sequence = report.LastSequence;
             _ = hash.ContinueWith(
