@@ -30,8 +30,9 @@ public class EngineThroughput
     private EngineInput[] _opens = null!;
     private EngineInput[] _closes = null!;
     private TradeId[] _openTradeOf = null!;
+    private TradeId[] _tradeIds = null!;
     private long _sequence;
-    private ulong _nextTradeId;
+    private int _nextTradeId;
 
     [GlobalSetup]
     public void Setup()
@@ -43,6 +44,7 @@ public class EngineThroughput
         _opens = new EngineInput[Accounts];
         _closes = new EngineInput[Accounts];
         _openTradeOf = new TradeId[Accounts];
+        _tradeIds = ServerLikeTradeIds(1 << 20);
         for (var i = 0; i < Accounts; i++)
         {
             var user = Market.User(i);
@@ -65,13 +67,32 @@ public class EngineThroughput
         {
             ref var open = ref _opens[i];
             open.Sequence = ++_sequence;
-            open.TradeId = new TradeId(++_nextTradeId);
+            open.TradeId = NextTradeId();
             _engine.Apply(in open, check);
             _openTradeOf[i] = open.TradeId;
         }
         Round(check);
         check.Expect(replies: Accounts * 2L + CommandsPerInvoke, closed: Accounts, nameof(EngineThroughput));
     }
+
+    /// <summary>
+    /// Ids as the server stamps them: 48 bits of milliseconds, then random bits (fixed seed).
+    /// Sequential ids would flatter a table that hashes them into neighbouring buckets.
+    /// </summary>
+    private static TradeId[] ServerLikeTradeIds(int count)
+    {
+        var random = new Random(20261203);
+        var ids = new TradeId[count];
+        for (var i = 0; i < count; i++)
+        {
+            var ms = (ulong)(Market.Now + i / 2_000); // 2,000 trades a millisecond
+            ids[i] = new TradeId(new UInt128((ms << 16) | (uint)random.Next(1 << 16), (ulong)random.NextInt64()));
+        }
+        return ids;
+    }
+
+    // Cycles through a million ids: each is long closed before it comes round again.
+    private TradeId NextTradeId() => _tradeIds[_nextTradeId++ & (_tradeIds.Length - 1)];
 
     [GlobalCleanup]
     public void Cleanup()
@@ -93,7 +114,7 @@ public class EngineThroughput
         {
             ref var open = ref opens[i];
             open.Sequence = ++_sequence;
-            open.TradeId = new TradeId(++_nextTradeId);
+            open.TradeId = NextTradeId();
             engine.Apply(in open, sink);
 
             ref var close = ref closes[i];

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Exchange.Engine;
 
 namespace Exchange.Benchmarks;
@@ -50,7 +51,26 @@ internal static class Market
     /// <summary>Bid and ask per asset, in whole dollars and cents.</summary>
     public static readonly (decimal Bid, decimal Ask)[] Books = [(60_000.00m, 60_000.50m), (3_000.00m, 3_000.05m), (150.00m, 150.01m)];
 
-    public static UserId User(int n) => new(new Guid(n, 0, 0, new byte[8]));
+    /// <summary>
+    /// The n-th trader: a random-looking guid as the server's <c>Guid.NewGuid()</c> gives, the
+    /// same for the same n. Sequential guids would flatter a table that hashes neighbours into
+    /// neighbouring buckets while the benchmark walks accounts in order.
+    /// </summary>
+    public static UserId User(int n)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, Mix((ulong)n));
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[8..], Mix((ulong)n + 0x5851_F42D_4C95_7F2D));
+        return new UserId(new Guid(bytes));
+    }
+
+    // SplitMix64's finalizer: a bijection, so different n give different users.
+    private static ulong Mix(ulong x)
+    {
+        x = (x ^ (x >> 30)) * 0xBF58_476D_1CE4_E5B9;
+        x = (x ^ (x >> 27)) * 0x94D0_49BB_1331_11EB;
+        return x ^ (x >> 31);
+    }
 
     public static void Open(TradingEngine engine, ref long sequence, int accounts, IEngineSink sink)
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace Exchange.Engine;
@@ -13,7 +14,7 @@ internal sealed class OpenTrades
     private int[] _freeSlots = new int[64];
     private int _freeCount;
     private int _highWater;
-    private readonly IdTable<int> _slotById = new();
+    private readonly IdIndex _slotById = new();
 
     public int Count => _slotById.Count;
 
@@ -97,6 +98,49 @@ internal sealed class OpenTrades
     {
         for (var slot = 0; slot < _highWater; slot++)
             if (_trades[slot].OpenSequence != 0) yield return _trades[slot];
+    }
+}
+
+/// <summary>
+/// Every account, by user id. Accounts are never removed, so they sit in a list in the order
+/// they were created and the id index maps to a position in it.
+/// </summary>
+internal sealed class Accounts
+{
+    private readonly IdIndex _indexById = new();
+    private readonly List<Account> _all = [];
+
+    public int Count => _all.Count;
+
+    public IReadOnlyList<Account> All => _all;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryFind(UserId user, [NotNullWhen(true)] out Account? account)
+    {
+        if (_indexById.TryGetValue(user.Bits, out var index))
+        {
+            account = _all[index];
+            return true;
+        }
+        account = null;
+        return false;
+    }
+
+    public Account this[UserId user] => _all[_indexById[user.Bits]];
+
+    public bool Contains(UserId user) => _indexById.ContainsKey(user.Bits);
+
+    public void EnsureCapacity(int count)
+    {
+        _indexById.EnsureCapacity(count);
+        _all.EnsureCapacity(count);
+    }
+
+    /// <summary>Adds an account whose user has none yet (a duplicate throws).</summary>
+    public void Add(Account account)
+    {
+        _indexById.Add(account.Id.Bits, _all.Count);
+        _all.Add(account);
     }
 }
 

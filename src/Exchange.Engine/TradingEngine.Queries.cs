@@ -4,7 +4,7 @@ public sealed partial class TradingEngine
 {
     private void ApplyQuery(in EngineInput input, IEngineSink sink)
     {
-        if (!_accounts.TryGetValue(input.User.Bits, out var account))
+        if (!_accounts.TryFind(input.User, out var account))
         {
             Reject(in input, RejectCode.AccountNotFound, sink);
             return;
@@ -51,5 +51,5 @@ public sealed partial class TradingEngine
 
     /// <summary>The trader's balance as the API shows it, or null when there is no account.</summary>
     public (Usd Free, Usd Locked, Usd Equity)? BalanceOf(UserId user) =>
-        _accounts.TryGetValue(user.Bits, out var account) ? (account.Free, account.Locked, Equity(account)) : null;
+        _accounts.TryFind(user, out var account) ? (account.Free, account.Locked, Equity(account)) : null;
 }

@@ -15,7 +15,7 @@ public sealed partial class TradingEngine
         }
         var accounts = new AccountImage[_accounts.Count];
         var n = 0;
-        foreach (var account in _accounts.Values()) accounts[n++] = new AccountImage(account.Id, account.Free, account.Locked);
+        foreach (var account in _accounts.All) accounts[n++] = new AccountImage(account.Id, account.Free, account.Locked);
         var (slots, slotCount) = _trades.CopySlots();
         return new StateImage
         {
@@ -54,7 +54,7 @@ public sealed partial class TradingEngine
         }
         engine._accounts.EnsureCapacity(image.Accounts.Length);
         foreach (var a in image.Accounts)
-            engine._accounts.Add(a.User.Bits, new Account(a.User, a.Free) { Locked = a.Locked });
+            engine._accounts.Add(new Account(a.User, a.Free) { Locked = a.Locked });
         // The heaps take their triggers unordered and are built bottom-up once at the end: O(n)
         // whatever order the trades come in.
         foreach (var market in engine._markets) market.BeginBulkLoad();
@@ -121,7 +121,7 @@ public sealed partial class TradingEngine
         for (var slot = 0; slot < count; slot++)
         {
             ref readonly var trade = ref _trades[slot];
-            var account = _accounts[trade.Owner.Bits];
+            var account = _accounts[trade.Owner];
             _trades.AccountPosition(slot) = account.OpenSlots.Count;
             account.OpenSlots.Add(slot);
             AddTriggers(_markets[trade.Asset.Index], slot, in trade);

@@ -77,7 +77,7 @@ public sealed partial class TradingEngine
     private RejectCode ValidateNewTrade(in EngineInput input, out ValidOrder order)
     {
         order = default;
-        if (!_accounts.TryGetValue(input.User.Bits, out var account)) return RejectCode.AccountNotFound;
+        if (!_accounts.TryFind(input.User, out var account)) return RejectCode.AccountNotFound;
         order.Account = account;
         if (!_config.TryFindAsset(input.Symbol, out order.Asset)) return RejectCode.UnknownAsset;
         if (input.Direction is not (Direction.Long or Direction.Short)) return RejectCode.InvalidDirection;
@@ -177,7 +177,7 @@ public sealed partial class TradingEngine
 
     private void CloseTrade(in EngineInput input, IEngineSink sink)
     {
-        if (!_accounts.TryGetValue(input.User.Bits, out var account))
+        if (!_accounts.TryFind(input.User, out var account))
         {
             Reject(in input, RejectCode.AccountNotFound, sink);
             return;
@@ -211,7 +211,7 @@ public sealed partial class TradingEngine
     private CloseResult Settle(int slot, CloseReason reason, Price closePrice, in EngineInput cause, IEngineSink sink)
     {
         var trade = _trades[slot];
-        return Settle(slot, in trade, _accounts[trade.Owner.Bits], reason, closePrice, in cause, sink);
+        return Settle(slot, in trade, _accounts[trade.Owner], reason, closePrice, in cause, sink);
     }
 
     /// <summary>

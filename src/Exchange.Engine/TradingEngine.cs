@@ -9,7 +9,7 @@ public sealed partial class TradingEngine
 {
     private readonly EngineConfig _config;
     private readonly Market[] _markets;
-    private readonly IdTable<Account> _accounts = new();
+    private readonly Accounts _accounts = new();
     private readonly OpenTrades _trades = new();
     private readonly TriggerPositions _stopPositions = new();
     private readonly TriggerPositions _takeProfitPositions = new();
@@ -70,13 +70,13 @@ public sealed partial class TradingEngine
 
     private void CreateAccount(in EngineInput input, IEngineSink sink)
     {
-        if (_accounts.ContainsKey(input.User.Bits))
+        if (_accounts.Contains(input.User))
         {
             Reject(in input, RejectCode.AccountExists, sink);
             return;
         }
         var account = new Account(input.User, _config.InitialBalance);
-        _accounts.Add(input.User.Bits, account);
+        _accounts.Add(account);
         TotalDeposits += _config.InitialBalance;
         sink.OnAccountCreated(new AccountCreated(NextHeader(in input), input.User, _config.InitialBalance));
         sink.OnBalanceChanged(new BalanceChanged(NextHeader(in input), input.User, account.Free, account.Locked));
