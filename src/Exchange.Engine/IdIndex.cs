@@ -65,7 +65,11 @@ internal sealed class IdIndex
 
     public bool ContainsKey(UInt128 id) => TryGetValue(id, out _);
 
-    public int this[UInt128 id] => TryGetValue(id, out var value) ? value : throw new KeyNotFoundException($"No entry for id {id:x32}.");
+    public int this[UInt128 id]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => TryGetValue(id, out var value) ? value : throw new KeyNotFoundException($"No entry for id {id:x32}.");
+    }
 
     /// <summary>Adds an id that is not in the table (the caller checked; a duplicate throws).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -38,7 +38,7 @@ public sealed partial class TradingEngine
 
     private OpenTradeValuation[] OpenTradesOf(Account account)
     {
-        var result = new OpenTradeValuation[account.OpenSlots.Count];
+        var result = new OpenTradeValuation[account.OpenSlots.Length];
         for (var i = 0; i < result.Length; i++)
         {
             var trade = _trades[account.OpenSlots[i]];

@@ -61,12 +61,17 @@ public sealed partial class TradingEngine
         var slots = WithRoomToGrow(image);
         var count = engine._trades.Adopt(slots, image.TradeSlotCount);
         engine.ReserveTriggers(count, slots.Length);
-        // Two independent halves on two cores (each a chain of cache misses at a million trades):
-        // the id index, and each trade's place in its account and in the trigger heaps.
+        // Independent work on two cores (each a chain of cache misses at a million trades): the
+        // id index, then the trigger heaps (built once all are in) on one; each trade's place in
+        // its owner's list on the other, which is the longest part (a random account per trade).
         Parallel.Invoke(
-            engine._trades.IndexAdopted,
-            () => engine.LinkRestoredTrades(count));
-        foreach (var market in engine._markets) market.EndBulkLoad();
+            () =>
+            {
+                engine._trades.IndexAdopted();
+                engine.AddRestoredTriggers(count);
+                foreach (var market in engine._markets) market.EndBulkLoad();
+            },
+            () => engine.LinkToAccounts(count));
         return engine;
     }
 
@@ -116,14 +121,20 @@ public sealed partial class TradingEngine
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void LinkRestoredTrades(int count)
+    private void LinkToAccounts(int count)
+    {
+        for (var slot = 0; slot < count; slot++)
+        {
+            _trades.AccountPosition(slot) = _accounts[_trades[slot].Owner].AddOpenSlot(slot);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AddRestoredTriggers(int count)
     {
         for (var slot = 0; slot < count; slot++)
         {
             ref readonly var trade = ref _trades[slot];
-            var account = _accounts[trade.Owner];
-            _trades.AccountPosition(slot) = account.OpenSlots.Count;
-            account.OpenSlots.Add(slot);
             AddTriggers(_markets[trade.Asset.Index], slot, in trade);
         }
     }

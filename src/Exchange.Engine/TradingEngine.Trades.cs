@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Exchange.Engine;
 
 public sealed partial class TradingEngine
@@ -45,8 +47,7 @@ public sealed partial class TradingEngine
             input.Sequence, input.TimestampMs);
 
         var slot = _trades.Add(in trade);
-        _trades.AccountPosition(slot) = account.OpenSlots.Count;
-        account.OpenSlots.Add(slot);
+        _trades.AccountPosition(slot) = account.AddOpenSlot(slot);
         account.Free -= order.Margin;
         account.Locked += order.Margin;
         AddTriggers(market, slot, in trade);
@@ -157,6 +158,7 @@ public sealed partial class TradingEngine
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddTriggers(Market market, int slot, in TradeView trade)
     {
         var isLong = trade.Direction == Direction.Long;
@@ -239,10 +241,7 @@ public sealed partial class TradingEngine
 
         RemoveTriggers(_markets[trade.Asset.Index], slot, trade.Direction);
         var position = _trades.AccountPosition(slot);
-        var lastSlot = account.OpenSlots[^1];
-        account.OpenSlots[position] = lastSlot;
-        _trades.AccountPosition(lastSlot) = position;
-        account.OpenSlots.RemoveAt(account.OpenSlots.Count - 1);
+        _trades.AccountPosition(account.RemoveOpenSlotAt(position)) = position;
         _trades.Remove(slot);
 
         account.Locked -= trade.Margin;

@@ -61,6 +61,7 @@ internal sealed class TriggerHeap
         if (count > _entries.Length) Array.Resize(ref _entries, count);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(int slot, long price, long openSequence)
     {
         if (_count == _entries.Length) Array.Resize(ref _entries, _count * 2);
@@ -135,12 +136,16 @@ internal sealed class TriggerHeap
     }
 
     // Positions are stored +1 so the zeroed array means "absent"; removed entries have none.
+    // The sift helpers are inlined so that a restore's Heapify (compiled optimized at once)
+    // does not run them as unoptimized calls in a freshly started process.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetPosition(int position)
     {
         var slot = _entries[position].Slot;
         if (slot != Removed) _positions[slot] = position + 1;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Before(int a, int b)
     {
         ref var x = ref _entries[a];
@@ -149,6 +154,7 @@ internal sealed class TriggerHeap
         return x.OpenSequence < y.OpenSequence;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Swap(int a, int b)
     {
         (_entries[a], _entries[b]) = (_entries[b], _entries[a]);
@@ -167,6 +173,7 @@ internal sealed class TriggerHeap
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SiftDown(int position)
     {
         while (true)
