@@ -85,10 +85,13 @@ internal sealed class OpenTrades
         _freeSlots[_freeCount++] = slot;
     }
 
-    /// <summary>A copy of the slot array up to the highest slot ever used; empty slots are default.</summary>
-    public (TradeView[] Slots, int Count) CopySlots()
+    /// <summary>
+    /// A copy of the slot array up to the highest slot ever used (empty slots are default),
+    /// into <paramref name="buffer"/> when it is long enough, else into a new array.
+    /// </summary>
+    public (TradeView[] Slots, int Count) CopySlots(TradeView[]? buffer)
     {
-        var copy = new TradeView[_highWater];
+        var copy = buffer is not null && buffer.Length >= _highWater ? buffer : new TradeView[_highWater];
         Array.Copy(_trades, copy, _highWater);
         return (copy, _highWater);
     }

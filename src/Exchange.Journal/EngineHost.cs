@@ -45,6 +45,7 @@ public sealed partial class EngineHost : IDisposable
     private long _lastTimestampMs;
     private long _nextSnapshotAtMs;
     private Task _snapshotWrite = Task.CompletedTask;
+    private TradeView[]? _slotBuffer; // an earlier image's trade array, free for the next snapshot to copy into
     private volatile bool _stopping;
     private int _disposed;
 

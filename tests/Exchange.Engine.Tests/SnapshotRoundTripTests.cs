@@ -33,6 +33,33 @@ public sealed class SnapshotRoundTripTests
     }
 
     [Fact]
+    public void An_image_copied_into_an_earlier_images_array_encodes_like_a_fresh_copy() =>
+        WorkloadsWithCut.Sample((ops, cutPerMille) =>
+        {
+            var inputs = Workload.Build(ops).Inputs;
+            var engine = new TradingEngine(WorkloadRunner.Config);
+            var cut = CutIndex(inputs, cutPerMille);
+            WorkloadRunner.Run(engine, inputs, 0, cut);
+            // An earlier image's array, longer than needed and full of other trades.
+            var earlier = engine.CaptureImage();
+            var buffer = new TradeView[earlier.TradeSlotCount + 50];
+            Array.Fill(buffer, earlier.TradeSlotCount > 0 ? earlier.TradeSlots[0] : default);
+            WorkloadRunner.Run(engine, inputs, cut, inputs.Count);
+
+            var reused = engine.CaptureImage(buffer);
+            var fresh = engine.CaptureImage();
+
+            Assert.Equal(Encode(fresh), Encode(reused));
+            // Used when long enough, never when too short (the copy would not fit).
+            Assert.Equal(buffer.Length >= fresh.TradeSlotCount, ReferenceEquals(buffer, reused.TradeSlots));
+            if (fresh.TradeSlotCount > 0)
+            {
+                var tooShort = new TradeView[fresh.TradeSlotCount - 1];
+                Assert.NotSame(tooShort, engine.CaptureImage(tooShort).TradeSlots);
+            }
+        }, iter: Iterations / 3, print: Print);
+
+    [Fact]
     public void Snapshot_round_trip_keeps_the_state_hash() =>
         WorkloadsWithCut.Sample((ops, cutPerMille) =>
         {
