@@ -79,7 +79,9 @@ public static class SnapshotFile
         try
         {
             using var gzip = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true);
-            var state = new HashingStream(gzip, stateSha);
+            // Decompressing is the slowest step: it runs on another core, ahead of the hashing and decoding.
+            using var decompressed = new ReadAheadStream(gzip);
+            var state = new HashingStream(decompressed, stateSha);
             image = StateCodec.Read(state);
             state.CopyTo(Stream.Null);
         }
