@@ -40,10 +40,12 @@ internal static class ServerSetup
         services.AddSingleton(sp => new AuthTokens(settings.JwtKey, sp.GetRequiredService<TimeProvider>()));
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<AuthTokens>((options, tokens) =>
+            .Configure<AuthTokens, TimeProvider>((options, tokens, time) =>
             {
                 options.MapInboundClaims = false;
                 options.TokenValidationParameters = tokens.ValidationParameters();
+                options.TokenHandlers.Clear();
+                options.TokenHandlers.Add(new RememberingTokenHandler(time) { MapInboundClaims = false });
                 options.Events = new JwtBearerEvents
                 {
                     // Browsers send the HttpOnly cookie; API clients may send a Bearer header instead.

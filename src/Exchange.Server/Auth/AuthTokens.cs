@@ -40,6 +40,14 @@ public sealed class AuthTokens(SymmetricSecurityKey key, TimeProvider time)
         RequireExpirationTime = true,
         ClockSkew = TimeSpan.FromSeconds(30),
         NameClaimType = "email",
+        // The library's own check reads the system clock; this one reads the app's, like
+        // RememberingTokenHandler, so both agree on when a token has expired.
+        LifetimeValidator = (notBefore, expires, _, parameters) =>
+        {
+            var now = time.GetUtcNow().UtcDateTime;
+            return expires is { } until && now <= until + parameters.ClockSkew &&
+                   (notBefore is not { } from || now >= from - parameters.ClockSkew);
+        },
     };
 
     public static CookieOptions CookieOptions(HttpRequest request, DateTimeOffset expires) => new()

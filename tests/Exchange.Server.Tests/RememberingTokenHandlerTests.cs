@@ -1,0 +1,82 @@
+using System.Text;
+using Exchange.Server.Auth;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Exchange.Server.Tests;
+
+public sealed class RememberingTokenHandlerTests
+{
+    private sealed class SettableTime(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    private static readonly SymmetricSecurityKey Key = new(Encoding.UTF8.GetBytes("a-test-secret-that-is-long-enough-for-hs256"));
+    private readonly SettableTime _time = new(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero));
+
+    private AuthTokens Tokens => new(Key, _time);
+
+    [Fact]
+    public async Task A_valid_token_is_remembered_and_keeps_being_accepted()
+    {
+        var handler = new RememberingTokenHandler(_time);
+        var (token, _) = Tokens.Issue(Guid.NewGuid(), "a@example.com");
+
+        Assert.True((await handler.ValidateTokenAsync(token, Tokens.ValidationParameters())).IsValid);
+        Assert.Equal(1, handler.Count);
+        var again = await handler.ValidateTokenAsync(token, Tokens.ValidationParameters());
+        Assert.True(again.IsValid);
+        Assert.Equal("a@example.com", again.ClaimsIdentity.Name);
+    }
+
+    [Fact]
+    public async Task A_remembered_token_is_refused_once_it_has_expired()
+    {
+        var handler = new RememberingTokenHandler(_time);
+        var (token, expires) = Tokens.Issue(Guid.NewGuid(), "a@example.com");
+        Assert.True((await handler.ValidateTokenAsync(token, Tokens.ValidationParameters())).IsValid);
+
+        _time.Now = expires.AddMinutes(1); // past the expiry and the 30 s clock skew
+
+        Assert.False((await handler.ValidateTokenAsync(token, Tokens.ValidationParameters())).IsValid);
+        Assert.Equal(0, handler.Count);
+    }
+
+    [Fact]
+    public async Task A_token_signed_with_another_key_is_refused_and_not_remembered()
+    {
+        var handler = new RememberingTokenHandler(_time);
+        var (genuine, _) = Tokens.Issue(Guid.NewGuid(), "a@example.com");
+        await handler.ValidateTokenAsync(genuine, Tokens.ValidationParameters());
+        var other = new AuthTokens(new SymmetricSecurityKey(Encoding.UTF8.GetBytes("another-secret-that-is-long-enough-for-hs256")), _time);
+        var (forged, _) = other.Issue(Guid.NewGuid(), "b@example.com");
+
+        Assert.False((await handler.ValidateTokenAsync(forged, Tokens.ValidationParameters())).IsValid);
+        Assert.False((await handler.ValidateTokenAsync(forged, Tokens.ValidationParameters())).IsValid);
+        Assert.Equal(1, handler.Count);
+    }
+
+    [Fact]
+    public async Task It_never_remembers_more_tokens_than_its_capacity()
+    {
+        var handler = new RememberingTokenHandler(_time, capacity: 2);
+        for (var i = 0; i < 5; i++)
+        {
+            var (token, _) = Tokens.Issue(Guid.NewGuid(), $"t{i}@example.com");
+            Assert.True((await handler.ValidateTokenAsync(token, Tokens.ValidationParameters())).IsValid);
+            Assert.InRange(handler.Count, 1, 2);
+        }
+    }
+
+    [Fact]
+    public async Task A_token_is_refused_before_its_not_before_time()
+    {
+        var handler = new RememberingTokenHandler(_time);
+        var (token, _) = Tokens.Issue(Guid.NewGuid(), "a@example.com");
+        _time.Now -= TimeSpan.FromMinutes(5);
+
+        Assert.False((await handler.ValidateTokenAsync(token, Tokens.ValidationParameters())).IsValid);
+        Assert.Equal(0, handler.Count);
+    }
+}
