@@ -2,9 +2,8 @@ using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
+using System.Threading.Channels;
 
 namespace Exchange.LoadTest;
 
@@ -87,21 +86,30 @@ public sealed class StepResult
 /// (coordinated omission is not hidden). Slot k belongs to trader k mod N; a trader closes a
 /// trade it knows to be open, otherwise opens one, so the mix stays half and half while
 /// replies arrive before the trader's next slot.
+/// <para>
+/// A dispatcher thread hands each slot, at its time, to whichever keep-alive connection is
+/// free (<see cref="RawHttpConnection"/>: prepared request bytes on a plain socket); the
+/// connection sends it right there on the dispatcher's thread and reads the reply where the
+/// socket completes. When every connection is busy, slots wait in line, and that wait counts.
+/// </para>
 /// </summary>
 public sealed class OpenLoopRun
 {
     private static readonly string[] Assets = ["BTC_USDC", "ETH_USDC", "SOL_USDC"];
     private static readonly string[] Directions = ["LONG", "SHORT"];
+    private const string EnginePath = "/api/v1/engine";
+    private const string CloseBodyStart = "{\"command\":\"CLOSE_TRADE\",\"tradeId\":\"";
 
-    // The handler directly: HttpClient would add a linked CancellationTokenSource and a
-    // response buffer per request, generator CPU taken from the server on a shared machine.
-    private readonly HttpMessageInvoker _client;
     private readonly CancellationTokenSource _abort = new();
-    private readonly Uri _engine;
+    private readonly Uri _server;
     private readonly Trader[] _traders;
     private readonly LoadOptions _options;
     private readonly double _rate;
-    private readonly byte[][] _createBodies;
+    private readonly byte[][][] _createRequests; // [trader][asset x direction]
+    private readonly byte[][] _closeRequests;    // [trader], with a 32-character trade id to fill in at _closeIdOffset[trader]
+    private readonly int[] _closeIdOffset;
+    private readonly Channel<(long Slot, long Planned)> _due = Channel.CreateUnbounded<(long, long)>(
+        new UnboundedChannelOptions { SingleWriter = true, AllowSynchronousContinuations = true });
     private readonly StepResult _measured;
     private readonly StepResult _warm;
 
@@ -114,29 +122,35 @@ public sealed class OpenLoopRun
     private ProcessCpu? _serverAtStart;
     private TimeSpan _generatorAtStart;
 
-    public OpenLoopRun(HttpMessageInvoker client, Uri baseUrl, Trader[] traders, LoadOptions options, double rate)
+    public OpenLoopRun(Uri server, Trader[] traders, LoadOptions options, double rate)
     {
-        _client = client;
-        _engine = new Uri(baseUrl, "/api/v1/engine");
+        _server = server;
         _traders = traders;
         _options = options;
         _rate = rate;
         var margin = options.Margin.ToString(CultureInfo.InvariantCulture);
-        _createBodies = [.. Assets.SelectMany(a => Directions.Select(d => Encoding.UTF8.GetBytes(
-            $$"""{"command":"CREATE_TRADE","asset":"{{a}}","direction":"{{d}}","margin":{{margin}},"leverage":{{options.Leverage}}}""")))];
+        var createBodies = Assets.SelectMany(a => Directions.Select(d => Encoding.UTF8.GetBytes(
+            $$"""{"command":"CREATE_TRADE","asset":"{{a}}","direction":"{{d}}","margin":{{margin}},"leverage":{{options.Leverage}}}"""))).ToArray();
+        var closeBody = Encoding.UTF8.GetBytes(CloseBodyStart + new string('0', 32) + "\"}");
+        _createRequests = [.. traders.Select(t => createBodies.Select(b => RawHttpConnection.Post(server, EnginePath, "Bearer " + t.Token, b)).ToArray())];
+        _closeRequests = [.. traders.Select(t => RawHttpConnection.Post(server, EnginePath, "Bearer " + t.Token, closeBody))];
+        _closeIdOffset = [.. _closeRequests.Select(r => r.Length - 2 - 32)];
         _measured = new StepResult { PlannedRate = rate, Seconds = options.Seconds };
         _warm = new StepResult { PlannedRate = rate, Seconds = Math.Max(options.Warmup, 1e-9) };
     }
 
     public async Task<StepResult> RunAsync()
     {
+        var connections = await Task.WhenAll(Enumerable.Range(0, _options.Connections)
+            .Select(_ => RawHttpConnection.OpenAsync(_server, _abort.Token)));
         var ticks = Stopwatch.Frequency;
         _start = Stopwatch.GetTimestamp() + ticks / 10;
         _measureFrom = _start + (long)(_options.Warmup * ticks);
         _end = _measureFrom + (long)(_options.Seconds * ticks);
+        var serving = connections.Select(ServeAsync).ToArray();
 
         var dispatched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        // A dedicated thread keeps the schedule; the thread pool may be busy with replies.
+        // A dedicated thread keeps the schedule; it also writes each request (see the class comment).
         var dispatcher = new Thread(() =>
         {
             try
@@ -148,6 +162,10 @@ public sealed class OpenLoopRun
             {
                 dispatched.SetException(e);
             }
+            finally
+            {
+                _due.Writer.TryComplete();
+            }
         })
         { IsBackground = true, Name = "dispatcher", Priority = ThreadPriority.AboveNormal };
         dispatcher.Start();
@@ -158,11 +176,11 @@ public sealed class OpenLoopRun
         await dispatched.Task;
         await window;
         // Slow replies still count: wait for every outstanding one (or its timeout).
-        var drainUntil = Stopwatch.GetTimestamp() + (long)((_options.TimeoutSeconds + 2) * ticks);
-        while (Interlocked.Read(ref _inFlight) > 0 && Stopwatch.GetTimestamp() < drainUntil) await Task.Delay(10);
+        var drained = Task.WhenAll(serving);
+        await Task.WhenAny(drained, Task.Delay(TimeSpan.FromSeconds(_options.TimeoutSeconds + 2)));
         var unanswered = Interlocked.Read(ref _inFlight);
         await _abort.CancelAsync();
-        while (Interlocked.Read(ref _inFlight) > 0) await Task.Delay(10);
+        await drained;
         await progress.CancelAsync();
         await reporter;
         _abort.Dispose();
@@ -194,51 +212,88 @@ public sealed class OpenLoopRun
             if (planned >= _end) return;
             PreciseSleep.Until(planned);
             while (Stopwatch.GetTimestamp() < planned) PreciseSleep.Until(planned);
-            ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Run.SendAsync(s.Slot, s.Planned), (Run: this, Slot: k, Planned: planned), preferLocal: false);
+            var stats = planned >= _measureFrom ? _measured : _warm;
+            Interlocked.Increment(ref stats.Planned);
+            Interlocked.Increment(ref _sent);
+            if (Interlocked.Increment(ref _inFlight) > _options.MaxInFlight)
+            {
+                Interlocked.Decrement(ref _inFlight);
+                Count(stats.ErrorKinds, "not sent: --max-inflight reached");
+                Interlocked.Increment(ref stats.Errors);
+                continue;
+            }
+            // A connection waiting for work takes the slot and sends it on this thread.
+            _due.Writer.TryWrite((k, planned));
         }
     }
 
-    private async Task SendAsync(long slot, long planned)
+    /// <summary>One connection's life: take the next due slot, send it, read the reply; reconnect after a failure.</summary>
+    private async Task ServeAsync(RawHttpConnection connection)
     {
-        var stats = planned >= _measureFrom ? _measured : _warm;
-        Interlocked.Increment(ref stats.Planned);
-        Interlocked.Increment(ref _sent);
-        if (Interlocked.Increment(ref _inFlight) > _options.MaxInFlight)
-        {
-            Interlocked.Decrement(ref _inFlight);
-            Count(stats.ErrorKinds, "not sent: --max-inflight reached");
-            Interlocked.Increment(ref stats.Errors);
-            return;
-        }
-        var trader = _traders[slot % _traders.Length];
-        var closing = trader.TakeOpenTrade();
-        var body = closing is null
-            ? _createBodies[slot % _createBodies.Length]
-            : Encoding.UTF8.GetBytes($$"""{"command":"CLOSE_TRADE","tradeId":"{{closing}}"}""");
+        var send = new byte[1024];
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, _engine)
+            while (true)
             {
-                Version = HttpVersion.Version11,
-                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-                Content = new ByteArrayContent(body),
-            };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            request.Headers.Authorization = trader.Authorization;
+                (long Slot, long Planned) due;
+                try
+                {
+                    due = await _due.Reader.ReadAsync(_abort.Token);
+                }
+                catch (ChannelClosedException)
+                {
+                    return;
+                }
+                if (!await SendAsync(connection, due.Slot, due.Planned, send))
+                {
+                    await connection.DisposeAsync();
+                    connection = await RawHttpConnection.OpenAsync(_server, _abort.Token);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The run ended with this connection still waiting.
+        }
+        finally
+        {
+            await connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>Sends one slot's command and records its reply; false when the connection can no longer be used.</summary>
+    private async Task<bool> SendAsync(RawHttpConnection connection, long slot, long planned, byte[] send)
+    {
+        var stats = planned >= _measureFrom ? _measured : _warm;
+        var index = (int)(slot % _traders.Length);
+        var trader = _traders[index];
+        var closing = trader.TakeOpenTrade();
+        ReadOnlyMemory<byte> request;
+        if (closing is null)
+        {
+            request = _createRequests[index][slot % _createRequests[index].Length];
+        }
+        else
+        {
+            var template = _closeRequests[index];
+            template.CopyTo(send, 0);
+            Encoding.ASCII.GetBytes(closing, send.AsSpan(_closeIdOffset[index], 32));
+            request = send.AsMemory(0, template.Length);
+        }
+        try
+        {
             var sent = Stopwatch.GetTimestamp();
             stats.DispatchLag.RecordTicks(sent - planned);
-            using var response = await _client.SendAsync(request, _abort.Token);
-            var reply = await response.Content.ReadAsByteArrayAsync(_abort.Token);
+            var (status, reply) = await connection.SendAsync(request, _abort.Token);
             var done = Stopwatch.GetTimestamp();
             stats.Latency.RecordTicks(done - planned);
             stats.Service.RecordTicks(done - sent);
             InWindow(done, out var inWindow);
-            var status = (int)response.StatusCode;
             if (status is >= 200 and < 300)
             {
                 if (closing is null)
                 {
-                    var id = StringAfter(reply, "\"tradeId\":\""u8);
+                    var id = StringAfter(reply.Span, "\"tradeId\":\""u8);
                     if (id is not null) trader.AddOpenTrade(id);
                     Interlocked.Increment(ref stats.Created);
                 }
@@ -247,25 +302,28 @@ public sealed class OpenLoopRun
                     Interlocked.Increment(ref stats.Closed);
                 }
                 if (inWindow) Interlocked.Increment(ref _measured.WindowTrades);
-                if (ServerMs(reply) is { } serverMs) stats.ServerLatency.Record((long)(serverMs * 1000));
+                if (ServerMs(reply.Span) is { } serverMs) stats.ServerLatency.Record((long)(serverMs * 1000));
             }
             else if (status is >= 400 and < 500)
             {
                 Interlocked.Increment(ref stats.Rejected);
-                Count(stats.RejectCodes, $"{(closing is null ? "CREATE" : "CLOSE")} {status} {StringAfter(reply, "\"code\":\""u8) ?? "?"}");
+                Count(stats.RejectCodes, $"{(closing is null ? "CREATE" : "CLOSE")} {status} {StringAfter(reply.Span, "\"code\":\""u8) ?? "?"}");
             }
             else
             {
                 Interlocked.Increment(ref stats.Errors);
                 Count(stats.ErrorKinds, $"HTTP {status}");
             }
+            return true;
         }
         catch (Exception e)
         {
             if (closing is not null) trader.AddOpenTrade(closing); // it may still be open
             Interlocked.Increment(ref stats.Errors);
             InWindow(Stopwatch.GetTimestamp(), out _);
-            if (e is not OperationCanceledException) Count(stats.ErrorKinds, e.GetType().Name + ": " + e.Message);
+            if (e is OperationCanceledException) throw;
+            Count(stats.ErrorKinds, e.GetType().Name + ": " + e.Message);
+            return false;
         }
         finally
         {
@@ -303,19 +361,19 @@ public sealed class OpenLoopRun
     private static void Count(ConcurrentDictionary<string, long> counts, string key) => counts.AddOrUpdate(key, 1, (_, n) => n + 1);
 
     /// <summary>The JSON string value after <paramref name="prefix"/> (no escapes expected in ids and codes).</summary>
-    private static string? StringAfter(byte[] json, ReadOnlySpan<byte> prefix)
+    private static string? StringAfter(ReadOnlySpan<byte> json, ReadOnlySpan<byte> prefix)
     {
-        var at = json.AsSpan().IndexOf(prefix);
+        var at = json.IndexOf(prefix);
         if (at < 0) return null;
-        var rest = json.AsSpan(at + prefix.Length);
+        var rest = json[(at + prefix.Length)..];
         var end = rest.IndexOf((byte)'"');
         return end < 0 ? null : Encoding.UTF8.GetString(rest[..end]);
     }
 
-    private static double? ServerMs(byte[] json)
+    private static double? ServerMs(ReadOnlySpan<byte> json)
     {
-        var at = json.AsSpan().LastIndexOf("\"latency\":"u8);
+        var at = json.LastIndexOf("\"latency\":"u8);
         if (at < 0) return null;
-        return Utf8Parser.TryParse(json.AsSpan(at + 10), out double ms, out _) ? ms : null;
+        return Utf8Parser.TryParse(json[(at + 10)..], out double ms, out _) ? ms : null;
     }
 }

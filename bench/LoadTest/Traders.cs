@@ -11,6 +11,7 @@ public sealed class Trader(string email, string token)
     private readonly Stack<string> _open = new();
 
     public string Email { get; } = email;
+    public string Token { get; } = token;
     public AuthenticationHeaderValue Authorization { get; } = new("Bearer", token);
 
     public string? TakeOpenTrade()
