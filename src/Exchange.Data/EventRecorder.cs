@@ -392,7 +392,11 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         }
         if (ids.Count == 0) return;
         var list = ids.ToList();
-        rows.StoredStatus = await db.Trades.AsNoTracking().Where(t => list.Contains(t.TradeId))
+        // EF.Parameter: one JSON array parameter, not one parameter per id (EF 10's default). SQLite
+        // finds a named parameter by comparing it with every one before it, so a batch's few hundred
+        // ids as separate parameters cost ~10^5 string comparisons per query: under load that was
+        // a tenth of the server's CPU.
+        rows.StoredStatus = await db.Trades.AsNoTracking().Where(t => EF.Parameter(list).Contains(t.TradeId))
             .Select(t => new { t.TradeId, t.Status })
             .ToDictionaryAsync(t => t.TradeId, t => t.Status, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
     }
@@ -409,7 +413,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
             if (order.IdempotencyKey is { } key) (keys ??= []).Add(key);
         }
         if (ids is null) return;
-        foreach (var order in await db.Orders.Where(o => ids.Contains(o.OrderId)).ToListAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var order in await db.Orders.Where(o => EF.Parameter(ids).Contains(o.OrderId)).ToListAsync(cancellationToken).ConfigureAwait(false))
         {
             rows.OrdersById[order.OrderId] = order;
             if (order.IdempotencyKey is { } key) rows.OrdersByKey[(order.UserId, key)] = order.OrderId;
@@ -417,7 +421,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         if (keys is not null)
         {
             var taken = await db.Orders.AsNoTracking()
-                .Where(o => o.IdempotencyKey != null && keys.Contains(o.IdempotencyKey))
+                .Where(o => o.IdempotencyKey != null && EF.Parameter(keys).Contains(o.IdempotencyKey))
                 .Select(o => new { o.UserId, o.IdempotencyKey, o.OrderId })
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
             foreach (var t in taken) rows.OrdersByKey[(t.UserId, t.IdempotencyKey!)] = t.OrderId;
