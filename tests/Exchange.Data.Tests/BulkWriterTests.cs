@@ -19,13 +19,22 @@ public sealed class BulkWriterTests : IAsyncLifetime
         OpenOrderId = Guid.Parse("7c9e6679-7425-40de-944b-e07fc1f90ae7"), Status = TradeStatus.Open,
     };
 
+    /// <summary>Each column of the row as SQLite holds it: storage class and literal (typeof and quote).</summary>
     private async Task<List<string>> StoredAsync(string id)
     {
         await using var db = _test.Context();
         var connection = db.Database.GetDbConnection();
         await connection.OpenAsync();
+        var columns = new List<string>();
+        await using (var info = connection.CreateCommand())
+        {
+            info.CommandText = "SELECT name FROM pragma_table_info('Trades') ORDER BY cid";
+            await using var names = await info.ExecuteReaderAsync();
+            while (await names.ReadAsync()) columns.Add(names.GetString(0));
+        }
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT * FROM \"Trades\" WHERE \"TradeId\" = @id";
+        command.CommandText = "SELECT " + string.Join(", ", columns.Select(c => $"typeof(\"{c}\") || ':' || quote(\"{c}\")")) +
+                              " FROM \"Trades\" WHERE \"TradeId\" = @id";
         var parameter = command.CreateParameter();
         parameter.ParameterName = "@id";
         parameter.Value = id;
@@ -33,7 +42,7 @@ public sealed class BulkWriterTests : IAsyncLifetime
         await using var reader = await command.ExecuteReaderAsync();
         Assert.True(await reader.ReadAsync());
         return Enumerable.Range(0, reader.FieldCount)
-            .Select(i => reader.GetName(i) == "TradeId" ? "(id)" : $"{reader.GetName(i)}={reader.GetDataTypeName(i)}:{reader.GetValue(i)}")
+            .Select(i => columns[i] == "TradeId" ? "(id)" : $"{columns[i]}={reader.GetString(i)}")
             .ToList();
     }
 
