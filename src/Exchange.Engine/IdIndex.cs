@@ -141,8 +141,11 @@ internal sealed class IdIndex
 
     private static int MaxCount(int size) => (int)(size * 7L / 10);
 
+    private const int MaxSize = 1 << 30;
+
     private void Resize(int capacity)
     {
+        if (capacity > MaxCount(MaxSize)) throw new InvalidOperationException($"An id index holds at most {MaxCount(MaxSize):N0} ids.");
         var size = 16;
         while (MaxCount(size) < capacity) size *= 2;
         var old = _entries;

@@ -161,7 +161,9 @@ public sealed partial class EngineHost
         var image = _engine.CaptureImage(Interlocked.Exchange(ref _slotBuffer, null));
         var stall = Stopwatch.GetElapsedTime(stallStarted);
         var createdAt = NowMs();
-        _snapshotWrite = Task.Run(() =>
+        // After the previous write (SnapshotNowAsync may start one while another is on its way), so
+        // writes never overlap and waiting for the latest one waits for all.
+        _snapshotWrite = _snapshotWrite.ContinueWith(_ =>
         {
             try
             {
@@ -195,7 +197,7 @@ public sealed partial class EngineHost
             {
                 OfferSlotBuffer(image.TradeSlots);
             }
-        });
+        }, CancellationToken.None, TaskContinuationOptions.DenyChildAttach, TaskScheduler.Default);
         return _snapshotWrite;
     }
 }

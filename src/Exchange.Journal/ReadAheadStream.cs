@@ -22,6 +22,7 @@ internal sealed class ReadAheadStream : Stream
     private int _offset;
     private int _length;
     private bool _ended;
+    private int _disposed;
 
     public ReadAheadStream(Stream source)
     {
@@ -83,13 +84,13 @@ internal sealed class ReadAheadStream : Stream
     private bool NextChunk()
     {
         ReturnCurrent();
-        if (_ended) return false;
-        if (_full.TryTake(out var chunk, Timeout.Infinite))
+        if (!_ended && _full.TryTake(out var chunk, Timeout.Infinite))
         {
             (_current, _offset, _length) = (chunk.Buffer, 0, chunk.Length);
             return true;
         }
         _ended = true;
+        // Every read after a failure fails: a truncated source must never look like a clean end.
         if (_failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_failure);
         return false;
     }
@@ -102,7 +103,7 @@ internal sealed class ReadAheadStream : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _stop.Cancel();
             _reader.Wait();

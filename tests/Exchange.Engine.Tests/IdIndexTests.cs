@@ -77,4 +77,11 @@ public sealed class IdIndexTests
         for (var i = 1; i <= 1_000_000; i += 997) Assert.Equal(i, table[(UInt128)i]);
         Assert.Equal(1_000_000, table.Count);
     }
+
+    [Fact]
+    public void Asking_for_more_room_than_an_index_can_have_throws_instead_of_hanging()
+    {
+        var table = new IdIndex();
+        Assert.Throws<InvalidOperationException>(() => table.EnsureCapacity(int.MaxValue));
+    }
 }

@@ -35,6 +35,7 @@ public sealed class ReadAheadStreamTests
         });
         Assert.Equal(600_000, total);
         Assert.Equal("bad block", e.Message);
+        Assert.Throws<InvalidDataException>(() => stream.Read(buffer)); // never a clean end after a failure
     }
 
     [Fact]
@@ -44,6 +45,7 @@ public sealed class ReadAheadStreamTests
         var stream = new ReadAheadStream(source);
         Assert.Equal(10, stream.Read(new byte[10]));
         stream.Dispose(); // would hang if the reader stayed blocked on a full queue
+        stream.Dispose();
         Assert.True(source.Position < long.MaxValue);
     }
 
