@@ -69,7 +69,7 @@ public sealed class BadInputTests : IAsyncLifetime
         {
             Content = JsonContent.Create(new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 100, leverage = 5 }),
         };
-        request.Headers.Add("Idempotency-Key", new string('k', 201));
+        request.Headers.Add("Idempotency-Key", new string('k', Exchange.Server.Api.HttpExtensions.MaxIdempotencyKeyLength + 1));
         var response = await _trader.Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("INVALID_IDEMPOTENCY_KEY", (await response.ProblemAsync())["code"]!.GetValue<string>());

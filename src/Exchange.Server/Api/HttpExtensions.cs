@@ -9,7 +9,8 @@ internal static class HttpExtensions
     public static Guid UserId(this ClaimsPrincipal principal) =>
         Guid.Parse(principal.FindFirstValue(ClaimTypes.NameIdentifier) ?? principal.FindFirstValue("sub")!);
 
-    public const int MaxIdempotencyKeyLength = 200;
+    /// <summary>As long as the orders table's column (PostgreSQL enforces it; a longer key would fail its insert).</summary>
+    public const int MaxIdempotencyKeyLength = 128;
 
     /// <summary>
     /// The Idempotency-Key header, if any. A key that cannot be honoured (too long, or sent
