@@ -92,8 +92,6 @@ namespace Exchange.Data.Migrations.Postgres
 
                     b.HasKey("EventSequence");
 
-                    b.HasIndex("UserId", "EventSequence");
-
                     b.ToTable("Ledger", (string)null);
                 });
 
@@ -146,8 +144,6 @@ namespace Exchange.Data.Migrations.Postgres
                         .HasColumnType("uuid");
 
                     b.HasKey("OrderId");
-
-                    b.HasIndex("UserId", "CreatedAtMs");
 
                     b.HasIndex("UserId", "IdempotencyKey")
                         .IsUnique()

@@ -87,8 +87,6 @@ namespace Exchange.Data.Migrations.Sqlite
 
                     b.HasKey("EventSequence");
 
-                    b.HasIndex("UserId", "EventSequence");
-
                     b.ToTable("Ledger", (string)null);
                 });
 
@@ -141,8 +139,6 @@ namespace Exchange.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.HasKey("OrderId");
-
-                    b.HasIndex("UserId", "CreatedAtMs");
 
                     b.HasIndex("UserId", "IdempotencyKey")
                         .IsUnique()
