@@ -10,14 +10,16 @@ public sealed class MetricsTests : IAsyncLifetime
     public async Task DisposeAsync() => await _app.DisposeAsync();
 
     [Fact]
-    public async Task Journal_fsync_time_and_batch_sizes_are_exported_with_sub_millisecond_buckets()
+    public async Task Journal_fsync_time_batch_sizes_and_recorder_batch_time_are_exported_with_fine_buckets()
     {
         var trader = await _app.TraderAsync();
         await trader.OpenAsync();
 
         // The exporter collects on request; a scrape right after the first commands may predate them.
         string text = "";
-        for (var attempt = 0; attempt < 50 && !text.Contains("exchange_journal_fsync_duration_seconds_count", StringComparison.Ordinal); attempt++)
+        // The recorder commits its first batch after its linger.
+        for (var attempt = 0; attempt < 50 && !(text.Contains("exchange_journal_fsync_duration_seconds_count", StringComparison.Ordinal)
+                 && text.Contains("exchange_recorder_batch_duration_seconds_count", StringComparison.Ordinal)); attempt++)
         {
             if (attempt > 0) await Task.Delay(100);
             text = await _app.CreateClient().GetStringAsync("/metrics");
@@ -25,6 +27,7 @@ public sealed class MetricsTests : IAsyncLifetime
 
         Assert.Contains("exchange_journal_fsync_duration_seconds_bucket{otel_scope_name=\"Exchange.Engine\",le=\"0.00025\"}", text, StringComparison.Ordinal);
         Assert.Contains("exchange_journal_batch_records_bucket{otel_scope_name=\"Exchange.Engine\",le=\"64\"}", text, StringComparison.Ordinal);
+        Assert.Contains("exchange_recorder_batch_duration_seconds_bucket{otel_scope_name=\"Exchange.Data.EventRecorder\",le=\"0.001\"}", text, StringComparison.Ordinal);
         var count = text.Split('\n').First(l => l.StartsWith("exchange_journal_fsync_duration_seconds_count", StringComparison.Ordinal));
         Assert.True(long.Parse(count.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) >= 2, count);
     }
