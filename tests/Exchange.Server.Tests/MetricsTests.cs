@@ -1,6 +1,16 @@
 namespace Exchange.Server.Tests;
 
+/// <summary>
+/// Runs alone: every app in this test process names its meters alike, OpenTelemetry merges
+/// identical instruments of same-named meters into one stream, and another app disposing its
+/// meter ends that stream for all (open-telemetry/opentelemetry-dotnet#6412). A server process
+/// has one of each.
+/// </summary>
+[CollectionDefinition(nameof(MetricsTests), DisableParallelization = true)]
+public sealed class MetricsCollection;
+
 /// <summary>What an operator scrapes from /metrics.</summary>
+[Collection(nameof(MetricsTests))]
 public sealed class MetricsTests : IAsyncLifetime
 {
     private readonly ExchangeApp _app = new();
