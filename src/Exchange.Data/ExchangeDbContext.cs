@@ -82,8 +82,11 @@ public class ExchangeDbContext : DbContext
             trade.Property(t => t.StopLossPrice).HasPrecision(UnitsPrecision, UnitsScale);
             trade.Property(t => t.TakeProfitPrice).HasPrecision(UnitsPrecision, UnitsScale);
             trade.Property(t => t.ClosePrice).HasPrecision(UnitsPrecision, UnitsScale);
-            // Covers "a trader's trades" as well as paging one trader's history by close time.
-            trade.HasIndex(t => new { t.UserId, t.Status, t.ClosedAtMs });
+            // Pages one trader's closed trades by close time (open trades are read from the engine).
+            // Closed ones only: an open trade then costs no index page, which in a recorder commit is
+            // a page per trader who opened one (a third of the WAL at 2,000 commands/s). The filter
+            // reads the same in SQLite and PostgreSQL, and the history query's literal matches it.
+            trade.HasIndex(t => new { t.UserId, t.ClosedAtMs }).HasFilter("\"Status\" = 'closed'");
         });
 
         modelBuilder.Entity<LedgerEntry>(entry =>

@@ -264,7 +264,8 @@ namespace Exchange.Data.Migrations.Postgres
 
                     b.HasKey("TradeId");
 
-                    b.HasIndex("UserId", "Status", "ClosedAtMs");
+                    b.HasIndex("UserId", "ClosedAtMs")
+                        .HasFilter("\"Status\" = 'closed'");
 
                     b.ToTable("Trades", (string)null);
                 });

@@ -259,7 +259,8 @@ namespace Exchange.Data.Migrations.Sqlite
 
                     b.HasKey("TradeId");
 
-                    b.HasIndex("UserId", "Status", "ClosedAtMs");
+                    b.HasIndex("UserId", "ClosedAtMs")
+                        .HasFilter("\"Status\" = 'closed'");
 
                     b.ToTable("Trades", (string)null);
                 });
