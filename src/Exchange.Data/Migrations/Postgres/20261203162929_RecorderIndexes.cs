@@ -2,14 +2,18 @@
 
 #nullable disable
 
-namespace Exchange.Data.Migrations.Sqlite
+namespace Exchange.Data.Migrations.Postgres
 {
     /// <inheritdoc />
-    public partial class DropUnreadPerUserIndexes : Migration
+    public partial class RecorderIndexes : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropIndex(
+                name: "IX_Trades_UserId_Status_ClosedAtMs",
+                table: "Trades");
+
             migrationBuilder.DropIndex(
                 name: "IX_Orders_UserId_CreatedAtMs",
                 table: "Orders");
@@ -17,11 +21,26 @@ namespace Exchange.Data.Migrations.Sqlite
             migrationBuilder.DropIndex(
                 name: "IX_Ledger_UserId_EventSequence",
                 table: "Ledger");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Trades_UserId_ClosedAtMs",
+                table: "Trades",
+                columns: new[] { "UserId", "ClosedAtMs" },
+                filter: "\"Status\" = 'closed'");
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropIndex(
+                name: "IX_Trades_UserId_ClosedAtMs",
+                table: "Trades");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Trades_UserId_Status_ClosedAtMs",
+                table: "Trades",
+                columns: new[] { "UserId", "Status", "ClosedAtMs" });
+
             migrationBuilder.CreateIndex(
                 name: "IX_Orders_UserId_CreatedAtMs",
                 table: "Orders",

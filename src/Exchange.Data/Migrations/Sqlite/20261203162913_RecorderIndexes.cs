@@ -2,10 +2,10 @@
 
 #nullable disable
 
-namespace Exchange.Data.Migrations.Postgres
+namespace Exchange.Data.Migrations.Sqlite
 {
     /// <inheritdoc />
-    public partial class ClosedTradesIndex : Migration
+    public partial class RecorderIndexes : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -13,6 +13,14 @@ namespace Exchange.Data.Migrations.Postgres
             migrationBuilder.DropIndex(
                 name: "IX_Trades_UserId_Status_ClosedAtMs",
                 table: "Trades");
+
+            migrationBuilder.DropIndex(
+                name: "IX_Orders_UserId_CreatedAtMs",
+                table: "Orders");
+
+            migrationBuilder.DropIndex(
+                name: "IX_Ledger_UserId_EventSequence",
+                table: "Ledger");
 
             migrationBuilder.CreateIndex(
                 name: "IX_Trades_UserId_ClosedAtMs",
@@ -32,6 +40,16 @@ namespace Exchange.Data.Migrations.Postgres
                 name: "IX_Trades_UserId_Status_ClosedAtMs",
                 table: "Trades",
                 columns: new[] { "UserId", "Status", "ClosedAtMs" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Orders_UserId_CreatedAtMs",
+                table: "Orders",
+                columns: new[] { "UserId", "CreatedAtMs" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Ledger_UserId_EventSequence",
+                table: "Ledger",
+                columns: new[] { "UserId", "EventSequence" });
         }
     }
 }

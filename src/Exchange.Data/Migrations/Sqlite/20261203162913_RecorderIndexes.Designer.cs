@@ -11,8 +11,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Exchange.Data.Migrations.Sqlite
 {
     [DbContext(typeof(ExchangeDbContext))]
-    [Migration("20261203152824_DropUnreadPerUserIndexes")]
-    partial class DropUnreadPerUserIndexes
+    [Migration("20261203162913_RecorderIndexes")]
+    partial class RecorderIndexes
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -262,7 +262,8 @@ namespace Exchange.Data.Migrations.Sqlite
 
                     b.HasKey("TradeId");
 
-                    b.HasIndex("UserId", "Status", "ClosedAtMs");
+                    b.HasIndex("UserId", "ClosedAtMs")
+                        .HasFilter("\"Status\" = 'closed'");
 
                     b.ToTable("Trades", (string)null);
                 });

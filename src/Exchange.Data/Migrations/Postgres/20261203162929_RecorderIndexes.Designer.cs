@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Exchange.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresExchangeDbContext))]
-    [Migration("20261203160442_ClosedTradesIndex")]
-    partial class ClosedTradesIndex
+    [Migration("20261203162929_RecorderIndexes")]
+    partial class RecorderIndexes
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
