@@ -24,13 +24,11 @@ public sealed class RememberingTokenHandlerTests
         _parameters = _tokens.ValidationParameters();
     }
 
-    private AuthTokens Tokens => _tokens;
-
     [Fact]
     public async Task A_valid_token_is_remembered_and_keeps_being_accepted()
     {
         var handler = new RememberingTokenHandler(_time);
-        var (token, _) = Tokens.Issue(Guid.NewGuid(), "a@example.com");
+        var (token, _) = _tokens.Issue(Guid.NewGuid(), "a@example.com");
 
         Assert.True((await handler.ValidateTokenAsync(token, _parameters)).IsValid);
         Assert.Equal(1, handler.Count);
@@ -43,7 +41,7 @@ public sealed class RememberingTokenHandlerTests
     public async Task A_remembered_token_is_refused_once_it_has_expired()
     {
         var handler = new RememberingTokenHandler(_time);
-        var (token, expires) = Tokens.Issue(Guid.NewGuid(), "a@example.com");
+        var (token, expires) = _tokens.Issue(Guid.NewGuid(), "a@example.com");
         Assert.True((await handler.ValidateTokenAsync(token, _parameters)).IsValid);
 
         _time.Now = expires.AddMinutes(1); // past the expiry and the 30 s clock skew
@@ -56,7 +54,7 @@ public sealed class RememberingTokenHandlerTests
     public async Task A_token_signed_with_another_key_is_refused_and_not_remembered()
     {
         var handler = new RememberingTokenHandler(_time);
-        var (genuine, _) = Tokens.Issue(Guid.NewGuid(), "a@example.com");
+        var (genuine, _) = _tokens.Issue(Guid.NewGuid(), "a@example.com");
         await handler.ValidateTokenAsync(genuine, _parameters);
         var other = new AuthTokens(new SymmetricSecurityKey(Encoding.UTF8.GetBytes("another-secret-that-is-long-enough-for-hs256")), _time);
         var (forged, _) = other.Issue(Guid.NewGuid(), "b@example.com");
@@ -72,7 +70,7 @@ public sealed class RememberingTokenHandlerTests
         var handler = new RememberingTokenHandler(_time, capacity: 2);
         for (var i = 0; i < 5; i++)
         {
-            var (token, _) = Tokens.Issue(Guid.NewGuid(), $"t{i}@example.com");
+            var (token, _) = _tokens.Issue(Guid.NewGuid(), $"t{i}@example.com");
             Assert.True((await handler.ValidateTokenAsync(token, _parameters)).IsValid);
             Assert.InRange(handler.Count, 1, 2);
         }
@@ -82,7 +80,7 @@ public sealed class RememberingTokenHandlerTests
     public async Task A_token_is_refused_before_its_not_before_time()
     {
         var handler = new RememberingTokenHandler(_time);
-        var (token, _) = Tokens.Issue(Guid.NewGuid(), "a@example.com");
+        var (token, _) = _tokens.Issue(Guid.NewGuid(), "a@example.com");
         _time.Now -= TimeSpan.FromMinutes(5);
 
         Assert.False((await handler.ValidateTokenAsync(token, _parameters)).IsValid);
@@ -93,7 +91,7 @@ public sealed class RememberingTokenHandlerTests
     public async Task A_remembered_token_is_validated_in_full_again_under_other_parameters()
     {
         var handler = new RememberingTokenHandler(_time);
-        var (token, _) = Tokens.Issue(Guid.NewGuid(), "a@example.com");
+        var (token, _) = _tokens.Issue(Guid.NewGuid(), "a@example.com");
         Assert.True((await handler.ValidateTokenAsync(token, _parameters)).IsValid);
 
         var otherIssuer = _parameters.Clone();
