@@ -15,6 +15,7 @@ public sealed record LoadOptions
     public int MaxInFlight { get; init; } = 100_000;
     public int SetupConcurrency { get; init; } = 4;
     public int? ServerPid { get; init; }
+    public string? LatencyLog { get; init; }
     public decimal Margin { get; init; } = 10;
     public int Leverage { get; init; } = 10;
 
@@ -41,6 +42,7 @@ public sealed record LoadOptions
           --max-inflight N       requests outstanding at most; beyond it a slot is counted as an error (default 100000)
           --setup-concurrency N  parallel sign-ups (PBKDF2 on the server is slow) (default 4)
           --server-pid PID       also report the server's CPU time per thread name during the measured window (Linux /proc)
+          --latency-log FILE     write each measured reply's arrival time (UTC), latency and server latency to FILE
           --margin M --leverage L  trade size (default 10 USD at 10x)
           --find-max             step the rate from --rate up by --step-factor (1.25) until a step fails:
                                  errors, achieved < 95 % of planned, or p99 > --max-p99-ms (50);
@@ -68,6 +70,7 @@ public sealed record LoadOptions
                 "--max-inflight" => o with { MaxInFlight = Whole() },
                 "--setup-concurrency" => o with { SetupConcurrency = Whole() },
                 "--server-pid" => o with { ServerPid = Whole() },
+                "--latency-log" => o with { LatencyLog = Next() },
                 "--margin" => o with { Margin = decimal.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--leverage" => o with { Leverage = Whole() },
                 "--find-max" => o with { FindMax = true },

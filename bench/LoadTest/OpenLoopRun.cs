@@ -34,7 +34,8 @@ public sealed class StepResult
     public long WindowTrades;
     public ConcurrentDictionary<string, long> RejectCodes { get; } = new();
     public ConcurrentDictionary<string, long> ErrorKinds { get; } = new();
-    public IReadOnlyList<(string Name, double Ms)>? ServerCpu { get; set; }
+    public IReadOnlyList<ThreadUse>? ServerCpu { get; set; }
+    public (double Busy, double Idle, double Steal)? Machine { get; set; }
     public double GeneratorCpuMs { get; set; }
 
     /// <summary>Successful CREATE_TRADE + CLOSE_TRADE replies received inside the measured window, per second.</summary>
@@ -67,10 +68,15 @@ public sealed class StepResult
         o.WriteLine($"generator CPU       {GeneratorCpuMs / Seconds / 10:F0} % of one core, {GeneratorCpuMs * 1000 / replies:F0} us per reply");
         if (ServerCpu is { } cpu)
         {
-            var total = cpu.Sum(t => t.Ms);
-            var threads = string.Join(", ", cpu.Take(8).Select(t => $"{t.Name} {t.Ms * 1000 / replies:F0}"));
+            var total = cpu.Sum(t => t.CpuMs);
+            var threads = string.Join(", ", cpu.Take(8).Select(t => $"{t.Name} {t.CpuMs * 1000 / replies:F0}"));
             o.WriteLine($"server CPU          {total / Seconds / 10:F0} % of one core, {total * 1000 / replies:F0} us per reply; us per reply by thread: {threads}");
+            // Per kind of thread: how often it ran per reply, and how long it waited for a CPU each time it became runnable.
+            var runs = string.Join(", ", cpu.Where(t => t.Runs >= replies / 100).OrderByDescending(t => t.Runs)
+                .Select(t => $"{t.Name} {(double)t.Runs / replies:F2} ({t.WaitMs * 1000 / t.Runs:F0} us)"));
+            o.WriteLine($"server wake-ups     thread runs per reply (run-queue wait per run): {runs}");
         }
+        if (Machine is { } m) o.WriteLine($"machine             busy {m.Busy:F0} %, idle {m.Idle:F0} %, host steal {m.Steal:F1} % of all cores");
     }
 
     public static string Ms(long micros) => (micros / 1000.0).ToString("F3", CultureInfo.InvariantCulture);
@@ -119,7 +125,9 @@ public sealed class OpenLoopRun
     private long _inFlight;
     private long _sent;
     private long _completed;
+    private readonly ConcurrentQueue<LoggedReply>? _latencyLog;
     private ProcessCpu? _serverAtStart;
+    private MachineCpu? _machineAtStart;
     private TimeSpan _generatorAtStart;
 
     public OpenLoopRun(Uri server, Trader[] traders, LoadOptions options, double rate)
@@ -137,6 +145,7 @@ public sealed class OpenLoopRun
         _closeIdOffset = [.. _closeRequests.Select(r => r.Length - 2 - 32)];
         _measured = new StepResult { PlannedRate = rate, Seconds = options.Seconds };
         _warm = new StepResult { PlannedRate = rate, Seconds = Math.Max(options.Warmup, 1e-9) };
+        if (options.LatencyLog is not null) _latencyLog = new();
     }
 
     public async Task<StepResult> RunAsync()
@@ -185,7 +194,25 @@ public sealed class OpenLoopRun
         await reporter;
         _abort.Dispose();
         if (unanswered > 0) _measured.ErrorKinds[$"no reply {_options.TimeoutSeconds:F0} s after the schedule ended (cancelled)"] = unanswered;
+        if (_latencyLog is not null) await WriteLatencyLogAsync(_options.LatencyLog!, _latencyLog);
         return _measured;
+    }
+
+    /// <summary>One measured reply: when it arrived (UTC), its latency from the planned time, and the envelope's latency.</summary>
+    private readonly record struct LoggedReply(DateTime ArrivedUtc, TimeSpan Latency, double? ServerMs);
+
+    /// <summary>
+    /// Writes "arrival (UTC, µs) latency-ms server-ms" per measured reply, in arrival order: lines
+    /// up the slow replies with what else happened at that moment (GC pauses, fsyncs, steal).
+    /// </summary>
+    private static async Task WriteLatencyLogAsync(string path, ConcurrentQueue<LoggedReply> replies)
+    {
+        await using var writer = new StreamWriter(path);
+        foreach (var r in replies.OrderBy(r => r.ArrivedUtc))
+        {
+            await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"{r.ArrivedUtc:HH:mm:ss.ffffff} {r.Latency.TotalMilliseconds:F3} {(r.ServerMs is { } ms ? ms.ToString("F3", CultureInfo.InvariantCulture) : "-")}"));
+        }
     }
 
     /// <summary>CPU of both processes over exactly the measured window.</summary>
@@ -196,11 +223,13 @@ public sealed class OpenLoopRun
         self.Refresh();
         _generatorAtStart = self.TotalProcessorTime;
         _serverAtStart = _options.ServerPid is { } pid ? ProcessCpu.Snapshot(pid) : null;
+        _machineAtStart = MachineCpu.Snapshot();
         await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _end));
         self.Refresh();
         _measured.GeneratorCpuMs = (self.TotalProcessorTime - _generatorAtStart).TotalMilliseconds;
         if (_serverAtStart is not null && ProcessCpu.Snapshot(_options.ServerPid!.Value) is { } after)
             _measured.ServerCpu = after.Since(_serverAtStart);
+        if (_machineAtStart is not null) _measured.Machine = MachineCpu.Snapshot()?.Since(_machineAtStart);
     }
 
     private void Dispatch()
@@ -288,6 +317,8 @@ public sealed class OpenLoopRun
             var done = Stopwatch.GetTimestamp();
             stats.Latency.RecordTicks(done - planned);
             stats.Service.RecordTicks(done - sent);
+            if (_latencyLog is not null && stats == _measured)
+                _latencyLog.Enqueue(new LoggedReply(DateTime.UtcNow, Stopwatch.GetElapsedTime(planned, done), ServerMs(reply.Span)));
             InWindow(done, out var inWindow);
             if (status is >= 200 and < 300)
             {
