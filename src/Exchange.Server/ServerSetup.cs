@@ -43,6 +43,7 @@ internal static class ServerSetup
             .Configure<AuthTokens, TimeProvider>((options, tokens, time) =>
             {
                 options.MapInboundClaims = false;
+                options.SaveToken = false; // nothing reads the token back from the request's properties; saves copying it per request
                 options.TokenValidationParameters = tokens.ValidationParameters();
                 options.TokenHandlers.Clear();
                 options.TokenHandlers.Add(new RememberingTokenHandler(time) { MapInboundClaims = false });
