@@ -41,7 +41,8 @@ public sealed record LoadOptions
                                  cancelled and counted as errors (default 10; sign-up requests also use it)
           --max-inflight N       requests outstanding at most; beyond it a slot is counted as an error (default 100000)
           --setup-concurrency N  parallel sign-ups (PBKDF2 on the server is slow) (default 4)
-          --server-pid PID       also report the server's CPU time per thread name during the measured window (Linux /proc)
+          --server-pid PID       also report the server's CPU time, wake-ups and run-queue waits per thread name during
+                                 the measured window (Linux /proc; the host's steal is reported either way)
           --latency-log FILE     write each measured reply's arrival time (UTC), latency and server latency to FILE
           --margin M --leverage L  trade size (default 10 USD at 10x)
           --find-max             step the rate from --rate up by --step-factor (1.25) until a step fails:
