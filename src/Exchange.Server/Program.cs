@@ -19,9 +19,11 @@ catch (InvalidConfigurationException e)
 }
 
 builder.Services.AddExchangeServer(settings);
+SocketThreads.RunRequestsInline(builder.WebHost);
 
 var app = builder.Build();
 app.UseExchangeServer();
+SocketThreads.CompleteSocketsInline(settings); // after Build: test hosts stop there and keep the default
 await app.RunAsync();
 return 0;
 

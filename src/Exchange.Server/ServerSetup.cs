@@ -101,6 +101,7 @@ internal static class ServerSetup
 
     public static void UseExchangeServer(this WebApplication app)
     {
+        app.UseThreadPoolExceptForOrderEntry(); // first: see SocketThreads
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), web => web.UseResponseCompression());

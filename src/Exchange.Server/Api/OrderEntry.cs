@@ -57,8 +57,11 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         return entry.Value;
     }
 
-    private async Task<OrderOutcome> FindOrRunAsync(Guid user, EngineInput input, string payloadJson, string key) =>
-        await history.FindByIdempotencyKeyAsync(user, key) ?? await RunAsync(user, input, payloadJson, key);
+    private async Task<OrderOutcome> FindOrRunAsync(Guid user, EngineInput input, string payloadJson, string key)
+    {
+        await Task.Yield(); // the look-up is a synchronous SQLite read; off the socket thread (see SocketThreads)
+        return await history.FindByIdempotencyKeyAsync(user, key) ?? await RunAsync(user, input, payloadJson, key);
+    }
 
     private async Task<OrderOutcome> RunAsync(Guid user, EngineInput input, string payloadJson, string? idempotencyKey)
     {
