@@ -4,8 +4,8 @@ namespace Exchange.Server;
 /// Order entry runs on the thread that reads the socket. By default a command is handed from the
 /// socket's event thread to the pool for Kestrel's read loop, again for the application and
 /// again for the send. On two cores each hand-off is a wake-up that waits behind whatever else
-/// runs; with them gone the p99 of
-/// a command at 2,000/s fell from 6.0–8.0 to 5.3–6.3 ms in quiet runs (docs/benchmarks.md, seventh pass).
+/// runs; with them gone the p99 of a command at 2,000/s fell from 6.0–8.0 to 5.3–6.3 ms in
+/// quiet runs (docs/benchmarks.md, seventh pass).
 /// <para>
 /// That is only safe while nothing slow runs before a request's first real wait, because a
 /// socket thread serves every connection. So every request except POST /api/v1/engine
