@@ -48,5 +48,5 @@ internal static class SocketThreads
     });
 
     private static bool IsOrderEntry(HttpRequest request) =>
-        HttpMethods.IsPost(request.Method) && request.Path.Equals("/api/v1/engine", StringComparison.OrdinalIgnoreCase);
+        HttpMethods.IsPost(request.Method) && request.Path.Equals(Api.EngineApi.Route, StringComparison.OrdinalIgnoreCase);
 }

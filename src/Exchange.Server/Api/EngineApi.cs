@@ -8,9 +8,12 @@ namespace Exchange.Server.Api;
 /// <summary>POST /api/v1/engine: the seed's single command endpoint and envelope.</summary>
 public static class EngineApi
 {
+    /// <summary>Order entry's path; SocketThreads keeps requests to it on the thread that read them.</summary>
+    public const string Route = "/api/v1/engine";
+
     public static IEndpointRouteBuilder MapEngineApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/engine", HandleAsync)
+        app.MapPost(Route, HandleAsync)
             .RequireAuthorization()
             .WithTags("Engine")
             .WithSummary("Run an engine command (CREATE_ACCOUNT, GET_BALANCE, GET_USD_BALANCE, CREATE_TRADE, CLOSE_TRADE)")
