@@ -144,6 +144,7 @@ public sealed partial class EngineHost : IDisposable
 
     private void Run()
     {
+        ShortTimeSlice.Request();
         try
         {
             var batch = 0;

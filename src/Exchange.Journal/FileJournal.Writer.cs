@@ -45,6 +45,7 @@ public sealed partial class FileJournal
 
     private void WriterLoop()
     {
+        ShortTimeSlice.Request();
         try
         {
             var released = 0;
