@@ -144,7 +144,7 @@ public sealed partial class EngineHost : IDisposable
 
     private void Run()
     {
-        ShortTimeSlice.Request();
+        ThreadScheduling.RequestShortSlice();
         try
         {
             var batch = 0;

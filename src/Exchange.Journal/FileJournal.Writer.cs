@@ -45,7 +45,7 @@ public sealed partial class FileJournal
 
     private void WriterLoop()
     {
-        ShortTimeSlice.Request();
+        ThreadScheduling.RequestShortSlice();
         try
         {
             var released = 0;
