@@ -54,7 +54,7 @@ public sealed record EventRecorderOptions
 /// re-created by the next recovery.
 /// </para>
 /// </summary>
-public sealed class EventRecorder : BackgroundService, IEngineEventListener
+public sealed partial class EventRecorder : BackgroundService, IEngineEventListener
 {
     private readonly IDbContextFactory<ExchangeDbContext> _factory;
     private readonly IReadOnlyList<AssetSpec> _assets;
@@ -100,6 +100,8 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
             description: "Highest engine event sequence written to the database");
         _meter.CreateObservableCounter("exchange_recorder_blocked_enqueues", () => BlockedEnqueues,
             description: "Times a caller waited because the recorder's queue was full");
+        _meter.CreateObservableCounter("exchange_recorder_catch_ups", () => CatchUps,
+            description: "Times the recorder fell more than a full batch behind and left the background to catch up");
         _meter.CreateObservableGauge("exchange_recorder_consecutive_failures", () => ConsecutiveFailures,
             description: "Failed database writes since the last success");
         // A batch's transaction shares the machine (and in embedded mode the disk) with the trading
@@ -245,81 +247,6 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         }
     }
 
-    /// <summary>
-    /// The writer runs on a thread of its own, not on the thread pool: with SQLite every "async"
-    /// database call completes synchronously, so a batch holds its thread for the whole
-    /// transaction (~20 ms at 2,000 commands/s). On a pool worker, one of the few (about one
-    /// per core) that also resume the request handlers, the replies released meanwhile queued
-    /// behind it. With PostgreSQL the thread just waits while Npgsql does the I/O.
-    /// </summary>
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        new Thread(Run) { IsBackground = true, Name = "event-recorder" }.Start();
-        return stopped.Task;
-
-        void Run()
-        {
-            try
-            {
-                WriteLoop(stoppingToken);
-                stopped.TrySetResult();
-            }
-            catch (Exception e)
-            {
-                stopped.TrySetException(e);
-            }
-        }
-    }
-
-    private void WriteLoop(CancellationToken stoppingToken)
-    {
-        try
-        {
-            _retry.RunAsync("Loading the recorder's cursor", LoadCursorAsync, stoppingToken).GetAwaiter().GetResult();
-            var batch = new List<object>(_options.MaxBatch);
-            var reader = _queue.Reader;
-            while (reader.WaitToReadAsync(stoppingToken).AsTask().GetAwaiter().GetResult())
-            {
-                Linger(reader, stoppingToken);
-                batch.Clear();
-                while (batch.Count < _options.MaxBatch && reader.TryRead(out var item)) batch.Add(item);
-                _retry.RunAsync("Writing to the database", ct => WriteBatchAsync(batch, ct), stoppingToken).GetAwaiter().GetResult();
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutdown timed out with items queued; recovery re-creates their events.
-        }
-        finally
-        {
-            while (_queue.Reader.TryRead(out var item))
-            {
-                if (item is FlushMarker marker) marker.Done.TrySetCanceled(stoppingToken);
-            }
-        }
-    }
-
-    /// <summary>Lets a batch gather for up to <see cref="EventRecorderOptions.Linger"/>; see there.</summary>
-    private void Linger(ChannelReader<object> reader, CancellationToken stoppingToken)
-    {
-        var hurry = Volatile.Read(ref _hurry);
-        if (_options.Linger > TimeSpan.Zero && !_stopping && !hurry.Task.IsCompleted && reader.Count < _options.MaxBatch)
-        {
-            // Hurry() wakes this early; a full batch waits at most the linger (no per-item wake-ups).
-            // A cancelled wait (shutdown) returns too: the loop then writes what it has.
-            try
-            {
-                hurry.Task.Wait(_options.Linger, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
-        // A Hurry() from now on is for items this batch may not take: it ends the next linger.
-        Interlocked.CompareExchange(ref _hurry, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), hurry);
-    }
-
     private void Hurry() => Volatile.Read(ref _hurry).TrySetResult();
 
     private async Task LoadCursorAsync(CancellationToken cancellationToken)
@@ -327,7 +254,8 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         await using var db = await _factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var cursor = await db.RecorderCursors.AsNoTracking()
             .SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken).ConfigureAwait(false);
-        Publish(cursor.LastEventSequence);
+        Publish(cursor.LastEventSequence, markers: null);
+        _sqlite = db.Database.IsSqlite();
         _logger.LogInformation("Event recorder resumes after event {Sequence}", cursor.LastEventSequence);
     }
 
@@ -413,11 +341,7 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         Interlocked.Add(ref _eventsSkipped, skipped);
         Interlocked.Add(ref _ordersWritten, ordersWritten);
         if (skipped > 0) _logger.LogDebug("Skipped {Skipped} events already recorded", skipped);
-        Publish(last);
-        if (markers is not null)
-        {
-            foreach (var marker in markers) marker.Done.TrySetResult();
-        }
+        Publish(last, markers);
     }
 
     /// <summary>Which of the batch's trades are already in the database, in one query.</summary>
@@ -610,10 +534,31 @@ public sealed class EventRecorder : BackgroundService, IEngineEventListener
         return header.EventSequence > 0;
     }
 
-    private void Publish(long recorded)
+    /// <summary>
+    /// Completes the waiters and flushes that <paramref name="recorded"/> satisfies. Completing
+    /// one queues its continuation to the thread pool, which may start a new worker on the
+    /// calling thread, and a worker started by the background writer would inherit its low
+    /// priority for good; so that writer leaves the completing to the catch-up thread.
+    /// </summary>
+    private void Publish(long recorded, List<FlushMarker>? markers)
     {
         Volatile.Write(ref _recorded, recorded);
-        ReleaseWaiters();
+        if (!t_lowered)
+        {
+            ReleaseWaiters();
+            if (markers is not null)
+            {
+                foreach (var marker in markers) marker.Done.TrySetResult();
+            }
+            return;
+        }
+        bool waiting;
+        lock (_waitersLock) waiting = _waiters.Count > 0;
+        if (markers is not null)
+        {
+            foreach (var marker in markers) _flushesDone.Enqueue(marker);
+        }
+        if (waiting || markers is not null) _catchUpSignal.Release();
     }
 
     private void ReleaseWaiters()

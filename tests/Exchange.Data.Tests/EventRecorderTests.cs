@@ -309,6 +309,66 @@ public sealed class EventRecorderTests : IAsyncLifetime
         recorder.Dispose();
     }
 
+    [Fact]
+    public async Task With_SQLite_the_recorder_writes_in_the_background_and_catches_up_at_normal_priority()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var recorder = await _test.StartRecorderAsync();
+        await Record(recorder, EngineScript.TwoTraders().Events);
+
+        // Other tests' recorders may run meanwhile: at least one pair, all at these priorities.
+        var threads = ThreadsNamed("event-recorder", "recorder-behind");
+        Assert.Contains(threads, t => t.Name == "event-recorder");
+        Assert.Contains(threads, t => t.Name == "recorder-behind");
+        Assert.All(threads, t => Assert.Equal(t.Name == "event-recorder" ? 10 : 0, t.Nice));
+    }
+
+    [Fact]
+    public async Task A_recorder_more_than_a_batch_behind_hands_over_and_still_records_everything_once()
+    {
+        var events = EngineScript.TwoTraders().Events;
+        var once = await TestDatabase.CreateAsync();
+        await using (once)
+        {
+            await Record(await once.StartRecorderAsync(), events);
+            var expected = await once.DumpAsync();
+
+            // Queued before it starts, with two-item batches: the first batch leaves far more than a batch waiting.
+            var recorder = new EventRecorder(_test.Factory, new EngineConfig(),
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<EventRecorder>.Instance,
+                new EventRecorderOptions { MaxBatch = 2 });
+            recorder.OnEvents(events, replayed: false);
+            var flushed = recorder.FlushAsync();
+            await recorder.StartAsync(CancellationToken.None);
+            await flushed.WaitAsync(TimeSpan.FromSeconds(30));
+            await recorder.StopAsync(CancellationToken.None);
+            recorder.Dispose();
+
+            Assert.Equal(expected, await _test.DumpAsync());
+            // Only a writer that could lower its priority hands over (Linux).
+            if (OperatingSystem.IsLinux()) Assert.True(recorder.CatchUps >= 1);
+            else Assert.Equal(0, recorder.CatchUps);
+        }
+    }
+
+    private static List<(string Name, int Nice)> ThreadsNamed(params string[] names) =>
+        [.. Directory.GetDirectories("/proc/self/task")
+            .Select(task => (Name: ReadOrNull(Path.Combine(task, "comm"))?.Trim(), Stat: ReadOrNull(Path.Combine(task, "stat"))))
+            .Where(t => t.Name is not null && names.Contains(t.Name) && t.Stat is not null)
+            .Select(t => (t.Name!, int.Parse(t.Stat![(t.Stat!.LastIndexOf(')') + 2)..].Split(' ')[16], System.Globalization.CultureInfo.InvariantCulture)))]; // field 19
+
+    private static string? ReadOrNull(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException) // the thread ended between listing and reading
+        {
+            return null;
+        }
+    }
+
     /// <summary>Not started: nothing drains its two-item queue until StartAsync.</summary>
     private EventRecorder UnstartedTwoItemRecorder() => new(_test.Factory, new EngineConfig(),
         Microsoft.Extensions.Logging.Abstractions.NullLogger<EventRecorder>.Instance,
