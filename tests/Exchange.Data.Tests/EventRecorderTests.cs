@@ -1,4 +1,5 @@
 using Exchange.Engine;
+using Exchange.TestSupport;
 using Microsoft.EntityFrameworkCore;
 
 namespace Exchange.Data.Tests;
@@ -317,10 +318,10 @@ public sealed class EventRecorderTests : IAsyncLifetime
         await Record(recorder, EngineScript.TwoTraders().Events);
 
         // Other tests' recorders may run meanwhile: at least one pair, all at these priorities.
-        var threads = ThreadsNamed("event-recorder", "recorder-behind");
+        var threads = ProcThreads.Named(["event-recorder", "recorder-behind"], "stat");
         Assert.Contains(threads, t => t.Name == "event-recorder");
         Assert.Contains(threads, t => t.Name == "recorder-behind");
-        Assert.All(threads, t => Assert.Equal(t.Name == "event-recorder" ? 10 : 0, t.Nice));
+        Assert.All(threads, t => Assert.Equal(t.Name == "event-recorder" ? 10 : 0, ProcThreads.Nice(t.Content)));
     }
 
     [Fact]
@@ -348,24 +349,6 @@ public sealed class EventRecorderTests : IAsyncLifetime
             // Only a writer that could lower its priority hands over (Linux).
             if (OperatingSystem.IsLinux()) Assert.True(recorder.CatchUps >= 1);
             else Assert.Equal(0, recorder.CatchUps);
-        }
-    }
-
-    private static List<(string Name, int Nice)> ThreadsNamed(params string[] names) =>
-        [.. Directory.GetDirectories("/proc/self/task")
-            .Select(task => (Name: ReadOrNull(Path.Combine(task, "comm"))?.Trim(), Stat: ReadOrNull(Path.Combine(task, "stat"))))
-            .Where(t => t.Name is not null && names.Contains(t.Name) && t.Stat is not null)
-            .Select(t => (t.Name!, int.Parse(t.Stat![(t.Stat!.LastIndexOf(')') + 2)..].Split(' ')[16], System.Globalization.CultureInfo.InvariantCulture)))]; // field 19
-
-    private static string? ReadOrNull(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (IOException) // the thread ended between listing and reading
-        {
-            return null;
         }
     }
 

@@ -1,3 +1,5 @@
+using Exchange.TestSupport;
+
 namespace Exchange.Journal.Tests;
 
 public class ThreadSchedulingTests
@@ -21,8 +23,8 @@ public class ThreadSchedulingTests
         var (lowered, stat) = OnNewThread(ThreadScheduling.RunInBackground, "/proc/thread-self/stat");
 
         Assert.True(lowered);
-        Assert.Equal(10, Nice(stat));
-        Assert.Equal(0, Nice(File.ReadAllText("/proc/thread-self/stat")));
+        Assert.Equal(10, ProcThreads.Nice(stat));
+        Assert.Equal(0, ProcThreads.Nice(File.ReadAllText("/proc/thread-self/stat")));
     }
 
     [Fact]
@@ -60,30 +62,4 @@ public class ThreadSchedulingTests
 
     private static string? Slice(string sched) =>
         sched.Split('\n').FirstOrDefault(line => line.StartsWith("se.slice", StringComparison.Ordinal))?.Split(':')[1].Trim();
-
-    /// <summary>Field 19 of <c>stat</c>; the name before it may hold spaces, so fields are counted from its closing parenthesis.</summary>
-    internal static int Nice(string stat) => int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], System.Globalization.CultureInfo.InvariantCulture);
-}
-
-/// <summary>This process's threads of the given names, with one of their /proc files.</summary>
-internal static class ProcThreads
-{
-    public static List<(string Name, string Content)> Named(string[] names, string file) =>
-        [.. Directory.GetDirectories("/proc/self/task")
-            .Select(task => (Name: ReadOrNull(Path.Combine(task, "comm"))?.Trim(), Content: ReadOrNull(Path.Combine(task, file))))
-            .Where(t => t.Name is not null && names.Contains(t.Name) && t.Content is not null)
-            .Select(t => (t.Name!, t.Content!))];
-
-    // Threads of other tests come and go meanwhile: one that ended between listing and reading is skipped.
-    private static string? ReadOrNull(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (IOException) // ENOENT or ESRCH
-        {
-            return null;
-        }
-    }
 }
