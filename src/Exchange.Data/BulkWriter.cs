@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
@@ -13,11 +14,11 @@ namespace Exchange.Data;
 /// and column names from it, and parameters made by each column's own type mapping, so values
 /// are stored exactly as SaveChanges stores them, on either provider.
 /// <para>
-/// Why not SaveChanges: on SQLite it builds and prepares one statement per row, several
-/// times the CPU of a prepared statement re-executed with new values, which is what this
-/// does (a few rows per statement, so PostgreSQL also needs few round trips). Statements stay
-/// small because SQLite looks parameters up by name linearly: binding costs grow with the
-/// square of the parameter count.
+/// Why not SaveChanges: it builds and prepares one statement per row, several times the CPU
+/// of a prepared statement re-executed with new values, which is what this does. On
+/// PostgreSQL a statement carries a few rows, so a batch needs few round trips; on SQLite,
+/// where there are no round trips, one row per statement with the values bound by position
+/// (<see cref="SqliteRowStatement"/>).
 /// </para>
 /// </summary>
 internal sealed class BulkWriter
@@ -72,6 +73,11 @@ internal sealed class BulkWriter
     private async Task ExecuteAsync<T>(DbContext db, IReadOnlyList<T> rows, Table table, string kind, Func<int, string> sql,
         CancellationToken cancellationToken) where T : class
     {
+        if (db.Database.GetDbConnection() is SqliteConnection sqlite)
+        {
+            RunOnSqlite(sqlite, rows, table, SqlFor<T>(kind, 1, sql));
+            return;
+        }
         var perCommand = Math.Clamp(MaxParametersPerStatement / table.Columns.Length, 1, MaxRowsPerStatement);
         DbCommand? full = null;
         try
@@ -103,6 +109,24 @@ internal sealed class BulkWriter
         {
             if (full is not null) await full.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    private static void RunOnSqlite<T>(SqliteConnection connection, IReadOnlyList<T> rows, Table table, string sql) where T : class
+    {
+        using var statement = SqliteRowStatement.Prepare(connection, sql);
+        var values = new object?[table.Columns.Length];
+        foreach (var row in rows)
+        {
+            for (var c = 0; c < values.Length; c++) values[c] = ProviderValue(table.Columns[c], row);
+            statement.Run(values);
+        }
+    }
+
+    /// <summary>A column's value as the provider stores it (after the property's value converter, if any).</summary>
+    private static object? ProviderValue(Column column, object row)
+    {
+        var value = column.Getter.GetClrValueUsingContainingEntity(row);
+        return value is not null && column.Mapping.Converter is { } converter ? converter.ConvertToProvider(value) : value;
     }
 
     private Table TableOf<T>(DbContext db, string[]? properties)
@@ -228,12 +252,7 @@ internal sealed class BulkWriter
         var p = 0;
         for (var i = start; i < start + count; i++)
         {
-            foreach (var column in table.Columns)
-            {
-                var value = column.Getter.GetClrValueUsingContainingEntity(rows[i]);
-                if (value is not null && column.Mapping.Converter is { } converter) value = converter.ConvertToProvider(value);
-                command.Parameters[p++].Value = value ?? DBNull.Value;
-            }
+            foreach (var column in table.Columns) command.Parameters[p++].Value = ProviderValue(column, rows[i]) ?? DBNull.Value;
         }
     }
 }

@@ -19,8 +19,8 @@ public sealed class BulkWriterTests : IAsyncLifetime
         OpenOrderId = Guid.Parse("7c9e6679-7425-40de-944b-e07fc1f90ae7"), Status = TradeStatus.Open,
     };
 
-    /// <summary>Each column of the row as SQLite holds it: storage class and literal (typeof and quote).</summary>
-    private async Task<List<string>> StoredAsync(string id)
+    /// <summary>Each column of a row as SQLite holds it: storage class and literal (typeof and quote), the key column left out.</summary>
+    private async Task<List<string>> StoredAsync(string table, string where, object key)
     {
         await using var db = _test.Context();
         var connection = db.Database.GetDbConnection();
@@ -28,22 +28,33 @@ public sealed class BulkWriterTests : IAsyncLifetime
         var columns = new List<string>();
         await using (var info = connection.CreateCommand())
         {
-            info.CommandText = "SELECT name FROM pragma_table_info('Trades') ORDER BY cid";
+            info.CommandText = $"SELECT name FROM pragma_table_info('{table}') ORDER BY cid";
             await using var names = await info.ExecuteReaderAsync();
             while (await names.ReadAsync()) columns.Add(names.GetString(0));
         }
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT " + string.Join(", ", columns.Select(c => $"typeof(\"{c}\") || ':' || quote(\"{c}\")")) +
-                              " FROM \"Trades\" WHERE \"TradeId\" = @id";
+                              $" FROM \"{table}\" WHERE {where}";
         var parameter = command.CreateParameter();
-        parameter.ParameterName = "@id";
-        parameter.Value = id;
+        parameter.ParameterName = "@key";
+        parameter.Value = key;
         command.Parameters.Add(parameter);
         await using var reader = await command.ExecuteReaderAsync();
-        Assert.True(await reader.ReadAsync());
-        return Enumerable.Range(0, reader.FieldCount)
-            .Select(i => columns[i] == "TradeId" ? "(id)" : $"{columns[i]}={reader.GetString(i)}")
-            .ToList();
+        Assert.True(await reader.ReadAsync(), $"no row in {table} for {key}");
+        var stored = Enumerable.Range(0, reader.FieldCount).Select(i => $"{columns[i]}={reader.GetString(i)}").ToList();
+        Assert.False(await reader.ReadAsync(), $"more than one row in {table} for {key}");
+        return stored;
+    }
+
+    private async Task<List<string>> StoredAsync(string tradeId) =>
+        (await StoredAsync("Trades", "\"TradeId\" = @key", tradeId)).Skip(1).ToList(); // the key differs on purpose
+
+    private async Task BulkAsync(Func<BulkWriter, ExchangeDbContext, Task> write)
+    {
+        await using var db = _test.Context();
+        await using var tx = await db.Database.BeginTransactionAsync();
+        await write(new BulkWriter(), db);
+        await tx.CommitAsync();
     }
 
     [Fact]
@@ -98,5 +109,70 @@ public sealed class BulkWriterTests : IAsyncLifetime
             Assert.Equal(18, await db.Trades.CountAsync(t => t.Status == TradeStatus.Closed && t.UserId == rows[0].UserId));
             Assert.Equal(97_000.00000001m, (await db.Trades.SingleAsync(t => t.TradeId == viaBulk)).ClosePrice);
         }
+    }
+
+    private static Order NewOrder(Guid id, string? message, string? idempotencyKey) => new()
+    {
+        OrderId = id, UserId = Guid.Parse("0f8fad5b-d9cb-469f-a165-70867728950e"), Command = "CREATE_TRADE",
+        PayloadJson = """{"asset":"BTC_USDC","note":"ünïcødé ✓ 🚀"}""", Status = OrderStatus.Success, Code = "",
+        Message = message, ResponseJson = null, LatencyMicros = 1_234, Sequence = 9_007_199_254_740_993,
+        CreatedAtMs = 1_700_000_000_123, IdempotencyKey = idempotencyKey,
+    };
+
+    [Fact]
+    public async Task Orders_with_empty_null_and_unicode_text_are_stored_exactly_as_SaveChanges_stores_them()
+    {
+        var viaEf = Guid.Parse("7c9e6679-7425-40de-944b-e07fc1f90ae7");
+        var viaBulk = Guid.Parse("a1b2c3d4-e5f6-4789-abcd-ef0123456789");
+        await using (var db = _test.Context())
+        {
+            db.Orders.Add(NewOrder(viaEf, message: "", idempotencyKey: null));
+            await db.SaveChangesAsync();
+        }
+        await BulkAsync((bulk, db) => bulk.InsertAsync(db, [NewOrder(viaBulk, message: "", idempotencyKey: null)], default));
+
+        List<string> WithoutId(List<string> row) => row.Where(c => !c.StartsWith("OrderId=", StringComparison.Ordinal)).ToList();
+        var stored = await StoredAsync("Orders", "\"OrderId\" = @key", viaBulk);
+        Assert.Equal(WithoutId(await StoredAsync("Orders", "\"OrderId\" = @key", viaEf)), WithoutId(stored));
+        Assert.Contains("Code=text:''", stored); // empty, not NULL
+        Assert.Contains("ResponseJson=null:NULL", stored);
+
+        // EF Core finds the rows by the Guid it was given: the key is stored in the same text form.
+        await using var read = _test.Context();
+        var found = await read.Orders.AsNoTracking().SingleAsync(o => o.OrderId == viaBulk);
+        Assert.Equal("""{"asset":"BTC_USDC","note":"ünïcødé ✓ 🚀"}""", found.PayloadJson);
+        Assert.Equal(9_007_199_254_740_993, found.Sequence);
+    }
+
+    [Fact]
+    public async Task Ledger_rows_and_upserted_candles_are_stored_exactly_as_SaveChanges_stores_them()
+    {
+        static LedgerEntry Entry(long sequence) => new()
+        {
+            EventSequence = sequence, UserId = Guid.Parse("0f8fad5b-d9cb-469f-a165-70867728950e"), Free = -12_345_678_901_234.56m,
+            Locked = 0.00m, Reason = "TRADE_CLOSED", TradeId = new string('f', 32), OrderId = null, InputSequence = 7, AtMs = 1,
+        };
+        await using (var db = _test.Context())
+        {
+            db.Ledger.Add(Entry(1));
+            await db.SaveChangesAsync();
+        }
+        await BulkAsync((bulk, db) => bulk.InsertAsync(db, [Entry(2)], default));
+        Assert.Equal((await StoredAsync("Ledger", "\"EventSequence\" = @key", 1L)).Skip(1),
+            (await StoredAsync("Ledger", "\"EventSequence\" = @key", 2L)).Skip(1));
+
+        static Candle Bar(long openTime, decimal close) => new()
+        {
+            Asset = "ETH_USDC", IntervalSeconds = 60, OpenTimeMs = openTime, Open = 3_500m, High = 3_612.12345678m, Low = 0.00000001m, Close = close,
+        };
+        await using (var db = _test.Context())
+        {
+            db.Candles.Add(Bar(60_000, 3_600.5m));
+            await db.SaveChangesAsync();
+        }
+        await BulkAsync((bulk, db) => bulk.UpsertAsync(db, [Bar(120_000, 1m)], default));
+        await BulkAsync((bulk, db) => bulk.UpsertAsync(db, [Bar(120_000, 3_600.5m)], default)); // overwrites the first
+        Assert.Equal((await StoredAsync("Candles", "\"OpenTimeMs\" = @key", 60_000L)).Where(c => !c.StartsWith("OpenTimeMs", StringComparison.Ordinal)),
+            (await StoredAsync("Candles", "\"OpenTimeMs\" = @key", 120_000L)).Where(c => !c.StartsWith("OpenTimeMs", StringComparison.Ordinal)));
     }
 }
