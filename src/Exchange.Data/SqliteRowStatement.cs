@@ -125,18 +125,19 @@ internal sealed class SqliteRowStatement : IDisposable
             utf8[at++] = (byte)'0';
         }
         utf8[at++] = (byte)'.';
-        // The places, without trailing zeros but at least one.
-        var last = length;
-        while (last > Math.Max(whole, 0) && text[last - 1] == (byte)'0') last--;
+        // The places: zeros the digits do not reach, then the digits without trailing zeros, at least one place.
         for (var zero = whole; zero < 0; zero++) utf8[at++] = (byte)'0';
-        if (last > Math.Max(whole, 0))
+        var first = Math.Max(whole, 0);
+        var last = length;
+        while (last > first && text[last - 1] == (byte)'0') last--;
+        if (last > first)
         {
-            text[Math.Max(whole, 0)..last].CopyTo(utf8[at..]);
-            at += last - Math.Max(whole, 0);
+            text[first..last].CopyTo(utf8[at..]);
+            at += last - first;
         }
-        else if (whole >= 0)
+        else
         {
-            utf8[at++] = (byte)'0';
+            utf8[at++] = (byte)'0'; // a whole number (digits are never all zeros here)
         }
         return at;
     }
