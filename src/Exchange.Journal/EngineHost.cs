@@ -35,6 +35,9 @@ public sealed partial class EngineHost : IDisposable
     private int _sleeping;
     private readonly ConcurrentQueue<Output> _held = new();
     private readonly Lock _releaseLock = new();
+    // Under _releaseLock: the output taken from _held that is not durable yet, and a reused list.
+    private Output? _notDurable;
+    private readonly List<Output> _released = [];
     private readonly CollectingSink _sink = new();
     private readonly ArrayBufferWriter<byte> _encoded = new(256);
 
@@ -214,11 +217,9 @@ public sealed partial class EngineHost : IDisposable
         lock (_releaseLock)
         {
             List<object>? events = null;
-            List<Output>? released = null;
-            while (_held.TryPeek(out var output) && output.Barrier <= durable)
+            while (TakeReleasable(durable, out var output))
             {
-                _held.TryDequeue(out _);
-                (released ??= []).Add(output);
+                _released.Add(output);
                 if (output.Events is not null)
                 {
                     (events ??= []).AddRange(output.Events);
@@ -227,15 +228,40 @@ public sealed partial class EngineHost : IDisposable
                 }
             }
             if (events is not null) _listener?.OnEvents(events, replayed: false);
-            if (released is null) return;
-            foreach (var output in released) output.Done?.TrySetResult(output.Reply);
+            foreach (var output in _released) output.Done?.TrySetResult(output.Reply);
+            _released.Clear();
         }
+    }
+
+    /// <summary>
+    /// The next held output if it is durable. Not <c>TryPeek</c> then <c>TryDequeue</c>: a peek
+    /// marks the queue's block as observed, and from then on dequeues leave their slots filled,
+    /// so every reply, event and waiter stayed reachable until the block (growing to a million
+    /// entries) was used up: minutes of garbage the collector had to copy (docs/benchmarks.md,
+    /// eleventh pass).
+    /// </summary>
+    private bool TakeReleasable(long durable, out Output output)
+    {
+        if (_notDurable is { } waiting)
+        {
+            output = waiting;
+            _notDurable = null;
+        }
+        else if (!_held.TryDequeue(out output))
+        {
+            return false;
+        }
+        if (output.Barrier <= durable) return true;
+        _notDurable = output;
+        return false;
     }
 
     private void FailHeld(Exception e)
     {
         lock (_releaseLock)
         {
+            if (_notDurable is { } waiting) waiting.Done?.TrySetException(e);
+            _notDurable = null;
             while (_held.TryDequeue(out var output)) output.Done?.TrySetException(e);
             while (_inbox.TryDequeue(out var pending)) pending.Done?.TrySetException(e);
         }

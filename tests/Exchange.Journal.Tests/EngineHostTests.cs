@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Exchange.Engine;
 
 namespace Exchange.Journal.Tests;
@@ -205,5 +206,30 @@ public sealed class EngineHostTests : IDisposable
         Assert.True(reply.Accepted);
         Assert.True(host.DurableSequence >= reply.Sequence);
         Assert.Equal(5_000m, (await balance).Free.ToDecimal());
+    }
+
+    [Fact]
+    public async Task A_released_reply_is_not_kept_by_the_host()
+    {
+        using var host = EngineHost.Start(Options());
+        // Some before and after, so the reply is in the middle of whatever holds replies until released.
+        for (var i = 0; i < 100; i++) await CreateAccount(host);
+        var released = SubmitAndForget(host, new UserId(Guid.NewGuid()));
+        for (var i = 0; i < 10; i++) await CreateAccount(host);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(released.IsAlive, "the host still references a reply it released");
+    }
+
+    private static Task<CommandReply> CreateAccount(EngineHost host) =>
+        host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = new UserId(Guid.NewGuid()) });
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference SubmitAndForget(EngineHost host, UserId user)
+    {
+        var reply = host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = user });
+        Assert.True(reply.Result.Accepted);
+        return new WeakReference(reply);
     }
 }
