@@ -198,11 +198,11 @@ public sealed class OpenLoopRun
         return _measured;
     }
 
-    /// <summary>One measured reply: when it arrived (UTC), its latency from the planned time, and the envelope's latency.</summary>
-    private readonly record struct LoggedReply(DateTime ArrivedUtc, TimeSpan Latency, double? ServerMs);
+    /// <summary>One measured reply: when it arrived (UTC), its latency from the planned time, the envelope's latency, and how late it was sent.</summary>
+    private readonly record struct LoggedReply(DateTime ArrivedUtc, TimeSpan Latency, double? ServerMs, TimeSpan DispatchLag);
 
     /// <summary>
-    /// Writes "arrival (UTC, µs) latency-ms server-ms" per measured reply, in arrival order: lines
+    /// Writes "arrival (UTC, µs) latency-ms server-ms dispatch-lag-ms" per measured reply, in arrival order: lines
     /// up the slow replies with what else happened at that moment (GC pauses, fsyncs, steal).
     /// </summary>
     private static async Task WriteLatencyLogAsync(string path, ConcurrentQueue<LoggedReply> replies)
@@ -211,7 +211,7 @@ public sealed class OpenLoopRun
         foreach (var r in replies.OrderBy(r => r.ArrivedUtc))
         {
             await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"{r.ArrivedUtc:HH:mm:ss.ffffff} {r.Latency.TotalMilliseconds:F3} {(r.ServerMs is { } ms ? ms.ToString("F3", CultureInfo.InvariantCulture) : "-")}"));
+                $"{r.ArrivedUtc:HH:mm:ss.ffffff} {r.Latency.TotalMilliseconds:F3} {(r.ServerMs is { } ms ? ms.ToString("F3", CultureInfo.InvariantCulture) : "-")} {r.DispatchLag.TotalMilliseconds:F3}"));
         }
     }
 
@@ -318,7 +318,8 @@ public sealed class OpenLoopRun
             stats.Latency.RecordTicks(done - planned);
             stats.Service.RecordTicks(done - sent);
             if (_latencyLog is not null && stats == _measured)
-                _latencyLog.Enqueue(new LoggedReply(DateTime.UtcNow, Stopwatch.GetElapsedTime(planned, done), ServerMs(reply.Span)));
+                _latencyLog.Enqueue(new LoggedReply(DateTime.UtcNow, Stopwatch.GetElapsedTime(planned, done), ServerMs(reply.Span),
+                    Stopwatch.GetElapsedTime(planned, sent)));
             InWindow(done, out var inWindow);
             if (status is >= 200 and < 300)
             {
