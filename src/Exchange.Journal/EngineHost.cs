@@ -260,9 +260,7 @@ public sealed partial class EngineHost : IDisposable
     {
         lock (_releaseLock)
         {
-            if (_notDurable is { } waiting) waiting.Done?.TrySetException(e);
-            _notDurable = null;
-            while (_held.TryDequeue(out var output)) output.Done?.TrySetException(e);
+            while (TakeReleasable(long.MaxValue, out var output)) output.Done?.TrySetException(e);
             while (_inbox.TryDequeue(out var pending)) pending.Done?.TrySetException(e);
         }
     }
