@@ -124,7 +124,7 @@ public sealed partial class EngineHost : IDisposable
     private void Enqueue(Pending pending)
     {
         if (_stopping) throw new ObjectDisposedException(nameof(EngineHost), "The engine is shutting down.");
-        _inbox.Enqueue(pending);
+        _inbox.Enqueue(pending with { EnqueuedAt = Stopwatch.GetTimestamp() });
         Wake();
     }
 
@@ -184,6 +184,8 @@ public sealed partial class EngineHost : IDisposable
             return;
         }
         var input = pending.Input;
+        var takenAt = Stopwatch.GetTimestamp();
+        if (pending.Done is not null) _metrics.Taken(Stopwatch.GetElapsedTime(pending.EnqueuedAt, takenAt));
         _sink.Reset();
         long barrier;
         if (input.IsQuery)
@@ -204,7 +206,7 @@ public sealed partial class EngineHost : IDisposable
         }
         _metrics.Applied(input.Kind);
         if (pending.Done is null && _sink.Events is null) return;
-        _held.Enqueue(new Output(barrier, _sink.Reply, _sink.Events, pending.Done));
+        _held.Enqueue(new Output(barrier, _sink.Reply, _sink.Events, pending.Done, takenAt));
     }
 
     /// <summary>
@@ -228,7 +230,13 @@ public sealed partial class EngineHost : IDisposable
                 }
             }
             if (events is not null) _listener?.OnEvents(events, replayed: false);
-            foreach (var output in _released) output.Done?.TrySetResult(output.Reply);
+            var releasedAt = Stopwatch.GetTimestamp();
+            foreach (var output in _released)
+            {
+                if (output.Done is null) continue;
+                _metrics.Released(Stopwatch.GetElapsedTime(output.TakenAt, releasedAt));
+                output.Done.TrySetResult(output.Reply);
+            }
             _released.Clear();
         }
     }
@@ -288,7 +296,9 @@ public sealed partial class EngineHost : IDisposable
         }
     }
 
-    private readonly record struct Pending(EngineInput Input, TaskCompletionSource<CommandReply>? Done, Action<TradingEngine>? Read);
+    /// <param name="EnqueuedAt">Set by <see cref="Enqueue"/> (a <see cref="Stopwatch"/> timestamp).</param>
+    private readonly record struct Pending(EngineInput Input, TaskCompletionSource<CommandReply>? Done, Action<TradingEngine>? Read, long EnqueuedAt = 0);
 
-    private readonly record struct Output(long Barrier, CommandReply Reply, List<object>? Events, TaskCompletionSource<CommandReply>? Done);
+    /// <param name="TakenAt">When the engine thread took the input (a <see cref="Stopwatch"/> timestamp).</param>
+    private readonly record struct Output(long Barrier, CommandReply Reply, List<object>? Events, TaskCompletionSource<CommandReply>? Done, long TakenAt);
 }

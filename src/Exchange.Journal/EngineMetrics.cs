@@ -11,6 +11,8 @@ internal sealed class EngineMetrics : IDisposable
 {
     public const string MeterName = "Exchange.Engine";
 
+    private static readonly double[] FineSeconds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
+
     private readonly Meter _meter = new(MeterName);
     private readonly Counter<long> _inputs;
     private readonly Counter<long> _closes;
@@ -18,6 +20,8 @@ internal sealed class EngineMetrics : IDisposable
     private readonly Counter<long> _snapshotFailures;
     private readonly Histogram<double> _fsyncSeconds;
     private readonly Histogram<int> _batchRecords;
+    private readonly Histogram<double> _queueWait;
+    private readonly Histogram<double> _journalWait;
 
     public EngineMetrics(EngineHost host, Func<int> openTrades)
     {
@@ -28,7 +32,15 @@ internal sealed class EngineMetrics : IDisposable
         // Sub-millisecond buckets: a healthy fsync is 0.1-0.5 ms, and its tail is what commands wait for.
         _fsyncSeconds = _meter.CreateHistogram("exchange_journal_fsync_duration", "s",
             "Time of each journal fsync (every acknowledged command waits for one)", tags: null,
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5] });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FineSeconds });
+        // A command's time in the engine host splits into these two and the fsync above: where a
+        // slow reply waited (for the engine thread, or for the disk behind a slow fsync).
+        _queueWait = _meter.CreateHistogram("exchange_engine_queue_wait", "s",
+            "From a command's submission until the engine thread takes it", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FineSeconds });
+        _journalWait = _meter.CreateHistogram("exchange_journal_wait", "s",
+            "From the engine thread taking a command until it is durable (a query: until what it read is) and its reply is released", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FineSeconds });
         _batchRecords = _meter.CreateHistogram("exchange_journal_batch_records", "{record}",
             "Records written by each group commit", tags: null,
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024] });
@@ -55,6 +67,10 @@ internal sealed class EngineMetrics : IDisposable
         _batchRecords.Record(records);
         if (fsync > TimeSpan.Zero) _fsyncSeconds.Record(fsync.TotalSeconds);
     }
+
+    public void Taken(TimeSpan queueWait) => _queueWait.Record(queueWait.TotalSeconds);
+
+    public void Released(TimeSpan journalWait) => _journalWait.Record(journalWait.TotalSeconds);
 
     public void Dispose() => _meter.Dispose();
 }

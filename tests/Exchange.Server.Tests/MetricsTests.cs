@@ -25,20 +25,44 @@ public sealed class MetricsTests : IAsyncLifetime
         var trader = await _app.TraderAsync();
         await trader.OpenAsync();
 
-        // The exporter collects on request; a scrape right after the first commands may predate them.
-        string text = "";
         // The recorder commits its first batch after its linger.
-        for (var attempt = 0; attempt < 50 && !(text.Contains("exchange_journal_fsync_duration_seconds_count", StringComparison.Ordinal)
-                 && text.Contains("exchange_recorder_batch_duration_seconds_count", StringComparison.Ordinal)); attempt++)
-        {
-            if (attempt > 0) await Task.Delay(100);
-            text = await _app.CreateClient().GetStringAsync("/metrics");
-        }
+        var text = await ScrapeUntilAsync("exchange_journal_fsync_duration_seconds_count", "exchange_recorder_batch_duration_seconds_count");
 
         Assert.Contains("exchange_journal_fsync_duration_seconds_bucket{otel_scope_name=\"Exchange.Engine\",le=\"0.00025\"}", text, StringComparison.Ordinal);
         Assert.Contains("exchange_journal_batch_records_bucket{otel_scope_name=\"Exchange.Engine\",le=\"64\"}", text, StringComparison.Ordinal);
         Assert.Contains("exchange_recorder_batch_duration_seconds_bucket{otel_scope_name=\"Exchange.Data.EventRecorder\",le=\"0.001\"}", text, StringComparison.Ordinal);
-        var count = text.Split('\n').First(l => l.StartsWith("exchange_journal_fsync_duration_seconds_count", StringComparison.Ordinal));
-        Assert.True(long.Parse(count.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) >= 2, count);
+        Assert.True(Count(text, "exchange_journal_fsync_duration_seconds_count") >= 2);
+    }
+
+    [Fact]
+    public async Task Each_commands_wait_for_the_engine_thread_and_for_the_journal_is_exported()
+    {
+        var trader = await _app.TraderAsync();
+        await trader.OpenAsync();
+
+        var text = await ScrapeUntilAsync("exchange_engine_queue_wait_seconds_count", "exchange_journal_wait_seconds_count");
+
+        // Signup funding, the open and the reads before them each went through the engine host.
+        Assert.Contains("exchange_engine_queue_wait_seconds_bucket{otel_scope_name=\"Exchange.Engine\",le=\"0.0001\"}", text, StringComparison.Ordinal);
+        Assert.True(Count(text, "exchange_engine_queue_wait_seconds_count") >= 2);
+        Assert.True(Count(text, "exchange_journal_wait_seconds_count") >= 2);
+    }
+
+    /// <summary>The exporter collects on request; a scrape right after the first commands may predate them.</summary>
+    private async Task<string> ScrapeUntilAsync(params string[] series)
+    {
+        var text = "";
+        for (var attempt = 0; attempt < 50 && !series.All(s => text.Contains(s, StringComparison.Ordinal)); attempt++)
+        {
+            if (attempt > 0) await Task.Delay(100);
+            text = await _app.CreateClient().GetStringAsync("/metrics");
+        }
+        return text;
+    }
+
+    private static long Count(string metrics, string series)
+    {
+        var line = metrics.Split('\n').First(l => l.StartsWith(series, StringComparison.Ordinal));
+        return long.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
     }
 }
