@@ -38,6 +38,9 @@ public sealed class StepResult
     public (double Busy, double Idle, double Steal)? Machine { get; set; }
     public double GeneratorCpuMs { get; set; }
 
+    /// <summary>The server's /metrics at the start and the end of the window.</summary>
+    public (ServerMetrics Start, ServerMetrics End)? ServerMetrics { get; set; }
+
     /// <summary>Successful CREATE_TRADE + CLOSE_TRADE replies received inside the measured window, per second.</summary>
     public double TradesPerSecond => WindowTrades / Seconds;
 
@@ -77,6 +80,25 @@ public sealed class StepResult
             o.WriteLine($"server wake-ups     thread runs per reply (run-queue wait per run): {runs}");
         }
         if (Machine is { } m) o.WriteLine($"machine             busy {m.Busy:F0} %, idle {m.Idle:F0} %, host steal {m.Steal:F1} % of all cores");
+        if (ServerMetrics is var (start, end)) PrintServerMetrics(o, start, end, replies);
+    }
+
+    private static readonly string[] GcGenerations = ["gen0", "gen1", "gen2"];
+
+    /// <summary>Where the engine host's time went, and what the disk and the collector did, over the window.</summary>
+    private void PrintServerMetrics(TextWriter o, ServerMetrics start, ServerMetrics end, long replies)
+    {
+        var queue = end.Histogram(start, "exchange_engine_queue_wait_seconds");
+        var journal = end.Histogram(start, "exchange_journal_wait_seconds");
+        var fsync = end.Histogram(start, "exchange_journal_fsync_duration_seconds");
+        if (queue.Count > 0)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"engine host         queue wait mean {queue.MeanMs:F3} ms, {queue.PercentAbove(0.001):F2} % over 1 ms; journal wait mean {journal.MeanMs:F3} ms, {journal.PercentAbove(0.0025):F2} % over 2.5 ms, {journal.PercentAbove(0.005):F2} % over 5 ms"));
+        if (fsync.Count > 0)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"journal fsyncs      {fsync.Count:F0} ({fsync.Count / replies:F2} per reply), mean {fsync.MeanMs:F3} ms, {fsync.PercentAbove(0.0025):F2} % over 2.5 ms, {fsync.PercentAbove(0.005):F2} % over 5 ms"));
+        var pausedMs = end.Since(start, "dotnet_gc_pause_time_seconds_total") * 1000;
+        var collections = string.Join(", ", GcGenerations.Select(g =>
+            $"{g} {end.Since(start, "dotnet_gc_collections_total", $"gc_heap_generation=\"{g}\""):F0}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"server GC           {collections}; paused {pausedMs:F0} ms ({pausedMs / Seconds / 10:F2} % of the window), {end.Since(start, "dotnet_gc_heap_total_allocated_bytes_total") / replies / 1024:F1} KB allocated per reply"));
     }
 
     public static string Ms(long micros) => (micros / 1000.0).ToString("F3", CultureInfo.InvariantCulture);
@@ -224,12 +246,15 @@ public sealed class OpenLoopRun
         _generatorAtStart = self.TotalProcessorTime;
         _serverAtStart = _options.ServerPid is { } pid ? ProcessCpu.Snapshot(pid) : null;
         _machineAtStart = MachineCpu.Snapshot();
+        var metricsAtStart = await ServerMetrics.ScrapeAsync(_server);
         await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _end));
         self.Refresh();
         _measured.GeneratorCpuMs = (self.TotalProcessorTime - _generatorAtStart).TotalMilliseconds;
         if (_serverAtStart is not null && ProcessCpu.Snapshot(_options.ServerPid!.Value) is { } after)
             _measured.ServerCpu = after.Since(_serverAtStart);
         if (_machineAtStart is not null) _measured.Machine = MachineCpu.Snapshot()?.Since(_machineAtStart);
+        if (metricsAtStart is not null && await ServerMetrics.ScrapeAsync(_server) is { } metricsAtEnd)
+            _measured.ServerMetrics = (metricsAtStart, metricsAtEnd);
     }
 
     private void Dispatch()
