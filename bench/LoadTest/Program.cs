@@ -7,8 +7,10 @@ using Exchange.LoadTest;
 // dotnet run -c Release --project bench/LoadTest -- --find-max --rate 4000 --max-p99-ms 50
 // dotnet run -c Release --project bench/LoadTest -- fanout --clients 1000 --seconds 30 --url ws://127.0.0.1:3300/api/v1/stream (FanoutRun.cs)
 // dotnet run -c Release --project bench/LoadTest -- jitter [--seconds 10] (WakeupJitter.cs)
+// dotnet run -c Release --project bench/LoadTest -- disk --dir DIR [--rate 2000] [--seconds 10] (DiskFlush.cs)
 if (args is ["fanout", ..]) return await FanoutRun.RunAsync(args[1..]);
 if (args is ["jitter", ..]) return WakeupJitter.Run(args[1..]);
+if (args is ["disk", ..]) return DiskFlush.Run(args[1..]);
 
 // Reply continuations run on the socket engine's thread instead of being queued to the thread
 // pool: one hop fewer per request for a generator that shares two cores with the server it

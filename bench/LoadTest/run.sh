@@ -4,6 +4,8 @@
 # the generator against it with the given options, and stops the server by its pid.
 #   bench/LoadTest/run.sh --traders 200 --rate 2000 --seconds 30 --warmup 60
 #   DATA_DIR=/dev/shm/x bench/LoadTest/run.sh --find-max --rate 2000   # tmpfs: fsync costs nothing
+# Before the server starts, 10 s of `LoadTest disk` on the data folder say how the disk's fsyncs
+# behave right now (DISK_CHECK=0 skips it): on a shared host their stalls move the p99 from run to run.
 # A data folder it made itself is deleted at the end (a 30 s run at 2,000/s leaves ~100 MB of
 # database); one given in DATA_DIR, or any with KEEP_DATA=1, is kept for a look afterwards.
 set -euo pipefail
@@ -14,6 +16,7 @@ OWN_DATA=
 DATA_DIR=${DATA_DIR:-$(mktemp -d)}
 mkdir -p "$DATA_DIR"
 [[ ${SKIP_BUILD:-} == 1 ]] || { dotnet build -c Release src/Exchange.Server -v q -nologo && dotnet build -c Release bench/LoadTest -v q -nologo; } >/dev/null
+[[ ${DISK_CHECK:-1} == 0 ]] || dotnet bench/LoadTest/bin/Release/net10.0/LoadTest.dll disk --dir "$DATA_DIR" --seconds 10
 
 # Same as `dotnet run -c Release --no-build --project src/Exchange.Server` (content root is the
 # project folder), but exec'd so that $! is the server itself, not a dotnet-run parent.
