@@ -35,7 +35,7 @@ public sealed class MetricsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Each_commands_wait_for_the_engine_thread_and_for_the_journal_is_exported()
+    public async Task How_long_commands_wait_for_the_engine_thread_and_for_the_journal_is_exported()
     {
         var trader = await _app.TraderAsync();
         await trader.OpenAsync();
