@@ -66,6 +66,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     private readonly Meter _meter;
     private readonly Histogram<double> _batchSeconds;
     private readonly BulkWriter _bulk = new();
+    private readonly BatchRows _rows = new();
 
     private long _recorded;
     private long _blockedEnqueues;
@@ -259,11 +260,16 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         _logger.LogInformation("Event recorder resumes after event {Sequence}", cursor.LastEventSequence);
     }
 
-    /// <summary>What one batch writes: inserts go out as multi-row statements, closes of stored trades as keyed updates.</summary>
+    /// <summary>
+    /// What one batch writes: inserts go out as multi-row statements, closes of stored trades as
+    /// keyed updates. One instance serves every batch (the writer is single): cleared, its
+    /// collections keep their capacity, where new ones sized for a batch of thousands of items
+    /// were large-object garbage each time (docs/benchmarks.md, twelfth pass).
+    /// </summary>
     private sealed class BatchRows
     {
         /// <summary>Trades of this batch already in the database, with their status there.</summary>
-        public Dictionary<string, string> StoredStatus { get; set; } = new(StringComparer.Ordinal);
+        public Dictionary<string, string> StoredStatus { get; } = new(StringComparer.Ordinal);
 
         public Dictionary<string, Trade> NewTrades { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, Trade> ClosedStored { get; } = new(StringComparer.Ordinal);
@@ -271,7 +277,35 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         public List<Order> NewOrders { get; } = [];
         public Dictionary<Guid, Order> OrdersById { get; } = [];
         public Dictionary<(Guid UserId, string Key), Guid> OrdersByKey { get; } = [];
+
+        // Working space of the look-ups and the writes.
+        public HashSet<string> TradeIds { get; } = new(StringComparer.Ordinal);
+        public List<string> Strings { get; } = [];
+        public List<Guid> Guids { get; } = [];
+        public List<Trade> Trades { get; } = [];
+
+        public void Clear()
+        {
+            StoredStatus.Clear();
+            NewTrades.Clear();
+            ClosedStored.Clear();
+            Ledger.Clear();
+            NewOrders.Clear();
+            OrdersById.Clear();
+            OrdersByKey.Clear();
+            TradeIds.Clear();
+            Strings.Clear();
+            Guids.Clear();
+            Trades.Clear();
+        }
     }
+
+    /// <summary>
+    /// Most ids per look-up query. They go in as one JSON text parameter, and the text of a whole
+    /// batch (and its UTF-8 copy) landed on the large-object heap, whose churn set off gen2
+    /// collections at 10,000 commands/s; 800 ids keep both below it.
+    /// </summary>
+    private const int LookupChunk = 800;
 
     private static readonly string[] CloseColumns =
     [
@@ -281,6 +315,18 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
 
     private async Task WriteBatchAsync(List<object> batch, CancellationToken cancellationToken)
     {
+        try
+        {
+            await WriteBatchAsync(batch, _rows, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _rows.Clear(); // nothing of this batch stays reachable, and a failed attempt leaves nothing for its retry
+        }
+    }
+
+    private async Task WriteBatchAsync(List<object> batch, BatchRows rows, CancellationToken cancellationToken)
+    {
         var started = Stopwatch.GetTimestamp();
         await using var db = await _factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -289,7 +335,6 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         var cursor = await db.RecorderCursors.SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken)
             .ConfigureAwait(false);
         var start = cursor.LastEventSequence;
-        var rows = new BatchRows();
         await LoadTradesAsync(db, batch, start, rows, cancellationToken).ConfigureAwait(false);
         await LoadOrdersAsync(db, batch, rows, cancellationToken).ConfigureAwait(false);
 
@@ -327,8 +372,11 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
             }
         }
 
-        await _bulk.InsertAsync(db, rows.NewTrades.Values.ToList(), cancellationToken).ConfigureAwait(false);
-        await _bulk.UpdateAsync(db, rows.ClosedStored.Values.ToList(), CloseColumns, cancellationToken).ConfigureAwait(false);
+        rows.Trades.AddRange(rows.NewTrades.Values);
+        await _bulk.InsertAsync(db, rows.Trades, cancellationToken).ConfigureAwait(false);
+        rows.Trades.Clear();
+        rows.Trades.AddRange(rows.ClosedStored.Values);
+        await _bulk.UpdateAsync(db, rows.Trades, CloseColumns, cancellationToken).ConfigureAwait(false);
         await _bulk.InsertAsync(db, rows.Ledger, cancellationToken).ConfigureAwait(false);
         await _bulk.InsertAsync(db, rows.NewOrders, cancellationToken).ConfigureAwait(false);
         cursor.LastEventSequence = last;
@@ -344,55 +392,65 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         Publish(last, markers);
     }
 
-    /// <summary>Which of the batch's trades are already in the database, in one query.</summary>
+    /// <summary>Which of the batch's trades are already in the database.</summary>
     private static async Task LoadTradesAsync(ExchangeDbContext db, List<object> batch, long recorded, BatchRows rows,
         CancellationToken cancellationToken)
     {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in batch)
         {
             switch (item)
             {
-                case TradeOpened o when o.Header.EventSequence > recorded: ids.Add(o.Trade.Id.ToString()); break;
-                case TradeClosed c when c.Header.EventSequence > recorded: ids.Add(c.Trade.Id.ToString()); break;
+                case TradeOpened o when o.Header.EventSequence > recorded: rows.TradeIds.Add(o.Trade.Id.ToString()); break;
+                case TradeClosed c when c.Header.EventSequence > recorded: rows.TradeIds.Add(c.Trade.Id.ToString()); break;
             }
         }
-        if (ids.Count == 0) return;
-        var list = ids.ToList();
         // EF.Parameter: one JSON array parameter, not one parameter per id (EF 10's default). SQLite
         // finds a named parameter by comparing it with every one before it, so a batch's few hundred
         // ids as separate parameters cost ~10^5 string comparisons per query: under load that was
         // a tenth of the server's CPU.
-        rows.StoredStatus = await db.Trades.AsNoTracking().Where(t => EF.Parameter(list).Contains(t.TradeId))
-            .Select(t => new { t.TradeId, t.Status })
-            .ToDictionaryAsync(t => t.TradeId, t => t.Status, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
+        await InChunksAsync(rows.TradeIds, rows.Strings, async ids =>
+        {
+            await foreach (var t in db.Trades.AsNoTracking().Where(t => EF.Parameter(ids).Contains(t.TradeId))
+                               .Select(t => new { t.TradeId, t.Status }).AsAsyncEnumerable().WithCancellation(cancellationToken).ConfigureAwait(false))
+                rows.StoredStatus[t.TradeId] = t.Status;
+        }).ConfigureAwait(false);
     }
 
     /// <summary>The batch's orders already in the database (tracked, for outcome updates) and the idempotency keys taken.</summary>
     private static async Task LoadOrdersAsync(ExchangeDbContext db, List<object> batch, BatchRows rows, CancellationToken cancellationToken)
     {
-        List<Guid>? ids = null;
-        List<string>? keys = null;
-        foreach (var item in batch)
+        var orders = batch.OfType<OrderRecord>();
+        await InChunksAsync(orders.Select(o => o.OrderId), rows.Guids, async ids =>
         {
-            if (item is not OrderRecord order) continue;
-            (ids ??= []).Add(order.OrderId);
-            if (order.IdempotencyKey is { } key) (keys ??= []).Add(key);
-        }
-        if (ids is null) return;
-        foreach (var order in await db.Orders.Where(o => EF.Parameter(ids).Contains(o.OrderId)).ToListAsync(cancellationToken).ConfigureAwait(false))
-        {
-            rows.OrdersById[order.OrderId] = order;
-            if (order.IdempotencyKey is { } key) rows.OrdersByKey[(order.UserId, key)] = order.OrderId;
-        }
-        if (keys is not null)
+            foreach (var order in await db.Orders.Where(o => EF.Parameter(ids).Contains(o.OrderId)).ToListAsync(cancellationToken).ConfigureAwait(false))
+            {
+                rows.OrdersById[order.OrderId] = order;
+                if (order.IdempotencyKey is { } key) rows.OrdersByKey[(order.UserId, key)] = order.OrderId;
+            }
+        }).ConfigureAwait(false);
+        await InChunksAsync(orders.Where(o => o.IdempotencyKey is not null).Select(o => o.IdempotencyKey!), rows.Strings, async keys =>
         {
             var taken = await db.Orders.AsNoTracking()
                 .Where(o => o.IdempotencyKey != null && EF.Parameter(keys).Contains(o.IdempotencyKey))
                 .Select(o => new { o.UserId, o.IdempotencyKey, o.OrderId })
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
             foreach (var t in taken) rows.OrdersByKey[(t.UserId, t.IdempotencyKey!)] = t.OrderId;
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <paramref name="load"/> over <paramref name="items"/>, at most <see cref="LookupChunk"/> at a time, in the reused <paramref name="chunk"/>.</summary>
+    private static async Task InChunksAsync<T>(IEnumerable<T> items, List<T> chunk, Func<List<T>, Task> load)
+    {
+        chunk.Clear();
+        foreach (var item in items)
+        {
+            chunk.Add(item);
+            if (chunk.Count < LookupChunk) continue;
+            await load(chunk).ConfigureAwait(false);
+            chunk.Clear();
         }
+        if (chunk.Count > 0) await load(chunk).ConfigureAwait(false);
+        chunk.Clear();
     }
 
     /// <summary>Inserts or updates one order; false when it was refused (its idempotency key belongs to another order).</summary>

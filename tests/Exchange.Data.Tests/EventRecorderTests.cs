@@ -235,6 +235,31 @@ public sealed class EventRecorderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_with_more_trades_and_orders_than_one_look_up_takes_finds_every_stored_one()
+    {
+        const int count = 2_000; // the recorder looks trades and orders up 800 at a time
+        var script = new EngineScript();
+        var user = EngineScript.User(1);
+        script.CreateAccount(user);
+        script.Tick(EngineScript.Btc, 96_420.00m, 96_425.00m);
+        for (var n = 1UL; n <= count; n++) script.Open(user, EngineScript.Trade(n), "BTC_USDC", Direction.Long, margin: 1m, leverage: 2m);
+        var recorder = await _test.StartRecorderAsync();
+        var orders = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToList();
+        foreach (var id in orders) recorder.RecordOrder(Order(id, UserA, OrderStatus.Pending));
+        await Record(recorder, [.. script.Events]);
+
+        var opened = script.Events.Count;
+        for (var n = 1UL; n <= count; n++) script.Close(user, EngineScript.Trade(n));
+        foreach (var id in orders) recorder.RecordOrder(Order(id, UserA));
+        await Record(recorder, script.Events.Skip(opened).ToList()); // one batch: every close is of a stored trade
+
+        await using var db = _test.Context();
+        Assert.Equal(count, await db.Trades.CountAsync(t => t.Status == "closed" && t.ClosePrice != null));
+        Assert.Equal(count, await db.Orders.CountAsync(o => o.Status == OrderStatus.Success));
+        Assert.Equal(count, await db.Orders.CountAsync());
+    }
+
+    [Fact]
     public async Task A_second_order_with_a_used_idempotency_key_is_not_written_and_the_recorder_goes_on()
     {
         var script = EngineScript.TwoTraders();
