@@ -22,11 +22,8 @@ public sealed class MetricsTests : IAsyncLifetime
     [Fact]
     public async Task Journal_fsync_time_batch_sizes_and_recorder_batch_time_are_exported_with_fine_buckets()
     {
-        var trader = await _app.TraderAsync();
-        await trader.OpenAsync();
-
         // The recorder commits its first batch after its linger.
-        var text = await ScrapeUntilAsync("exchange_journal_fsync_duration_seconds_count", "exchange_recorder_batch_duration_seconds_count");
+        var text = await ScrapeAfterATradeAsync("exchange_journal_fsync_duration_seconds_count", "exchange_recorder_batch_duration_seconds_count");
 
         Assert.Contains("exchange_journal_fsync_duration_seconds_bucket{otel_scope_name=\"Exchange.Engine\",le=\"0.00025\"}", text, StringComparison.Ordinal);
         Assert.Contains("exchange_journal_batch_records_bucket{otel_scope_name=\"Exchange.Engine\",le=\"64\"}", text, StringComparison.Ordinal);
@@ -37,10 +34,7 @@ public sealed class MetricsTests : IAsyncLifetime
     [Fact]
     public async Task How_long_commands_wait_for_the_engine_thread_and_for_the_journal_is_exported()
     {
-        var trader = await _app.TraderAsync();
-        await trader.OpenAsync();
-
-        var text = await ScrapeUntilAsync("exchange_engine_queue_wait_seconds_count", "exchange_journal_wait_seconds_count");
+        var text = await ScrapeAfterATradeAsync("exchange_engine_queue_wait_seconds_count", "exchange_journal_wait_seconds_count");
 
         // Signup funding, the open and the reads before them each went through the engine host.
         Assert.Contains("exchange_engine_queue_wait_seconds_bucket{otel_scope_name=\"Exchange.Engine\",le=\"0.0001\"}", text, StringComparison.Ordinal);
@@ -48,9 +42,14 @@ public sealed class MetricsTests : IAsyncLifetime
         Assert.True(Count(text, "exchange_journal_wait_seconds_count") >= 2);
     }
 
-    /// <summary>The exporter collects on request; a scrape right after the first commands may predate them.</summary>
-    private async Task<string> ScrapeUntilAsync(params string[] series)
+    /// <summary>
+    /// Signs a trader up and opens a trade, then scrapes until every one of <paramref name="series"/>
+    /// is there: the exporter collects on request, so a scrape right after the first commands may predate them.
+    /// </summary>
+    private async Task<string> ScrapeAfterATradeAsync(params string[] series)
     {
+        var trader = await _app.TraderAsync();
+        await trader.OpenAsync();
         var text = "";
         for (var attempt = 0; attempt < 50 && !series.All(s => text.Contains(s, StringComparison.Ordinal)); attempt++)
         {
