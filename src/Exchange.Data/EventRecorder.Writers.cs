@@ -35,11 +35,15 @@ public sealed partial class EventRecorder
     // Set by the writer whose turn it is; the turns hand them over through the semaphores.
     private bool _cursorLoaded;
     private bool _sqlite;
+    private PacedSqliteSync? _sqliteSync; // with SQLite in WAL mode on Linux: commits and checkpoints synced by the recorder itself
     private bool _lowered; // the background writer runs at low priority now
     [ThreadStatic] private static bool t_lowered; // this thread is that writer
 
     /// <summary>Times the writer fell more than a full batch behind and went on at normal priority.</summary>
     public long CatchUps => Interlocked.Read(ref _catchUps);
+
+    /// <summary>The recorder's own syncs; null where SQLite does them.</summary>
+    internal PacedSqliteSync? SqliteSync => _sqliteSync;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {

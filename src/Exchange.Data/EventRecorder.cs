@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Exchange.Engine;
 using Exchange.Journal;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -257,7 +258,21 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
             .SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken).ConfigureAwait(false);
         Publish(cursor.LastEventSequence, markers: null);
         _sqlite = db.Database.IsSqlite();
+        if (_sqlite && PacedSqliteSync.IsSupported) _sqliteSync = await PacedSqliteSyncForAsync(db, cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Event recorder resumes after event {Sequence}", cursor.LastEventSequence);
+    }
+
+    /// <summary>The recorder's own syncs, for a database file in WAL mode (the server's; not an in-memory one).</summary>
+    private static async Task<PacedSqliteSync?> PacedSqliteSyncForAsync(ExchangeDbContext db, CancellationToken cancellationToken)
+    {
+        var path = new SqliteConnectionStringBuilder(db.Database.GetConnectionString()).DataSource;
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = "PRAGMA journal_mode;";
+        var mode = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+        return string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase) && !string.IsNullOrEmpty(path)
+            ? new PacedSqliteSync(Path.GetFullPath(path))
+            : null;
     }
 
     /// <summary>
@@ -329,6 +344,14 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     {
         var started = Stopwatch.GetTimestamp();
         await using var db = await _factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        if (_sqliteSync is not null)
+        {
+            // Opened first so that the settings hold for the transaction below; the next open of this
+            // pooled connection sets them back (SqliteConnectionSettings). See PacedSqliteSync.
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await db.Database.ExecuteSqlRawAsync("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;", cancellationToken)
+                .ConfigureAwait(false);
+        }
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
         // Read inside the transaction: the database, not this process, says what is recorded.
@@ -382,6 +405,14 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         cursor.LastEventSequence = last;
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false); // the cursor and changed order outcomes
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (_sqliteSync is not null)
+        {
+            // Durable before Publish: snapshots, and with them the journal's truncation, trust the recorded sequence.
+            var behind = _queue.Reader.Count >= _options.MaxBatch;
+            _sqliteSync.FlushCommit(paced: !behind);
+            if (_sqliteSync.CheckpointDue)
+                await _sqliteSync.CheckpointAsync(db.Database.GetDbConnection(), paced: !behind, cancellationToken).ConfigureAwait(false);
+        }
 
         _batchSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         _previousEvent = previous;

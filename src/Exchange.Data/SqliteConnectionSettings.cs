@@ -20,13 +20,17 @@ namespace Exchange.Data;
 /// once writes each hot page once instead of many times, and the journal's fsyncs, which share
 /// the disk, wait less often behind it: at 2,000 commands/s the p90 of an HTTP command went
 /// from ~11 to ~6.5 ms (docs/benchmarks.md).</item>
+/// <item><c>synchronous=FULL</c>, SQLite's default, set again on each open (and the checkpoint
+/// setting above): the event recorder changes both on its connection for a batch and does those
+/// syncs itself (<see cref="PacedSqliteSync"/>); a pooled connection must not carry that to
+/// anyone else.</item>
 /// </list>
 /// </summary>
 internal sealed class SqliteConnectionSettings : DbConnectionInterceptor
 {
     public static readonly SqliteConnectionSettings Instance = new();
 
-    private const string Pragmas = "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=20000;";
+    private const string Pragmas = "PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=20000;";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {
