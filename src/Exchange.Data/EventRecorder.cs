@@ -256,9 +256,11 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         await using var db = await _factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var cursor = await db.RecorderCursors.AsNoTracking()
             .SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken).ConfigureAwait(false);
-        Publish(cursor.LastEventSequence, markers: null);
         _sqlite = db.Database.IsSqlite();
         if (_sqlite && PacedSqliteSync.IsSupported) _sqliteSync = await PacedSqliteSyncForAsync(db, cancellationToken).ConfigureAwait(false);
+        // A run that stopped between a commit and its sync left that commit in the page cache only.
+        _sqliteSync?.FlushCommit(paced: false);
+        Publish(cursor.LastEventSequence, markers: null);
         _logger.LogInformation("Event recorder resumes after event {Sequence}", cursor.LastEventSequence);
     }
 
@@ -344,14 +346,29 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     {
         var started = Stopwatch.GetTimestamp();
         await using var db = await _factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        if (_sqliteSync is not null)
+        if (_sqliteSync is null)
         {
-            // Opened first so that the settings hold for the transaction below; the next open of this
-            // pooled connection sets them back (SqliteConnectionSettings). See PacedSqliteSync.
-            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await db.Database.ExecuteSqlRawAsync("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;", cancellationToken)
-                .ConfigureAwait(false);
+            await WriteBatchAsync(db, batch, rows, started, cancellationToken).ConfigureAwait(false);
+            return;
         }
+        // Opened first so that the settings hold for the batch's transaction. See PacedSqliteSync.
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await db.Database.ExecuteSqlRawAsync("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;", cancellationToken)
+            .ConfigureAwait(false);
+        try
+        {
+            await WriteBatchAsync(db, batch, rows, started, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Back to what the rest of the pool has before the connection returns to it: the last
+            // connection to close checkpoints, and with these settings it would skip the syncs.
+            await db.Database.ExecuteSqlRawAsync(SqliteConnectionSettings.Pragmas, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteBatchAsync(ExchangeDbContext db, List<object> batch, BatchRows rows, long started, CancellationToken cancellationToken)
+    {
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
         // Read inside the transaction: the database, not this process, says what is recorded.

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Data.Common;
 using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
+using Microsoft.Win32.SafeHandles;
 
 namespace Exchange.Data;
 
@@ -15,7 +16,7 @@ namespace Exchange.Data;
 /// the same disk, wait for whatever went before them, so every burst stalled some of them:
 /// checkpoints for 20–45 ms (docs/benchmarks.md, thirteenth pass). So the recorder has SQLite
 /// skip those syncs and does them itself: it starts the write-back of what was written a step
-/// at a time with <c>sync_file_range</c>, a millisecond apart, and ends with <c>fdatasync</c>.
+/// at a time with <c>sync_file_range</c>, a few milliseconds apart, and ends with <c>fdatasync</c>.
 /// PostgreSQL spreads its writes the same way (<c>wal_writer_flush_after</c>,
 /// <c>checkpoint_flush_after</c>).
 /// </para>
@@ -30,8 +31,16 @@ namespace Exchange.Data;
 /// </list>
 /// <para>
 /// Where the frames lie, and which database pages they hold, comes from the WAL index (the
-/// <c>-shm</c> file, whose format SQLite documents). Only the pacing depends on it: the final
-/// <c>fdatasync</c> covers the whole file, so an index that cannot be read means one unpaced sync.
+/// <c>-shm</c> file, whose format SQLite documents). The final <c>fdatasync</c> covers the whole
+/// file, so an index that cannot be read means unpaced syncs, and checkpoints by the WAL's size.
+/// </para>
+/// <para>
+/// The files are opened once and never closed while SQLite may use them: on Linux, closing any
+/// descriptor of a file drops every lock the process holds on it, SQLite's included, and another
+/// process (the <c>sqlite3</c> shell, a backup) could then rebuild or delete the index under us.
+/// A WAL or index that SQLite deleted and created anew is opened again (the old one is unused).
+/// A failed <c>fdatasync</c> ends the process, as PostgreSQL does: the kernel may have dropped the
+/// pages, so a retry could report success for data that never reached the disk.
 /// </para>
 /// </summary>
 internal sealed class PacedSqliteSync
@@ -59,29 +68,34 @@ internal sealed class PacedSqliteSync
     private const int BackfillOffset = 2 * IndexHeaderBytes;
     private const uint SyncFileRangeWrite = 2;
 
-    private readonly string _databasePath, _walPath, _indexPath;
-    private long _flushedEnd, _frames;
+    private readonly string _databasePath;
+    private readonly OpenFile _wal, _index, _database;
+    private long _flushedEnd, _uncopiedFrames;
     private ulong _salt;
-    private long _flushes, _checkpoints;
+    private long _flushes, _checkpoints, _writtenBack;
 
     public PacedSqliteSync(string databasePath)
     {
         _databasePath = databasePath;
-        _walPath = databasePath + "-wal";
-        _indexPath = databasePath + "-shm";
+        _wal = new OpenFile(databasePath + "-wal");
+        _index = new OpenFile(databasePath + "-shm");
+        _database = new OpenFile(databasePath);
     }
 
-    /// <summary>Where it can work: Linux (<c>sync_file_range</c>), a database file in WAL mode.</summary>
+    /// <summary>Where it can work: Linux (<c>sync_file_range</c>, <c>/proc</c>); the recorder also checks for WAL mode.</summary>
     public static bool IsSupported => OperatingSystem.IsLinux();
 
     public long Flushes => Interlocked.Read(ref _flushes);
     public long Checkpoints => Interlocked.Read(ref _checkpoints);
 
+    /// <summary>Bytes whose write-back was started in steps (read by tests, on the writer's thread).</summary>
+    internal long WrittenBackBytes => _writtenBack;
+
     /// <summary>WAL frames after which <see cref="CheckpointDue"/>; lower in tests.</summary>
     internal long CheckpointFrames { get; set; } = DefaultCheckpointFrames;
 
-    /// <summary>Whether the WAL, as of the last <see cref="FlushCommit"/>, holds enough frames to checkpoint.</summary>
-    public bool CheckpointDue => _frames >= CheckpointFrames;
+    /// <summary>Whether the WAL, as of the last <see cref="FlushCommit"/>, holds enough frames not yet copied to checkpoint.</summary>
+    public bool CheckpointDue => _uncopiedFrames >= CheckpointFrames;
 
     /// <summary>
     /// Makes everything committed so far durable. <paramref name="paced"/> spreads the new
@@ -90,15 +104,14 @@ internal sealed class PacedSqliteSync
     /// </summary>
     public void FlushCommit(bool paced)
     {
-        // Opened per flush: SQLite deletes and re-creates the WAL when its last connection closes,
-        // and a handle kept from before would sync a file nobody writes any more.
-        using var wal = File.OpenHandle(_walPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        // No WAL: SQLite deleted it after copying it into the database file and syncing that.
+        if (!File.Exists(_wal.Path)) return;
+        var wal = _wal.Handle();
         var fd = (int)wal.DangerousGetHandle();
-        Span<byte> header = stackalloc byte[2 * IndexHeaderBytes];
-        _frames = 0;
+        Span<byte> header = stackalloc byte[BackfillOffset + 4];
         if (TryReadIndex(header) && TryParseIndexHeader(header, out var frames, out var pageSize, out var salt))
         {
-            _frames = frames;
+            _uncopiedFrames = frames - BinaryPrimitives.ReadUInt32LittleEndian(header[BackfillOffset..]);
             var end = WalHeaderBytes + frames * (pageSize + FrameHeaderBytes);
             // A new salt means SQLite started the WAL over from its first frame.
             var from = salt != _salt || end < _flushedEnd ? 0 : _flushedEnd;
@@ -113,7 +126,12 @@ internal sealed class PacedSqliteSync
             _flushedEnd = end;
             _salt = salt;
         }
-        DataSync(fd, _walPath);
+        else
+        {
+            // Without the index, by the file's size (it only shrinks when SQLite deletes it).
+            _uncopiedFrames = (RandomAccess.GetLength(wal) - WalHeaderBytes) / (4096 + FrameHeaderBytes);
+        }
+        DataSync(fd, _wal.Path);
         Interlocked.Increment(ref _flushes);
     }
 
@@ -139,12 +157,9 @@ internal sealed class PacedSqliteSync
             await checkpoint.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        using (var database = File.OpenHandle(_databasePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
-        {
-            var fd = (int)database.DangerousGetHandle();
-            if (pages is not null) PaceWriteBack(fd, pages, pageSize);
-            DataSync(fd, _databasePath);
-        }
+        var fd = (int)_database.Handle().DangerousGetHandle();
+        if (pages is not null) PaceWriteBack(fd, pages, pageSize);
+        DataSync(fd, _database.Path);
         await using (var end = pin.CreateCommand())
         {
             end.CommandText = "COMMIT;";
@@ -154,7 +169,7 @@ internal sealed class PacedSqliteSync
     }
 
     /// <summary>Starts the write-back of the given database pages, a step at a time.</summary>
-    private static void PaceWriteBack(int fd, uint[] pages, int pageSize)
+    private void PaceWriteBack(int fd, uint[] pages, int pageSize)
     {
         Array.Sort(pages);
         long pending = 0, runStart = -1, runEnd = -1;
@@ -229,8 +244,7 @@ internal sealed class PacedSqliteSync
     {
         try
         {
-            using var index = File.OpenHandle(_indexPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            return RandomAccess.Read(index, into, 0) == into.Length;
+            return RandomAccess.Read(_index.Handle(), into, 0) == into.Length;
         }
         catch (IOException)
         {
@@ -258,13 +272,36 @@ internal sealed class PacedSqliteSync
 
     private static void Pause() => Thread.Sleep(StepPause);
 
-    private static void StartWriteBack(int fd, long offset, long length) =>
+    private void StartWriteBack(int fd, long offset, long length)
+    {
         _ = NativeMethods.sync_file_range(fd, offset, length, SyncFileRangeWrite); // a hint: its failure changes nothing
+        _writtenBack += length;
+    }
 
     private static void DataSync(int fd, string path)
     {
         if (NativeMethods.fdatasync(fd) != 0)
-            throw new IOException($"fdatasync of {path} failed with errno {Marshal.GetLastPInvokeError()}");
+            Environment.FailFast($"fdatasync of {path} failed with errno {Marshal.GetLastPInvokeError()}: what reached the disk is unknown; " +
+                "stopping so that the next start recovers from what is durable");
+    }
+
+    /// <summary>A file kept open (see the class comment), opened again once SQLite has deleted it.</summary>
+    private sealed class OpenFile(string path)
+    {
+        private SafeFileHandle? _handle;
+
+        public string Path { get; } = path;
+
+        public SafeFileHandle Handle()
+        {
+            if (_handle is not null && !IsDeleted(_handle)) return _handle;
+            // The old one is a deleted file that no connection uses any more: closing it drops no lock that matters.
+            _handle?.Dispose();
+            return _handle = File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+
+        private static bool IsDeleted(SafeFileHandle handle) =>
+            new FileInfo($"/proc/self/fd/{handle.DangerousGetHandle()}").LinkTarget?.EndsWith(" (deleted)", StringComparison.Ordinal) ?? true;
     }
 
     private static class NativeMethods

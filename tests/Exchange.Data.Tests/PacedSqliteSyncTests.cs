@@ -62,9 +62,13 @@ public sealed class PacedSqliteSyncTests : IAsyncLifetime
         var before = await File.ReadAllBytesAsync(path + "-shm");
         Assert.True(PacedSqliteSync.TryParseIndexHeader(before, out var frames, out _, out var salt));
 
+        var writtenBack = sync.WrittenBackBytes;
+        Assert.True(writtenBack >= frames * 4096, $"{writtenBack} bytes for {frames} frames"); // the commit's frames, in steps
+
         await sync.CheckpointAsync(connection, paced: true, CancellationToken.None);
 
         Assert.Equal(1, sync.Checkpoints);
+        Assert.True(sync.WrittenBackBytes - writtenBack >= 3_000 * 400, "the copied pages, in steps");
         await InsertRowsAsync(connection, 10);
         Assert.True(PacedSqliteSync.TryParseIndexHeader(await File.ReadAllBytesAsync(path + "-shm"), out var after, out _, out var newSalt));
         Assert.NotEqual(salt, newSalt); // started over: nothing held the WAL after the checkpoint
