@@ -34,7 +34,7 @@ public sealed class PacedSqliteSyncTests : IAsyncLifetime
     }
 
     [Fact]
-    public void A_header_whose_two_copies_differ_or_that_is_not_initialized_is_not_used()
+    public void A_header_whose_two_copies_differ_or_that_is_not_initialized_is_not_used_and_page_size_1_means_65536()
     {
         var header = new byte[96];
         header[12] = 1; // initialized
@@ -49,6 +49,13 @@ public sealed class PacedSqliteSyncTests : IAsyncLifetime
         Assert.False(PacedSqliteSync.TryParseIndexHeader(torn, out _, out _, out _));
 
         Assert.False(PacedSqliteSync.TryParseIndexHeader(new byte[96], out _, out _, out _));
+
+        var largest = (byte[])header.Clone();
+        largest[14] = 1; // 65,536 does not fit the field: SQLite writes 1
+        largest[15] = 0;
+        largest.AsSpan(0, 48).CopyTo(largest.AsSpan(48));
+        Assert.True(PacedSqliteSync.TryParseIndexHeader(largest, out _, out var largestPage, out _));
+        Assert.Equal(65_536, largestPage);
     }
 
     [Fact]
