@@ -346,15 +346,12 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     {
         var started = Stopwatch.GetTimestamp();
         await using var db = await _factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        if (_sqliteSync is null)
+        if (_sqliteSync is not null)
         {
-            await WriteBatchAsync(db, batch, rows, started, cancellationToken).ConfigureAwait(false);
-            return;
+            // Opened first so that the settings hold for the batch's transaction.
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await db.Database.ExecuteSqlRawAsync(PacedSqliteSync.BatchSettings, cancellationToken).ConfigureAwait(false);
         }
-        // Opened first so that the settings hold for the batch's transaction. See PacedSqliteSync.
-        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await db.Database.ExecuteSqlRawAsync("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;", cancellationToken)
-            .ConfigureAwait(false);
         try
         {
             await WriteBatchAsync(db, batch, rows, started, cancellationToken).ConfigureAwait(false);
@@ -362,8 +359,9 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         finally
         {
             // Back to what the rest of the pool has before the connection returns to it: the last
-            // connection to close checkpoints, and with these settings it would skip the syncs.
-            await db.Database.ExecuteSqlRawAsync(SqliteConnectionSettings.Pragmas, CancellationToken.None).ConfigureAwait(false);
+            // connection to close checkpoints, and with the batch's settings it would skip the syncs.
+            if (_sqliteSync is not null)
+                await db.Database.ExecuteSqlRawAsync(SqliteConnectionSettings.Pragmas, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

@@ -61,6 +61,9 @@ internal sealed class PacedSqliteSync
     /// </summary>
     internal const int DefaultCheckpointFrames = 16_000;
 
+    /// <summary>What the recorder's connection runs before a batch: commits synced by <see cref="FlushCommit"/>, checkpoints by <see cref="CheckpointAsync"/>.</summary>
+    internal const string BatchSettings = "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;";
+
     private const int WalHeaderBytes = 32, FrameHeaderBytes = 24, IndexHeaderBytes = 48;
     // The index is blocks of 32 KiB, each a list of page numbers then a hash table; the first
     // block starts with the two headers and the checkpoint information, so its list is shorter.

@@ -83,9 +83,7 @@ public sealed class PacedSqliteSyncTests : IAsyncLifetime
 
         await using var fresh = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString);
         await fresh.OpenAsync();
-        await using var count = fresh.CreateCommand();
-        count.CommandText = "SELECT COUNT(*) FROM Rows;";
-        Assert.Equal(3_010L, await count.ExecuteScalarAsync());
+        Assert.Equal(3_010L, await ScalarAsync(fresh, "SELECT COUNT(*) FROM Rows;"));
     }
 
     /// <summary>What the unsynced checkpoint relies on: copied frames are not overwritten while a reader holds the WAL.</summary>
