@@ -18,9 +18,10 @@ public sealed partial class EngineHost
     public static EngineHost Start(EngineHostOptions options, TimeProvider? time = null, ILogger? logger = null,
         IEngineEventListener? listener = null)
     {
-        EngineHost? host = null;
-        var recovered = RecoverAndCopy(options, logger, listener, durable => host?.ReleaseDurable(durable));
-        host = new EngineHost(options, time ?? TimeProvider.System, logger ?? NullLogger.Instance, listener,
+        // The engine thread commits the journal itself between runs of inputs (EngineHost.Run).
+        var recovered = RecoverAndCopy(options with { Journal = options.Journal with { CommitOnProducerThread = true } },
+            logger, listener, onDurable: null);
+        var host = new EngineHost(options, time ?? TimeProvider.System, logger ?? NullLogger.Instance, listener,
             recovered.Engine, recovered.Journal, recovered.Snapshots, recovered.Report);
         // The copy hashed after recovery becomes the first snapshot's buffer once hashed.
         recovered.Report.StateHash.ContinueWith(_ => host.OfferSlotBuffer(recovered.Copy.TradeSlots),

@@ -12,9 +12,9 @@ public readonly record struct JournalStats(long Batches, long Records, long Byte
 
 public sealed partial class FileJournal
 {
-    private readonly Thread writer;
+    private readonly Thread? writer; // null with JournalOptions.CommitOnProducerThread
 
-    // Owned by the writer thread (and the constructor, before it starts).
+    // Owned by the writer thread, or by the producer when it commits (and the constructor).
     private byte[] writing = new byte[64 << 10];
     private SafeFileHandle? active;
     private long activeLength;
@@ -41,6 +41,46 @@ public sealed partial class FileJournal
         if (segments.Length == 0) return;
         active = File.OpenHandle(segments[^1].Path, FileMode.Open, FileAccess.Write, FileShare.Read);
         activeLength = zeroedUntil = RandomAccess.GetLength(active);
+    }
+
+    /// <summary>
+    /// With <see cref="JournalOptions.CommitOnProducerThread"/>, on the producer's thread: writes
+    /// and fsyncs everything appended so far, publishes <see cref="DurableSequence"/>, calls
+    /// <c>onDurable</c> and wakes <see cref="Flush"/>. Returns the durable sequence. A failed write
+    /// or fsync throws, and the journal then refuses appends for good (see <see cref="WriterLoop"/>).
+    /// </summary>
+    public long Commit()
+    {
+        if (writer is not null) throw new InvalidOperationException("This journal commits on its own writer thread.");
+        int length;
+        long batchLast;
+        lock (gate)
+        {
+            ThrowIfUnusable();
+            if (pendingLength == 0) return durableSequence;
+            (pending, writing) = (writing, pending);
+            length = pendingLength;
+            pendingLength = 0;
+            pendingRecords = 0;
+            batchLast = lastAppended;
+        }
+        try
+        {
+            WriteBatch(writing.AsSpan(0, length));
+            Volatile.Write(ref durableSequence, batchLast);
+            onDurable?.Invoke(batchLast);
+        }
+        catch (Exception e)
+        {
+            lock (gate)
+            {
+                fault = e;
+                Monitor.PulseAll(gate);
+            }
+            throw;
+        }
+        lock (gate) Monitor.PulseAll(gate); // wakes Flush
+        return batchLast;
     }
 
     private void WriterLoop()

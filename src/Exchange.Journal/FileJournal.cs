@@ -5,7 +5,9 @@ namespace Exchange.Journal;
 /// One producer (the engine thread) calls <see cref="Append"/>, which only copies the record
 /// into a pending buffer; a dedicated writer thread takes everything pending, writes it with
 /// one call and one fsync, then publishes <see cref="DurableSequence"/> and calls
-/// <c>onDurable</c>, so replies are released only for records that are on disk.
+/// <c>onDurable</c>, so replies are released only for records that are on disk. With
+/// <see cref="JournalOptions.CommitOnProducerThread"/> there is no writer thread: the producer
+/// does the same by calling <see cref="Commit"/>.
 /// </summary>
 public sealed partial class FileJournal : IDisposable
 {
@@ -40,6 +42,7 @@ public sealed partial class FileJournal : IDisposable
         Recovery = recovery;
         lastAppended = durableSequence = recovery.LastSequence;
         OpenActiveSegment();
+        if (options.CommitOnProducerThread) return;
         writer = new Thread(WriterLoop) { IsBackground = true, Name = "journal-writer" };
         writer.Start();
     }
@@ -47,9 +50,9 @@ public sealed partial class FileJournal : IDisposable
     /// <summary>
     /// Opens (or creates) the journal in <paramref name="directory"/>: checks every record,
     /// cuts a torn tail off the last segment, and throws <see cref="JournalCorruptException"/>
-    /// for damage anywhere else. <paramref name="onDurable"/> runs on the writer thread with
-    /// the highest durable sequence after each batch: keep it short (if it throws, the journal
-    /// stops accepting appends, as after a failed write).
+    /// for damage anywhere else. <paramref name="onDurable"/> runs on the writer thread (or in
+    /// <see cref="Commit"/>) with the highest durable sequence after each batch: keep it short (if
+    /// it throws, the journal stops accepting appends, as after a failed write).
     /// </summary>
     public static FileJournal Open(string directory, JournalOptions? options = null, Action<long>? onDurable = null)
     {
@@ -85,13 +88,15 @@ public sealed partial class FileJournal : IDisposable
 
     /// <summary>
     /// Queues one record. Sequences must increase. Returns at once unless
-    /// <see cref="JournalOptions.MaxPendingBytes"/> are already queued.
+    /// <see cref="JournalOptions.MaxPendingBytes"/> are already queued (then it waits for the
+    /// writer, or without one commits them itself).
     /// </summary>
     public void Append(long sequence, ReadOnlySpan<byte> payload)
     {
         if (payload.Length > RecordFormat.MaxPayloadLength)
             throw new ArgumentException($"Payload of {payload.Length} bytes is over the {RecordFormat.MaxPayloadLength} limit.", nameof(payload));
         var recordLength = RecordFormat.HeaderLength + payload.Length;
+        if (writer is null && pendingLength > 0 && pendingLength + recordLength > options.MaxPendingBytes) Commit();
         lock (gate)
         {
             ThrowIfUnusable();
@@ -114,7 +119,10 @@ public sealed partial class FileJournal : IDisposable
         }
     }
 
-    /// <summary>Blocks until everything appended so far is durable.</summary>
+    /// <summary>
+    /// Blocks until everything appended so far is durable. Without a writer thread that is the
+    /// producer's next <see cref="Commit"/>, so the producer itself must call that instead.
+    /// </summary>
     public void Flush()
     {
         lock (gate)
@@ -162,13 +170,24 @@ public sealed partial class FileJournal : IDisposable
 
     public void Dispose()
     {
+        if (writer is null && Volatile.Read(ref pendingLength) > 0)
+        {
+            try
+            {
+                Commit(); // as the writer thread would before it stops
+            }
+            catch (Exception)
+            {
+                // Recorded as the fault: DurableSequence says what is on disk.
+            }
+        }
         lock (gate)
         {
             if (disposed) return;
             disposed = stopping = true;
             Monitor.PulseAll(gate);
         }
-        writer.Join();
+        writer?.Join();
         active?.Dispose();
         directoryLock.Dispose();
     }

@@ -222,6 +222,41 @@ public sealed class EngineHostTests : IDisposable
         Assert.False(released.IsAlive, "the host still references a reply it released");
     }
 
+    [Fact]
+    public async Task A_reply_awaited_on_the_engine_thread_resumes_there_once_durable()
+    {
+        using var host = EngineHost.Start(Options(fsync: true));
+        var user = new UserId(Guid.NewGuid());
+        // On the pool, without the test framework's synchronization context, as in ASP.NET Core.
+        var (resumedOn, durable, reply, nextResumedOn, balance) = await Task.Run(async () =>
+        {
+            var reply = await host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = user }, continueOnEngineThread: true);
+            var resumedOn = Thread.CurrentThread.Name;
+            var durable = host.DurableSequence;
+            // Submitting from there is fine: the next input waits in the queue until this code returns.
+            var balance = await host.SubmitAsync(new EngineInput { Kind = InputKind.GetBalance, User = user });
+            return (resumedOn, durable, reply, Thread.CurrentThread.Name, balance);
+        });
+        Assert.Equal("engine", resumedOn);
+        Assert.True(durable >= reply.Sequence);
+        Assert.NotEqual("engine", nextResumedOn);
+        Assert.Equal(5_000m, balance.Free.ToDecimal());
+    }
+
+    [Fact]
+    public async Task The_engine_thread_commits_the_journal_itself_and_a_snapshot_waits_for_it()
+    {
+        using (var host = EngineHost.Start(Options(fsync: true)))
+        {
+            for (var i = 0; i < 20; i++) await CreateAccount(host);
+            Assert.Equal(host.AppendedSequence, host.DurableSequence);
+            var snapshot = await host.SnapshotNowAsync(); // its Flush waits on another thread for the engine's commit
+            Assert.Equal(20, snapshot.Header.LastSequence);
+        }
+        using var restarted = EngineHost.Start(Options());
+        Assert.Equal(20, restarted.Recovery.LastSequence);
+    }
+
     private static Task<CommandReply> CreateAccount(EngineHost host) =>
         host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = new UserId(Guid.NewGuid()) });
 

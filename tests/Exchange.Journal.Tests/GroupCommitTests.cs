@@ -135,4 +135,64 @@ public class GroupCommitTests
         using var reopened = FileJournal.Open(dir.Path, NoFsync());
         AssertRecords(reopened, 1, 1000);
     }
+
+    private static JournalOptions ProducerCommits(bool fsync = true) => new() { FsyncEnabled = fsync, CommitOnProducerThread = true };
+
+    [Fact]
+    public void Without_a_writer_thread_appends_become_durable_only_when_the_producer_commits()
+    {
+        using var dir = new TempJournalDirectory();
+        var announced = new List<long>();
+        using (var journal = FileJournal.Open(dir.Path, ProducerCommits(), announced.Add))
+        {
+            for (var s = 1; s <= 10; s++) journal.Append(s, PayloadFor(s));
+            Thread.Sleep(20);
+            Assert.Equal(0, journal.DurableSequence);
+            Assert.Empty(journal.ReadAfter(0));
+            Assert.Empty(announced);
+
+            Assert.Equal(10, journal.Commit());
+            Assert.Equal(10, journal.DurableSequence);
+            Assert.Equal([10L], announced);
+            Assert.Equal(1, journal.Stats.Fsyncs);
+            AssertRecords(journal, 1, 10);
+            Assert.Equal(10, journal.Commit()); // nothing new: no write, no fsync
+            Assert.Equal(1, journal.Stats.Fsyncs);
+        }
+    }
+
+    [Fact]
+    public async Task Without_a_writer_thread_Flush_elsewhere_waits_for_the_producers_commit()
+    {
+        using var dir = new TempJournalDirectory();
+        using var journal = FileJournal.Open(dir.Path, ProducerCommits());
+        journal.Append(1, PayloadFor(1));
+        var flushed = Task.Run(journal.Flush);
+        await Task.Delay(50);
+        Assert.False(flushed.IsCompleted);
+        journal.Commit();
+        await flushed.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, journal.DurableSequence);
+    }
+
+    [Fact]
+    public void Without_a_writer_thread_a_full_pending_buffer_and_Dispose_commit_on_the_producer()
+    {
+        using var dir = new TempJournalDirectory();
+        var options = ProducerCommits(fsync: false) with { MaxPendingBytes = 4 << 10 };
+        var journal = FileJournal.Open(dir.Path, options);
+        for (var s = 1; s <= 1000; s++) journal.Append(s, PayloadFor(s));
+        Assert.InRange(journal.DurableSequence, 900, 999); // committed whenever 4 KB were pending, never waiting
+        journal.Dispose();
+        using var reopened = FileJournal.Open(dir.Path, NoFsync());
+        AssertRecords(reopened, 1, 1000);
+    }
+
+    [Fact]
+    public void Commit_is_refused_while_a_writer_thread_owns_the_journal()
+    {
+        using var dir = new TempJournalDirectory();
+        using var journal = FileJournal.Open(dir.Path, NoFsync());
+        Assert.Throws<InvalidOperationException>(() => journal.Commit());
+    }
 }

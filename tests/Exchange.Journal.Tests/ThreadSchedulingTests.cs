@@ -33,6 +33,9 @@ public class ThreadSchedulingTests
         if (!OperatingSystem.IsLinux()) return;
         using var directory = new TempJournalDirectory();
         using var host = EngineHost.Start(new EngineHostOptions { DataDirectory = directory.Path, Journal = TempJournalDirectory.NoFsync() });
+        // The host's engine thread commits its journal itself; a journal opened on its own has a writer thread.
+        using var journalDirectory = new TempJournalDirectory();
+        using var journal = FileJournal.Open(journalDirectory.Path, TempJournalDirectory.NoFsync());
 
         var threads = ProcThreads.Named(["engine", "journal-writer"], "sched");
 

@@ -71,7 +71,8 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         if (input.Kind == InputKind.CreateTrade) input.TradeId = NewTradeId(now);
         var createdAt = now.ToUnixTimeMilliseconds();
         var started = Stopwatch.GetTimestamp();
-        var reply = await engine.SubmitAsync(input);
+        // Resumes on the engine thread: what follows, and the handler's reply, take microseconds.
+        var reply = await engine.SubmitAsync(input, continueOnEngineThread: true);
         var latency = Stopwatch.GetElapsedTime(started);
         var code = EngineReplies.Public(reply.Code);
         CommandLatency.Record(latency.TotalSeconds, new KeyValuePair<string, object?>("command", reply.Kind.CommandName()),
