@@ -230,12 +230,23 @@ public sealed class EngineHostTests : IDisposable
         // On the pool, without the test framework's synchronization context, as in ASP.NET Core.
         var (resumedOn, durable, reply, nextResumedOn, balance) = await Task.Run(async () =>
         {
-            var reply = await host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = user }, continueOnEngineThread: true);
-            var resumedOn = Thread.CurrentThread.Name;
-            var durable = host.DurableSequence;
-            // Submitting from there is fine: the next input waits in the queue until this code returns.
-            var balance = await host.SubmitAsync(new EngineInput { Kind = InputKind.GetBalance, User = user });
-            return (resumedOn, durable, reply, Thread.CurrentThread.Name, balance);
+            // The engine thread is held until the reply is awaited: a reply complete before its
+            // await would simply continue on the awaiting thread.
+            using var engineHeld = new ManualResetEventSlim();
+            _ = host.ReadAsync(_ => engineHeld.Wait(TimeSpan.FromSeconds(10)));
+            var awaiting = CreateAccountThenQuery();
+            engineHeld.Set();
+            return await awaiting;
+
+            async Task<(string?, long, CommandReply, string?, CommandReply)> CreateAccountThenQuery()
+            {
+                var reply = await host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = user }, continueOnEngineThread: true);
+                var resumedOn = Thread.CurrentThread.Name;
+                var durable = host.DurableSequence;
+                // Submitting from there is fine: the next input waits in the queue until this code returns.
+                var balance = await host.SubmitAsync(new EngineInput { Kind = InputKind.GetBalance, User = user });
+                return (resumedOn, durable, reply, Thread.CurrentThread.Name, balance);
+            }
         });
         Assert.Equal("engine", resumedOn);
         Assert.True(durable >= reply.Sequence);
