@@ -47,7 +47,7 @@ public sealed partial class FileJournal
     /// With <see cref="JournalOptions.CommitOnProducerThread"/>, on the producer's thread: writes
     /// and fsyncs everything appended so far, publishes <see cref="DurableSequence"/>, calls
     /// <c>onDurable</c> and wakes <see cref="Flush"/>. Returns the durable sequence. A failed write
-    /// or fsync throws, and the journal then refuses appends for good (see <see cref="WriterLoop"/>).
+    /// or fsync throws, and the journal then refuses appends for good (see <see cref="Fail"/>).
     /// </summary>
     public long Commit()
     {
@@ -58,29 +58,52 @@ public sealed partial class FileJournal
         {
             ThrowIfUnusable();
             if (pendingLength == 0) return durableSequence;
-            (pending, writing) = (writing, pending);
-            length = pendingLength;
-            pendingLength = 0;
-            pendingRecords = 0;
-            batchLast = lastAppended;
+            TakePending(out length, out batchLast);
         }
         try
         {
             WriteBatch(writing.AsSpan(0, length));
-            Volatile.Write(ref durableSequence, batchLast);
-            onDurable?.Invoke(batchLast);
+            PublishDurable(batchLast);
         }
         catch (Exception e)
         {
-            lock (gate)
-            {
-                fault = e;
-                Monitor.PulseAll(gate);
-            }
+            Fail(e);
             throw;
         }
-        lock (gate) Monitor.PulseAll(gate); // wakes Flush
         return batchLast;
+    }
+
+    /// <summary>Under <c>gate</c>: swaps everything pending into <c>writing</c> for one batch; returns its record count.</summary>
+    private int TakePending(out int length, out long batchLast)
+    {
+        (pending, writing) = (writing, pending);
+        length = pendingLength;
+        pendingLength = 0;
+        var records = pendingRecords;
+        pendingRecords = 0;
+        batchLast = lastAppended;
+        return records;
+    }
+
+    /// <summary>After a batch's write and fsync: publishes <see cref="DurableSequence"/>, calls <c>onDurable</c>, wakes <see cref="Flush"/>.</summary>
+    private void PublishDurable(long batchLast)
+    {
+        Volatile.Write(ref durableSequence, batchLast);
+        onDurable?.Invoke(batchLast);
+        lock (gate) Monitor.PulseAll(gate);
+    }
+
+    /// <summary>
+    /// After a failed write or fsync the kernel may have dropped the dirty pages, so a retry
+    /// could report success for lost data: the journal stops for good instead.
+    /// </summary>
+    private void Fail(Exception e)
+    {
+        lock (gate)
+        {
+            fault = e;
+            Monitor.PulseAll(gate);
+        }
     }
 
     private void WriterLoop()
@@ -104,32 +127,19 @@ public sealed partial class FileJournal
                         writerIdle = false;
                     }
                     if (pendingLength == 0) return;
-                    (pending, writing) = (writing, pending);
-                    length = pendingLength;
-                    pendingLength = 0;
-                    released = pendingRecords;
-                    pendingRecords = 0;
-                    batchLast = lastAppended;
+                    released = TakePending(out length, out batchLast);
                     Monitor.PulseAll(gate); // a producer held back by MaxPendingBytes may go on
                 }
 
                 WriteBatch(writing.AsSpan(0, length));
                 // Nobody released by this batch can have appended yet: what is pending now came from others.
                 alreadyPending = Volatile.Read(ref pendingRecords);
-                Volatile.Write(ref durableSequence, batchLast);
-                onDurable?.Invoke(batchLast);
-                lock (gate) Monitor.PulseAll(gate); // wakes Flush
+                PublishDurable(batchLast);
             }
         }
         catch (Exception e)
         {
-            // After a failed write or fsync the kernel may have dropped the dirty pages, so a
-            // retry could report success for lost data: stop for good instead.
-            lock (gate)
-            {
-                fault = e;
-                Monitor.PulseAll(gate);
-            }
+            Fail(e);
         }
     }
 
