@@ -118,14 +118,7 @@ internal sealed class PacedSqliteSync
             var end = WalHeaderBytes + frames * (pageSize + FrameHeaderBytes);
             // A new salt means SQLite started the WAL over from its first frame.
             var from = salt != _salt || end < _flushedEnd ? 0 : _flushedEnd;
-            if (paced)
-            {
-                for (var at = from & ~4095L; at < end; at += StepBytes)
-                {
-                    StartWriteBack(fd, at, Math.Min(StepBytes, end - at));
-                    if (at + StepBytes < end) Pause();
-                }
-            }
+            if (paced) new WriteBackSteps(this, fd).Range(from & ~4095L, end);
             _flushedEnd = end;
             _salt = salt;
         }
@@ -175,7 +168,8 @@ internal sealed class PacedSqliteSync
     private void PaceWriteBack(int fd, uint[] pages, int pageSize)
     {
         Array.Sort(pages);
-        long pending = 0, runStart = -1, runEnd = -1;
+        var steps = new WriteBackSteps(this, fd);
+        long runStart = 0, runEnd = 0;
         foreach (var page in pages)
         {
             var start = (page - 1L) * pageSize;
@@ -185,22 +179,33 @@ internal sealed class PacedSqliteSync
                 continue;
             }
             if (start < runEnd) continue; // the same page again
-            Submit();
+            steps.Range(runStart, runEnd);
             (runStart, runEnd) = (start, start + pageSize);
         }
-        Submit();
+        steps.Range(runStart, runEnd);
+    }
 
-        void Submit()
+    /// <summary>
+    /// Starts the write-back of file ranges <see cref="StepBytes"/> at a time, <see cref="StepPause"/>
+    /// apart; ranges given one after another share steps, and no pause follows the last.
+    /// </summary>
+    private struct WriteBackSteps(PacedSqliteSync owner, int fd)
+    {
+        private long _inStep;
+
+        public void Range(long start, long end)
         {
-            for (var at = runStart; at >= 0 && at < runEnd;)
+            for (var at = start; at < end;)
             {
-                var length = Math.Min(runEnd - at, StepBytes - pending);
-                StartWriteBack(fd, at, length);
+                if (_inStep == StepBytes)
+                {
+                    Pause();
+                    _inStep = 0;
+                }
+                var length = Math.Min(end - at, StepBytes - _inStep);
+                owner.StartWriteBack(fd, at, length);
                 at += length;
-                pending += length;
-                if (pending < StepBytes) continue;
-                pending = 0;
-                Pause();
+                _inStep += length;
             }
         }
     }
