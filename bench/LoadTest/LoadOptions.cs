@@ -16,6 +16,7 @@ public sealed record LoadOptions
     public int SetupConcurrency { get; init; } = 4;
     public int? ServerPid { get; init; }
     public string? LatencyLog { get; init; }
+    public double SchedTrace { get; init; }
     public decimal Margin { get; init; } = 10;
     public int Leverage { get; init; } = 10;
 
@@ -43,7 +44,10 @@ public sealed record LoadOptions
           --setup-concurrency N  parallel sign-ups (PBKDF2 on the server is slow) (default 4)
           --server-pid PID       also report the server's CPU time, wake-ups and run-queue waits per thread name during
                                  the measured window (Linux /proc; the host's steal is reported either way)
-          --latency-log FILE     write each measured reply's arrival time (UTC), latency and server latency to FILE
+          --latency-log FILE     write each measured reply's arrival time (UTC), latency, server latency, dispatch lag
+                                 and arrival on the monotonic clock (seconds) to FILE
+          --sched-trace S        record the scheduler (perf sched, as root) for the first S seconds of the window and
+                                 name the other processes' threads that held a CPU while the slowest 1 % waited
           --margin M --leverage L  trade size (default 10 USD at 10x)
           --find-max             step the rate from --rate up by --step-factor (1.25) until a step fails:
                                  errors, achieved < 95 % of planned, or p99 > --max-p99-ms (50);
@@ -72,6 +76,7 @@ public sealed record LoadOptions
                 "--setup-concurrency" => o with { SetupConcurrency = Whole() },
                 "--server-pid" => o with { ServerPid = Whole() },
                 "--latency-log" => o with { LatencyLog = Next() },
+                "--sched-trace" => o with { SchedTrace = Number() },
                 "--margin" => o with { Margin = decimal.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--leverage" => o with { Leverage = Whole() },
                 "--find-max" => o with { FindMax = true },
@@ -83,8 +88,8 @@ public sealed record LoadOptions
                 _ => throw new ArgumentException($"Unknown option {args[i]}."),
             };
         }
-        if (o.Traders < 1 || o.Rate <= 0 || o.Seconds <= 0 || o.Warmup < 0 || o.Connections < 1 || o.StepFactor <= 1)
-            throw new ArgumentException("--traders, --rate, --seconds, --connections must be positive, --warmup not negative, --step-factor above 1.");
+        if (o.Traders < 1 || o.Rate <= 0 || o.Seconds <= 0 || o.Warmup < 0 || o.Connections < 1 || o.StepFactor <= 1 || o.SchedTrace < 0)
+            throw new ArgumentException("--traders, --rate, --seconds, --connections must be positive, --warmup and --sched-trace not negative, --step-factor above 1.");
         return o;
     }
 }

@@ -41,6 +41,9 @@ public sealed class StepResult
     /// <summary>The server's /metrics at the start and the end of the window.</summary>
     public (ServerMetrics Start, ServerMetrics End)? ServerMetrics { get; set; }
 
+    /// <summary>With --sched-trace: what else held a CPU while the slowest replies waited (<see cref="LoadTest.SchedTrace"/>).</summary>
+    public IReadOnlyList<string>? SchedTrace { get; set; }
+
     /// <summary>Successful CREATE_TRADE + CLOSE_TRADE replies received inside the measured window, per second.</summary>
     public double TradesPerSecond => WindowTrades / Seconds;
 
@@ -81,6 +84,7 @@ public sealed class StepResult
         }
         if (Machine is { } m) o.WriteLine($"machine             busy {m.Busy:F0} %, idle {m.Idle:F0} %, host steal {m.Steal:F1} % of all cores");
         if (ServerMetrics is var (start, end)) PrintServerMetrics(o, start, end, replies);
+        foreach (var line in SchedTrace ?? []) o.WriteLine(line);
     }
 
     private static readonly string[] GcGenerations = ["gen0", "gen1", "gen2"];
@@ -167,7 +171,7 @@ public sealed class OpenLoopRun
         _closeIdOffset = [.. _closeRequests.Select(r => r.Length - 2 - 32)];
         _measured = new StepResult { PlannedRate = rate, Seconds = options.Seconds };
         _warm = new StepResult { PlannedRate = rate, Seconds = Math.Max(options.Warmup, 1e-9) };
-        if (options.LatencyLog is not null) _latencyLog = new();
+        if (options.LatencyLog is not null || options.SchedTrace > 0) _latencyLog = new();
     }
 
     public async Task<StepResult> RunAsync()
@@ -205,7 +209,7 @@ public sealed class OpenLoopRun
         var reporter = ReportProgressAsync(progress.Token);
         var window = SampleCpuAsync();
         await dispatched.Task;
-        await window;
+        var trace = await window;
         // Slow replies still count: wait for every outstanding one (or its timeout).
         var drained = Task.WhenAll(serving);
         await Task.WhenAny(drained, Task.Delay(TimeSpan.FromSeconds(_options.TimeoutSeconds + 2)));
@@ -216,16 +220,22 @@ public sealed class OpenLoopRun
         await reporter;
         _abort.Dispose();
         if (unanswered > 0) _measured.ErrorKinds[$"no reply {_options.TimeoutSeconds:F0} s after the schedule ended (cancelled)"] = unanswered;
-        if (_latencyLog is not null) await WriteLatencyLogAsync(_options.LatencyLog!, _latencyLog);
+        if (_options.LatencyLog is not null) await WriteLatencyLogAsync(_options.LatencyLog, _latencyLog!);
+        if (trace is not null)
+        {
+            HashSet<int> ours = [Environment.ProcessId, .. _options.ServerPid is { } pid ? [pid] : Array.Empty<int>()];
+            _measured.SchedTrace = await trace.ReportAsync([.. _latencyLog!.Select(r => (r.ArrivedTicks, r.Latency.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond))], ours);
+        }
         return _measured;
     }
 
-    /// <summary>One measured reply: when it arrived (UTC), its latency from the planned time, the envelope's latency, and how late it was sent.</summary>
-    private readonly record struct LoggedReply(DateTime ArrivedUtc, TimeSpan Latency, double? ServerMs, TimeSpan DispatchLag);
+    /// <summary>One measured reply: when it arrived (UTC and Stopwatch ticks), its latency from the planned time, the envelope's latency, and how late it was sent.</summary>
+    private readonly record struct LoggedReply(DateTime ArrivedUtc, long ArrivedTicks, TimeSpan Latency, double? ServerMs, TimeSpan DispatchLag);
 
     /// <summary>
-    /// Writes "arrival (UTC, µs) latency-ms server-ms dispatch-lag-ms" per measured reply, in arrival order: lines
-    /// up the slow replies with what else happened at that moment (GC pauses, fsyncs, steal).
+    /// Writes "arrival (UTC, µs) latency-ms server-ms dispatch-lag-ms arrival-monotonic-s" per measured reply, in
+    /// arrival order: lines up the slow replies with what else happened at that moment (GC pauses, fsyncs, steal,
+    /// and on the monotonic clock `perf` traces).
     /// </summary>
     private static async Task WriteLatencyLogAsync(string path, ConcurrentQueue<LoggedReply> replies)
     {
@@ -233,12 +243,12 @@ public sealed class OpenLoopRun
         foreach (var r in replies.OrderBy(r => r.ArrivedUtc))
         {
             await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"{r.ArrivedUtc:HH:mm:ss.ffffff} {r.Latency.TotalMilliseconds:F3} {(r.ServerMs is { } ms ? ms.ToString("F3", CultureInfo.InvariantCulture) : "-")} {r.DispatchLag.TotalMilliseconds:F3}"));
+                $"{r.ArrivedUtc:HH:mm:ss.ffffff} {r.Latency.TotalMilliseconds:F3} {(r.ServerMs is { } ms ? ms.ToString("F3", CultureInfo.InvariantCulture) : "-")} {r.DispatchLag.TotalMilliseconds:F3} {(double)r.ArrivedTicks / Stopwatch.Frequency:F6}"));
         }
     }
 
-    /// <summary>CPU of both processes over exactly the measured window.</summary>
-    private async Task SampleCpuAsync()
+    /// <summary>CPU of both processes over exactly the measured window; with --sched-trace, the trace started at its beginning.</summary>
+    private async Task<SchedTrace?> SampleCpuAsync()
     {
         var self = System.Diagnostics.Process.GetCurrentProcess();
         await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _measureFrom));
@@ -246,6 +256,7 @@ public sealed class OpenLoopRun
         _generatorAtStart = self.TotalProcessorTime;
         _serverAtStart = _options.ServerPid is { } pid ? ProcessCpu.Snapshot(pid) : null;
         _machineAtStart = MachineCpu.Snapshot();
+        var trace = _options.SchedTrace > 0 ? LoadTest.SchedTrace.Start(Math.Min(_options.SchedTrace, _options.Seconds)) : null;
         var metricsAtStart = await ServerMetrics.ScrapeAsync(_server);
         await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _end));
         self.Refresh();
@@ -255,6 +266,7 @@ public sealed class OpenLoopRun
         if (_machineAtStart is not null) _measured.Machine = MachineCpu.Snapshot()?.Since(_machineAtStart);
         if (metricsAtStart is not null && await ServerMetrics.ScrapeAsync(_server) is { } metricsAtEnd)
             _measured.ServerMetrics = (metricsAtStart, metricsAtEnd);
+        return trace;
     }
 
     private void Dispatch()
@@ -343,7 +355,7 @@ public sealed class OpenLoopRun
             stats.Latency.RecordTicks(done - planned);
             stats.Service.RecordTicks(done - sent);
             if (_latencyLog is not null && stats == _measured)
-                _latencyLog.Enqueue(new LoggedReply(DateTime.UtcNow, Stopwatch.GetElapsedTime(planned, done), ServerMs(reply.Span),
+                _latencyLog.Enqueue(new LoggedReply(DateTime.UtcNow, done, Stopwatch.GetElapsedTime(planned, done), ServerMs(reply.Span),
                     Stopwatch.GetElapsedTime(planned, sent)));
             InWindow(done, out var inWindow);
             if (status is >= 200 and < 300)
