@@ -99,6 +99,9 @@ public sealed class StepResult
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"engine host         queue wait mean {queue.MeanMs:F3} ms, {queue.PercentAbove(0.001):F2} % over 1 ms; journal wait mean {journal.MeanMs:F3} ms, {journal.PercentAbove(0.0025):F2} % over 2.5 ms, {journal.PercentAbove(0.005):F2} % over 5 ms"));
         if (fsync.Count > 0)
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"journal fsyncs      {fsync.Count:F0} ({fsync.Count / replies:F2} per reply), mean {fsync.MeanMs:F3} ms, {fsync.PercentAbove(0.0025):F2} % over 2.5 ms, {fsync.PercentAbove(0.005):F2} % over 5 ms"));
+        var engineCpuMs = end.Since(start, "exchange_engine_thread_cpu_seconds_total") * 1000;
+        if (engineCpuMs > 0)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"engine thread       on a CPU {engineCpuMs:F0} ms, runnable but waiting for one {end.Since(start, "exchange_engine_thread_runqueue_wait_seconds_total") * 1000:F0} ms"));
         var pausedMs = end.Since(start, "dotnet_gc_pause_time_seconds_total") * 1000;
         var collections = string.Join(", ", GcGenerations.Select(g =>
             $"{g} {end.Since(start, "dotnet_gc_collections_total", $"gc_heap_generation=\"{g}\""):F0}"));

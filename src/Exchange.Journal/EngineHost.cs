@@ -44,6 +44,7 @@ public sealed partial class EngineHost : IDisposable
 
     private readonly EngineMetrics _metrics;
     private readonly long _startedAtMs;
+    private string? _engineSchedStat;
     private long _lastSnapshotAtMs;
     private long _sequence;
     private long _lastTimestampMs;
@@ -83,6 +84,10 @@ public sealed partial class EngineHost : IDisposable
 
     /// <summary>Highest sequence handed to the journal (durable or not yet).</summary>
     public long AppendedSequence => Volatile.Read(ref _sequence);
+
+    /// <summary>The engine thread's time on a CPU and waiting for one, from the kernel (Linux); null elsewhere.</summary>
+    public (TimeSpan OnCpu, TimeSpan Waiting)? EngineThreadTimes =>
+        Volatile.Read(ref _engineSchedStat) is { } path ? ThreadScheduling.ReadSchedStat(path) : null;
 
     public double LastSnapshotAgeSeconds => (NowMs() - Math.Max(Volatile.Read(ref _lastSnapshotAtMs), _startedAtMs)) / 1000.0;
 
@@ -156,6 +161,7 @@ public sealed partial class EngineHost : IDisposable
     private void Run()
     {
         ThreadScheduling.RequestShortSlice();
+        Volatile.Write(ref _engineSchedStat, ThreadScheduling.SchedStatPathOfThisThread());
         try
         {
             var batch = 0;

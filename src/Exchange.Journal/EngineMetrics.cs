@@ -50,9 +50,18 @@ internal sealed class EngineMetrics : IDisposable
         _meter.CreateObservableGauge("exchange_engine_sequence", () => host.DurableSequence, description: "Highest durable log sequence");
         _meter.CreateObservableGauge("exchange_recovery_duration", () => host.Recovery.Duration.TotalSeconds, "s",
             "How long recovery took at start");
+        // Every command goes through the engine thread: when it waits for a core (a busy machine,
+        // or a kernel thread holding one, docs/benchmarks.md fifteenth pass) every command waits.
+        _meter.CreateObservableCounter("exchange_engine_thread_cpu", () => EngineThread(host, t => t.OnCpu), "s",
+            "The engine thread's time on a CPU");
+        _meter.CreateObservableCounter("exchange_engine_thread_runqueue_wait", () => EngineThread(host, t => t.Waiting), "s",
+            "The engine thread's time runnable but waiting for a CPU");
         _meter.CreateObservableGauge("exchange_snapshot_age", () => host.LastSnapshotAgeSeconds, "s",
             "Seconds since the last snapshot was written (since start when none yet)");
     }
+
+    private static IEnumerable<Measurement<double>> EngineThread(EngineHost host, Func<(TimeSpan OnCpu, TimeSpan Waiting), TimeSpan> pick) =>
+        host.EngineThreadTimes is { } times ? [new Measurement<double>(pick(times).TotalSeconds)] : [];
 
     public void Applied(InputKind kind) => _inputs.Add(1, new KeyValuePair<string, object?>("kind", kind.ToString()));
 

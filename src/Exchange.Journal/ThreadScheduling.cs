@@ -63,6 +63,45 @@ public static class ThreadScheduling
         }
     }
 
+    /// <summary>
+    /// Where the kernel counts the calling thread's time (<c>/proc/PID/task/TID/schedstat</c>), for
+    /// <see cref="ReadSchedStat"/> from any thread later; null off Linux or without /proc.
+    /// </summary>
+    public static string? SchedStatPathOfThisThread()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        try
+        {
+            // "/proc/thread-self" links to "PID/task/TID" of whichever thread looks.
+            return new FileInfo("/proc/thread-self").LinkTarget is { } self ? $"/proc/{self}/schedstat" : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A thread's time on a CPU and its time runnable but waiting for one, both since it started:
+    /// the second grows when other threads (or the kernel's own) hold the cores it could run on.
+    /// Null once the thread has ended or when the file cannot be read.
+    /// </summary>
+    public static (TimeSpan OnCpu, TimeSpan Waiting)? ReadSchedStat(string path)
+    {
+        try
+        {
+            // "<ns on cpu> <ns waiting on a run queue> <timeslices>"
+            var fields = File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return fields.Length >= 2 && long.TryParse(fields[0], out var onCpu) && long.TryParse(fields[1], out var waiting)
+                ? (TimeSpan.FromTicks(onCpu / 100), TimeSpan.FromTicks(waiting / 100))
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     private struct SchedAttr
     {

@@ -42,6 +42,15 @@ public sealed class MetricsTests : IAsyncLifetime
         Assert.True(Count(text, "exchange_journal_wait_seconds_count") >= 2);
     }
 
+    [Fact]
+    public async Task The_engine_threads_time_on_a_cpu_and_waiting_for_one_is_exported()
+    {
+        var text = await ScrapeAfterATradeAsync("exchange_engine_thread_cpu_seconds_total", "exchange_engine_thread_runqueue_wait_seconds_total");
+
+        Assert.True(Value(text, "exchange_engine_thread_cpu_seconds_total") > 0);
+        Assert.True(Value(text, "exchange_engine_thread_runqueue_wait_seconds_total") >= 0);
+    }
+
     /// <summary>
     /// Signs a trader up and opens a trade, then scrapes until every one of <paramref name="series"/>
     /// is there: the exporter collects on request, so a scrape right after the first commands may predate them.
@@ -57,6 +66,12 @@ public sealed class MetricsTests : IAsyncLifetime
             text = await _app.CreateClient().GetStringAsync("/metrics");
         }
         return text;
+    }
+
+    private static double Value(string metrics, string series)
+    {
+        var line = metrics.Split('\n').First(l => l.StartsWith(series, StringComparison.Ordinal));
+        return double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static long Count(string metrics, string series)
