@@ -127,8 +127,16 @@ public sealed class PacedSqliteSyncTests : IAsyncLifetime
         sync.CheckpointFrames = 1;
 
         // Closing every pooled connection checkpoints and deletes the WAL; the next commit starts a new file.
-        SqliteConnection.ClearAllPools();
-        Assert.False(File.Exists(Path.Combine(_test.Directory, DatabaseSettings.SqliteFileName + "-wal")));
+        // A flush completes inside the batch's transaction, so the recorder may still be handing its
+        // connection back to the pool: clear again until that one is closed too.
+        var wal = Path.Combine(_test.Directory, DatabaseSettings.SqliteFileName + "-wal");
+        for (var attempt = 0; attempt < 250; attempt++)
+        {
+            SqliteConnection.ClearAllPools();
+            if (!File.Exists(wal)) break;
+            await Task.Delay(20);
+        }
+        Assert.False(File.Exists(wal));
         recorder.OnEvents(script.Events.Skip(half).ToList(), replayed: false);
         await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(sync.Flushes > flushes);
