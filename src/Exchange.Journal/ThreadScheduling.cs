@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace Exchange.Journal;
@@ -92,7 +93,9 @@ public static class ThreadScheduling
         {
             // "<ns on cpu> <ns waiting on a run queue> <timeslices>"
             var fields = File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return fields.Length >= 2 && long.TryParse(fields[0], out var onCpu) && long.TryParse(fields[1], out var waiting)
+            return fields.Length >= 2
+                && long.TryParse(fields[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var onCpu)
+                && long.TryParse(fields[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var waiting)
                 ? (TimeSpan.FromTicks(onCpu / 100), TimeSpan.FromTicks(waiting / 100))
                 : null;
         }

@@ -74,9 +74,5 @@ public sealed class MetricsTests : IAsyncLifetime
         return double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static long Count(string metrics, string series)
-    {
-        var line = metrics.Split('\n').First(l => l.StartsWith(series, StringComparison.Ordinal));
-        return long.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private static long Count(string metrics, string series) => (long)Value(metrics, series);
 }
