@@ -20,7 +20,7 @@ public sealed partial class EngineHost
     {
         // The engine thread commits the journal itself between runs of inputs (EngineHost.Run).
         var recovered = RecoverAndCopy(options with { Journal = options.Journal with { CommitOnProducerThread = true } },
-            logger, listener, onDurable: null);
+            logger, listener);
         var host = new EngineHost(options, time ?? TimeProvider.System, logger ?? NullLogger.Instance, listener,
             recovered.Engine, recovered.Journal, recovered.Snapshots, recovered.Report);
         // The copy hashed after recovery becomes the first snapshot's buffer once hashed.
@@ -34,22 +34,22 @@ public sealed partial class EngineHost
     /// disposes). Nothing is written except cutting a torn last journal record.
     /// </summary>
     public static (TradingEngine Engine, FileJournal Journal, SnapshotStore Snapshots, RecoveryReport Report) Recover(
-        EngineHostOptions options, ILogger? logger = null, IEngineEventListener? listener = null, Action<long>? onDurable = null)
+        EngineHostOptions options, ILogger? logger = null, IEngineEventListener? listener = null)
     {
-        var recovered = RecoverAndCopy(options, logger, listener, onDurable);
+        var recovered = RecoverAndCopy(options, logger, listener);
         return (recovered.Engine, recovered.Journal, recovered.Snapshots, recovered.Report);
     }
 
     private readonly record struct Recovered(TradingEngine Engine, FileJournal Journal, SnapshotStore Snapshots, RecoveryReport Report, StateImage Copy);
 
     private static Recovered RecoverAndCopy(
-        EngineHostOptions options, ILogger? logger, IEngineEventListener? listener, Action<long>? onDurable)
+        EngineHostOptions options, ILogger? logger, IEngineEventListener? listener)
     {
         logger ??= NullLogger.Instance;
         var started = Stopwatch.GetTimestamp();
 
         // Opening the journal checks every record: do it on another core while the snapshot loads.
-        var opening = Task.Run(() => FileJournal.Open(Path.Combine(options.DataDirectory, "journal"), options.Journal, onDurable));
+        var opening = Task.Run(() => FileJournal.Open(Path.Combine(options.DataDirectory, "journal"), options.Journal));
         TradingEngine engine;
         SnapshotStore snapshots;
         (StateImage Image, SnapshotHeader Header, string Path)? loaded;
