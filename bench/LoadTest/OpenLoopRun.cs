@@ -227,7 +227,7 @@ public sealed class OpenLoopRun
         if (trace is not null)
         {
             HashSet<int> ours = [Environment.ProcessId, .. _options.ServerPid is { } pid ? [pid] : Array.Empty<int>()];
-            _measured.SchedTrace = await trace.ReportAsync([.. _latencyLog!.Select(r => (r.ArrivedTicks, r.Latency.Ticks * Stopwatch.Frequency / TimeSpan.TicksPerSecond))], ours);
+            _measured.SchedTrace = await trace.ReportAsync([.. _latencyLog!.Select(r => (r.ArrivedTicks, r.Latency))], ours);
         }
         return _measured;
     }

@@ -55,7 +55,7 @@ public sealed class SchedTrace
     }
 
     /// <summary>Waits for the recording to end and lines it up with the replies; the report, or null when nothing was recorded.</summary>
-    public async Task<IReadOnlyList<string>?> ReportAsync(IReadOnlyCollection<(long ArrivedTicks, long LatencyTicks)> replies, IReadOnlySet<int> ours)
+    public async Task<IReadOnlyList<string>?> ReportAsync(IReadOnlyCollection<(long ArrivedTicks, TimeSpan Latency)> replies, IReadOnlySet<int> ours)
     {
         try
         {
@@ -81,7 +81,7 @@ public sealed class SchedTrace
     }
 
     /// <summary>One line of <c>perf sched timehist</c>: a thread that ran until <see cref="End"/> (seconds) on a CPU.</summary>
-    public readonly record struct CpuRun(double End, int Cpu, string Name, int Pid, double WaitMs, double DelayMs, double RunMs)
+    public readonly record struct CpuRun(double End, int Cpu, string Name, int Pid, double DelayMs, double RunMs)
     {
         public double Start => End - RunMs / 1000;
 
@@ -92,54 +92,59 @@ public sealed class SchedTrace
             if (parts.Length < 6 || !parts[1].StartsWith('[')
                 || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var end)
                 || !int.TryParse(parts[1].Trim('[', ']'), NumberStyles.Integer, CultureInfo.InvariantCulture, out var cpu)
-                || !double.TryParse(parts[^3], NumberStyles.Float, CultureInfo.InvariantCulture, out var wait)
+                || !double.TryParse(parts[^3], NumberStyles.Float, CultureInfo.InvariantCulture, out _) // time asleep before
                 || !double.TryParse(parts[^2], NumberStyles.Float, CultureInfo.InvariantCulture, out var delay)
                 || !double.TryParse(parts[^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var run))
                 return null;
             var task = string.Join(' ', parts[2..^3]);
             var open = task.LastIndexOf('[');
-            if (open < 0) return new CpuRun(end, cpu, task, 0, wait, delay, run); // <idle>
+            if (open < 0) return new CpuRun(end, cpu, task, 0, delay, run); // <idle>
             var ids = task[(open + 1)..].TrimEnd(']');
             var pid = int.TryParse(ids[(ids.IndexOf('/') + 1)..], NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) ? p : 0;
-            return new CpuRun(end, cpu, task[..open], pid, wait, delay, run);
+            return new CpuRun(end, cpu, task[..open], pid, delay, run);
         }
     }
 
-    public static IReadOnlyList<string> Report(IReadOnlyCollection<(long ArrivedTicks, long LatencyTicks)> replies, IReadOnlyList<CpuRun> runs, IReadOnlySet<int> ours)
+    public static IReadOnlyList<string> Report(IReadOnlyCollection<(long ArrivedTicks, TimeSpan Latency)> replies, IReadOnlyList<CpuRun> runs, IReadOnlySet<int> ours)
     {
         var from = runs.Min(r => r.End);
         var to = runs.Max(r => r.End);
-        var seconds = (double)Stopwatch.Frequency;
         var inTrace = replies
-            .Select(r => (Start: (r.ArrivedTicks - r.LatencyTicks) / seconds, End: r.ArrivedTicks / seconds, Ms: r.LatencyTicks * 1000 / seconds))
+            .Select(r =>
+            {
+                var end = (double)r.ArrivedTicks / Stopwatch.Frequency;
+                return (Start: end - r.Latency.TotalSeconds, End: end, Ms: r.Latency.TotalMilliseconds);
+            })
             .Where(r => r.End >= from && r.End <= to)
             .ToArray();
-        var lines = new List<string>();
         if (inTrace.Length < 100) return ["scheduler trace     too few replies inside the trace"];
         var p99 = P99(inTrace.Select(r => r.Ms));
         var slow = inTrace.Where(r => r.Ms >= p99).ToArray();
-        lines.Add(Invariant($"scheduler trace     {to - from:F1} s: {inTrace.Length} replies, p99 {p99:F2} ms; of the {slow.Length} at or above it, how many were outstanding while another process's thread held a CPU {StretchMs} ms or more:"));
+        List<string> lines = [Invariant($"scheduler trace     {to - from:F1} s: {inTrace.Length} replies, p99 {p99:F2} ms; of the {slow.Length} at or above it, how many were outstanding while another process's thread held a CPU {StretchMs} ms or more:")];
 
         var stretches = Stretches(runs.Where(r => r.Pid != 0 && !ours.Contains(r.Pid)));
-        foreach (var (name, list) in stretches.GroupBy(s => s.Name).Select(g => (g.Key, g.ToList()))
-                     .Select(g => (g.Key, Overlapping: slow.Count(r => g.Item2.Any(s => r.Start <= s.End && r.End >= s.Start)), List: g.Item2))
-                     .Where(g => g.Overlapping > 0).OrderByDescending(g => g.Overlapping).Take(5).Select(g => (g.Key, g.List)))
+        var byThread = stretches.GroupBy(s => s.Name)
+            .Select(g => (Name: g.Key, List: g.ToList()))
+            .Select(g => (g.Name, g.List, HitSlow: slow.Count(r => g.List.Any(s => s.Overlaps(r.Start, r.End)))))
+            .Where(g => g.HitSlow > 0).OrderByDescending(g => g.HitSlow).Take(5);
+        foreach (var (name, list, hitSlow) in byThread)
         {
-            bool Hit((double Start, double End, double Ms) r) => list.Any(s => r.Start <= s.End && r.End >= s.Start);
-            var hitSlow = slow.Count(Hit);
-            var hitAll = inTrace.Count(Hit);
-            var without = P99(inTrace.Where(r => !Hit(r)).Select(r => r.Ms));
-            lines.Add(Invariant($"  {name,-18} {list.Count} stretch(es), longest {list.Max(s => s.OnCpuMs):F1} ms: {hitSlow} of the {slow.Length} (and {100.0 * hitAll / inTrace.Length:F1} % of all replies); p99 of the others {without:F2} ms"));
+            var hit = inTrace.ToLookup(r => list.Any(s => s.Overlaps(r.Start, r.End)));
+            var without = P99(hit[false].Select(r => r.Ms));
+            lines.Add(Invariant($"  {name,-18} {list.Count} stretch(es), longest {list.Max(s => s.OnCpuMs):F1} ms: {hitSlow} of the {slow.Length} (and {100.0 * hit[true].Count() / inTrace.Length:F1} % of all replies); p99 of the others {without:F2} ms"));
         }
 
         var ourWaits = runs.Where(r => ours.Contains(r.Pid) && r.DelayMs >= LongWaitMs).ToArray();
         var waits = string.Join(", ", ourWaits.GroupBy(r => r.Name).OrderByDescending(g => g.Count()).Take(5).Select(g =>
-            $"{g.Key} {g.Count()} ({g.Count(w => stretches.Any(s => s.Cpu == w.Cpu && w.Start - w.DelayMs / 1000 <= s.End && w.Start >= s.Start))})"));
+            $"{g.Key} {g.Count()} ({g.Count(w => stretches.Any(s => s.Cpu == w.Cpu && s.Overlaps(w.Start - w.DelayMs / 1000, w.Start)))})"));
         lines.Add($"  run-queue waits of {LongWaitMs} ms or more in the server and the generator (in brackets: on a CPU so held): {(waits.Length == 0 ? "none" : waits)}");
         return lines;
     }
 
-    private readonly record struct Stretch(string Name, int Cpu, double Start, double End, double OnCpuMs);
+    private readonly record struct Stretch(string Name, int Cpu, double Start, double End, double OnCpuMs)
+    {
+        public bool Overlaps(double start, double end) => start <= End && end >= Start;
+    }
 
     /// <summary>Runs of the same thread on the same CPU with short gaps between them, merged, and kept when long.</summary>
     private static List<Stretch> Stretches(IEnumerable<CpuRun> runs)
