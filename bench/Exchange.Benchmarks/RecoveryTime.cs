@@ -179,7 +179,7 @@ public static class RecoveryTime
                 var input = state.Next();
                 journal.Append(input.Sequence, buffer.AsSpan(0, InputCodec.Encode(in input, buffer)));
             }
-            journal.Flush();
+            journal.Commit();
         }
         var logged = clock.Elapsed;
         var journalBytes = Directory.EnumerateFiles(Path.Combine(options.DataDirectory, "journal"), "*.seg").Sum(f => new FileInfo(f).Length);

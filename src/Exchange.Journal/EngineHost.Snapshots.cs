@@ -18,9 +18,7 @@ public sealed partial class EngineHost
     public static EngineHost Start(EngineHostOptions options, TimeProvider? time = null, ILogger? logger = null,
         IEngineEventListener? listener = null)
     {
-        // The engine thread commits the journal itself between runs of inputs (EngineHost.Run).
-        var recovered = RecoverAndCopy(options with { Journal = options.Journal with { CommitOnProducerThread = true } },
-            logger, listener);
+        var recovered = RecoverAndCopy(options, logger, listener);
         var host = new EngineHost(options, time ?? TimeProvider.System, logger ?? NullLogger.Instance, listener,
             recovered.Engine, recovered.Journal, recovered.Snapshots, recovered.Report);
         // The copy hashed after recovery becomes the first snapshot's buffer once hashed.

@@ -3,58 +3,49 @@ namespace Exchange.Journal;
 /// <summary>
 /// The embedded log: an append-only journal of segment files with group commit.
 /// One producer (the engine thread) calls <see cref="Append"/>, which only copies the record
-/// into a pending buffer; a dedicated writer thread takes everything pending, writes it with
-/// one call and one fsync, then publishes <see cref="DurableSequence"/> and calls
-/// <c>onDurable</c>, so replies are released only for records that are on disk. With
-/// <see cref="JournalOptions.CommitOnProducerThread"/> there is no writer thread: the producer
-/// does the same by calling <see cref="Commit"/>.
+/// into a pending buffer, and <see cref="Commit"/> after a run of appends, which writes
+/// everything pending with one call and one fsync and then publishes
+/// <see cref="DurableSequence"/>, so replies are released only for records that are on disk.
+/// There is no writer thread: a command crosses no thread between the engine and the disk
+/// (docs/benchmarks.md, HTTP API, fourteenth pass). Other threads may read, wait in
+/// <see cref="Flush"/> and delete old segments.
 /// </summary>
 public sealed partial class FileJournal : IDisposable
 {
     private readonly string directory;
     private readonly JournalOptions options;
-    private readonly Action<long>? onDurable;
     private readonly FileStream directoryLock;
     private readonly Lock segmentsLock = new();
     private Segment[] segments;
 
-    // Guarded by gate: the producer's side and the hand-over to the writer.
+    // Guarded by gate: what is appended but not yet committed, and what other threads may ask about.
     private readonly object gate = new();
     private byte[] pending = new byte[64 << 10];
     private int pendingLength;
-    private int pendingRecords;
     private long lastAppended;
-    private bool writerIdle;
-    private bool stopping;
     private bool disposed;
     private Exception? fault;
 
     private long durableSequence;
 
-    private FileJournal(string directory, JournalOptions options, Action<long>? onDurable, FileStream directoryLock,
+    private FileJournal(string directory, JournalOptions options, FileStream directoryLock,
         List<Segment> segments, JournalRecoveryInfo recovery)
     {
         this.directory = directory;
         this.options = options;
-        this.onDurable = onDurable;
         this.directoryLock = directoryLock;
         this.segments = [.. segments];
         Recovery = recovery;
         lastAppended = durableSequence = recovery.LastSequence;
         OpenActiveSegment();
-        if (options.CommitOnProducerThread) return;
-        writer = new Thread(WriterLoop) { IsBackground = true, Name = "journal-writer" };
-        writer.Start();
     }
 
     /// <summary>
     /// Opens (or creates) the journal in <paramref name="directory"/>: checks every record,
     /// cuts a torn tail off the last segment, and throws <see cref="JournalCorruptException"/>
-    /// for damage anywhere else. <paramref name="onDurable"/> runs on the writer thread (or in
-    /// <see cref="Commit"/>) with the highest durable sequence after each batch: keep it short (if
-    /// it throws, the journal stops accepting appends, as after a failed write).
+    /// for damage anywhere else.
     /// </summary>
-    public static FileJournal Open(string directory, JournalOptions? options = null, Action<long>? onDurable = null)
+    public static FileJournal Open(string directory, JournalOptions? options = null)
     {
         options ??= JournalOptions.Default;
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SegmentSize, RecordFormat.HeaderLength + 1, nameof(options));
@@ -66,7 +57,7 @@ public sealed partial class FileJournal : IDisposable
         try
         {
             var (found, recovery) = JournalRecovery.Run(directory, options.FsyncEnabled);
-            return new FileJournal(directory, options, onDurable, directoryLock, found, recovery);
+            return new FileJournal(directory, options, directoryLock, found, recovery);
         }
         catch
         {
@@ -87,41 +78,34 @@ public sealed partial class FileJournal : IDisposable
     public long DurableSequence => Volatile.Read(ref durableSequence);
 
     /// <summary>
-    /// Queues one record. Sequences must increase. Returns at once unless
-    /// <see cref="JournalOptions.MaxPendingBytes"/> are already queued (then it waits for the
-    /// writer, or without one commits them itself).
+    /// Queues one record; durable after the next <see cref="Commit"/>. Sequences must increase.
+    /// Commits first when <see cref="JournalOptions.MaxPendingBytes"/> are already pending.
     /// </summary>
     public void Append(long sequence, ReadOnlySpan<byte> payload)
     {
         if (payload.Length > RecordFormat.MaxPayloadLength)
             throw new ArgumentException($"Payload of {payload.Length} bytes is over the {RecordFormat.MaxPayloadLength} limit.", nameof(payload));
         var recordLength = RecordFormat.HeaderLength + payload.Length;
-        if (writer is null && pendingLength > 0 && pendingLength + recordLength > options.MaxPendingBytes) Commit();
+        if (pendingLength > 0 && pendingLength + recordLength > options.MaxPendingBytes) Commit();
         lock (gate)
         {
             ThrowIfUnusable();
             if (sequence <= lastAppended)
                 throw new ArgumentOutOfRangeException(nameof(sequence), sequence, $"Sequence must be above {lastAppended}.");
-            while (pendingLength > 0 && pendingLength + recordLength > options.MaxPendingBytes)
-            {
-                Monitor.Wait(gate);
-                ThrowIfUnusable();
-            }
             if (pending.Length - pendingLength < recordLength)
                 Array.Resize(ref pending, Math.Max(pending.Length * 2, pendingLength + recordLength));
             var record = pending.AsSpan(pendingLength, recordLength);
             RecordFormat.WriteHeader(record, payload.Length, sequence);
             payload.CopyTo(record[RecordFormat.HeaderLength..]);
             pendingLength += recordLength;
-            Volatile.Write(ref pendingRecords, pendingRecords + 1);
             lastAppended = sequence;
-            if (writerIdle) Monitor.PulseAll(gate);
         }
     }
 
     /// <summary>
-    /// Blocks until everything appended so far is durable. Without a writer thread that is the
-    /// producer's next <see cref="Commit"/>, so the producer itself must call that instead.
+    /// For threads other than the producer: blocks until everything appended so far is durable,
+    /// that is until the producer's next <see cref="Commit"/> (or <see cref="Dispose"/>). The
+    /// producer itself calls <see cref="Commit"/>.
     /// </summary>
     public void Flush()
     {
@@ -168,13 +152,14 @@ public sealed partial class FileJournal : IDisposable
         }
     }
 
+    /// <summary>Commits what is pending, then closes the files. Call it once the producer has stopped.</summary>
     public void Dispose()
     {
-        if (writer is null && Volatile.Read(ref pendingLength) > 0)
+        if (Volatile.Read(ref pendingLength) > 0)
         {
             try
             {
-                Commit(); // as the writer thread would before it stops
+                Commit();
             }
             catch (Exception)
             {
@@ -184,10 +169,9 @@ public sealed partial class FileJournal : IDisposable
         lock (gate)
         {
             if (disposed) return;
-            disposed = stopping = true;
+            disposed = true;
             Monitor.PulseAll(gate);
         }
-        writer?.Join();
         active?.Dispose();
         directoryLock.Dispose();
     }
@@ -199,5 +183,5 @@ public sealed partial class FileJournal : IDisposable
     }
 
     private IOException WriterFailed() =>
-        new($"The journal writer failed; nothing after sequence {DurableSequence} is durable.", fault);
+        new($"A journal write failed; nothing after sequence {DurableSequence} is durable.", fault);
 }

@@ -10,16 +10,8 @@ public sealed record JournalOptions
     /// <summary>False only for the no-fsync comparison run: "durable" then means "in the OS page cache".</summary>
     public bool FsyncEnabled { get; init; } = true;
 
-    /// <summary>Appends wait once this much is queued for the writer, so a slow disk cannot exhaust memory.</summary>
+    /// <summary>An append commits what is pending first once this much is, so a long run of appends cannot exhaust memory.</summary>
     public int MaxPendingBytes { get; init; } = 64 << 20;
-
-    /// <summary>
-    /// No writer thread: appends become durable when the producer calls
-    /// <see cref="FileJournal.Commit"/> on its own thread. The engine host does, after each run of
-    /// inputs, so a command crosses no thread between the engine and the disk (docs/benchmarks.md,
-    /// HTTP API, fourteenth pass).
-    /// </summary>
-    public bool CommitOnProducerThread { get; init; }
 
     public static JournalOptions Default { get; } = new();
 }

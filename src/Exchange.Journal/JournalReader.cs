@@ -17,7 +17,7 @@ internal static class JournalReader
             {
                 var status = reader.Next(previous, out var sequence, out var payload, out var problem);
                 if (status is RecordStatus.End or RecordStatus.ZeroFill) break;
-                // Past the limit the writer may be filling the space this reader sees right now.
+                // Past the limit a commit may be filling the space this reader sees right now.
                 if (status != RecordStatus.Record && previous >= limit) yield break;
                 if (status != RecordStatus.Record)
                     throw new JournalCorruptException(reader.Path, reader.Offset, problem);

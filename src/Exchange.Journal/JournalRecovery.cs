@@ -90,7 +90,7 @@ internal static class JournalRecovery
             keptZeroFillAt = tornAt >= 0 ? -1 : zeroFillAt;
         }
 
-        // Space filled ahead but never used at the end of the segment the writer continues (also
+        // Space filled ahead but never used at the end of the segment the journal continues (also
         // when a later, empty segment was just deleted): cut it, so appending starts right after
         // the last record instead of after the zeros.
         if (kept.Count > 0 && keptZeroFillAt > 0)

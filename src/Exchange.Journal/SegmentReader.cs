@@ -15,7 +15,7 @@ internal enum RecordStatus
     OutOfOrder,
 
     /// <summary>
-    /// Zeros where the next header would be: space the writer filled ahead of its records (an
+    /// Zeros where the next header would be: space a commit filled ahead of its records (an
     /// fsync that does not have to grow the file is much cheaper). No record header is all
     /// zeros, since sequences start at 1; whether the rest of the segment is zeros too is for
     /// recovery to check.

@@ -43,7 +43,7 @@ public class FileJournalTests
         using (var journal = FileJournal.Open(dir.Path, new JournalOptions { SegmentSize = 4096 }))
         {
             for (var s = 1; s <= 2000; s++) journal.Append(s, PayloadFor(s));
-            journal.Flush();
+            journal.Commit();
             Assert.Equal(2000, journal.DurableSequence);
             AssertRecords(journal, 1, 2000);
             AssertRecords(journal, 1501, 2000);
@@ -98,7 +98,7 @@ public class FileJournalTests
         journal.Append(9, [2]);
         Assert.Throws<ArgumentOutOfRangeException>(() => journal.Append(9, [3]));
         Assert.Throws<ArgumentOutOfRangeException>(() => journal.Append(7, [3]));
-        journal.Flush();
+        journal.Commit();
         Assert.Equal([5L, 9L], journal.ReadAfter(0).Select(r => r.Sequence));
         Assert.Equal([9L], journal.ReadAfter(5).Select(r => r.Sequence));
     }
@@ -117,7 +117,7 @@ public class FileJournalTests
         using var dir = new TempJournalDirectory();
         using var journal = FileJournal.Open(dir.Path, NoFsync(1024));
         for (var s = 1; s <= 300; s++) journal.Append(s, PayloadFor(s));
-        journal.Flush();
+        journal.Commit();
         var firsts = dir.SegmentFiles().Select(f => long.Parse(Path.GetFileNameWithoutExtension(f))).ToArray();
         Assert.True(firsts.Length > 5);
 
@@ -132,7 +132,7 @@ public class FileJournalTests
         Assert.Equal(firsts.Length - 4, journal.DeleteSegmentsBefore(long.MaxValue));
         Assert.Single(dir.SegmentFiles());
         journal.Append(301, PayloadFor(301));
-        journal.Flush();
+        journal.Commit();
         AssertRecords(journal, firsts[^1], 301);
     }
 

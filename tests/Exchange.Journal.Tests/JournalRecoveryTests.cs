@@ -159,7 +159,7 @@ public class JournalRecoveryTests
     }
 
     [Fact]
-    public void With_fsync_the_writer_fills_ahead_with_zeros_and_reopening_appends_after_the_last_record()
+    public void With_fsync_a_commit_fills_ahead_with_zeros_and_reopening_appends_after_the_last_record()
     {
         using var dir = new TempJournalDirectory();
         var options = new JournalOptions { SegmentSize = 64 << 10 };
@@ -174,7 +174,7 @@ public class JournalRecoveryTests
             Assert.Equal(3000, journal.Recovery.Records);
             AssertRecords(journal, 1, 3000);
             for (var s = 3001; s <= 3500; s++) journal.Append(s, PayloadFor(s));
-            journal.Flush();
+            journal.Commit();
             AssertRecords(journal, 1, 3500);
         }
         using var reopened = FileJournal.Open(dir.Path, options);
@@ -197,7 +197,7 @@ public class JournalRecoveryTests
             lastKept = journal.LastSequence;
             Assert.True(new FileInfo(files[^2]).Length < 64 << 10, "the unused zeros of the segment before should be cut");
             for (var s = lastKept + 1; s <= lastKept + 200; s++) journal.Append(s, PayloadFor(s));
-            journal.Flush();
+            journal.Commit();
         }
         using var reopened = FileJournal.Open(dir.Path, options);
         AssertRecords(reopened, 1, lastKept + 200);
@@ -227,7 +227,7 @@ public class JournalRecoveryTests
     }
 
     /// <summary>
-    /// A copy of the files taken while the writer runs is what a crash leaves (without the
+    /// A copy of the files taken while the producer commits is what a crash leaves (without the
     /// page-cache loss): it must open to a clean prefix of what was appended.
     /// </summary>
     [Fact]
@@ -241,7 +241,11 @@ public class JournalRecoveryTests
         {
             try
             {
-                for (var s = 1; s <= count; s++) journal.Append(s, PayloadFor(s));
+                for (var s = 1; s <= count; s++)
+                {
+                    journal.Append(s, PayloadFor(s));
+                    if (s % 100 == 0) journal.Commit();
+                }
             }
             catch (Exception e)
             {
