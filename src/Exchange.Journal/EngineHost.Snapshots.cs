@@ -101,8 +101,8 @@ public sealed partial class EngineHost
                 loaded?.Path, loaded?.Header.LastSequence ?? 0, skipped, replayed, engine.LastSequence,
                 journal.Recovery.TruncatedBytes, duration, hash, phases);
             logger.LogInformation(
-                "Recovered in {Ms} ms ({Phases}) from snapshot {Snapshot} (sequence {SnapshotSequence}, {Skipped} skipped) and {Replayed} journal records: sequence {Sequence}, {Trades} open trades",
-                (long)duration.TotalMilliseconds, phases, report.SnapshotPath ?? "(none)", report.SnapshotSequence, skipped,
+                "Recovered {DataDirectory} in {Ms} ms ({Phases}) from snapshot {Snapshot} (sequence {SnapshotSequence}, {Skipped} skipped) and {Replayed} journal records: sequence {Sequence}, {Trades} open trades",
+                Path.GetFullPath(options.DataDirectory), (long)duration.TotalMilliseconds, phases, report.SnapshotPath ?? "(none)", report.SnapshotSequence, skipped,
                 replayed, report.LastSequence, engine.OpenTradeCount);
             var sequence = report.LastSequence;
             _ = hash.ContinueWith(
