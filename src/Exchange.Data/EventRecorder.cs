@@ -36,7 +36,7 @@ public sealed record EventRecorderOptions
 
 /// <summary>
 /// Writes the engine's events (trades, ledger) and the API's orders to the database in
-/// batches, one transaction each, off the engine's and the journal's threads.
+/// batches, one transaction each, off the engine's thread.
 /// <para>
 /// Idempotent by event sequence: each transaction also advances <see cref="RecorderCursor"/>,
 /// and events at or below it are skipped, so recovery's replays and overlapping deliveries
@@ -125,7 +125,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     /// <summary>Database writes that failed in a row; 0 when the last one succeeded (for /readyz).</summary>
     public int ConsecutiveFailures => _retry.ConsecutiveFailures;
 
-    /// <summary>Called on the journal's thread once the inputs are durable. Only enqueues.</summary>
+    /// <summary>Called on the engine thread once the inputs are durable (it commits the journal itself). Only enqueues.</summary>
     public void OnEvents(IReadOnlyList<object> events, bool replayed)
     {
         // Recovery replays from the snapshot; most of that may be in the database already.

@@ -15,10 +15,10 @@ public static class ThreadScheduling
 
     /// <summary>
     /// Asks for a 0.1 ms time slice (the default is 0.7 ms times 1 + log2 of the cores, 1.4 ms
-    /// here). The engine and journal threads wake for every command and run for microseconds;
-    /// with the default slice a waking one waits for whatever runs on the core (request
-    /// handlers, the recorder, the garbage collector) to use up its slice, and those waits were
-    /// a millisecond or more of the slowest commands' latency on two cores (docs/benchmarks.md,
+    /// here). The engine thread (which also commits the journal) wakes for every command and
+    /// runs for microseconds; with the default slice it waits on waking for whatever runs on the
+    /// core (request handlers, the recorder, the garbage collector) to use up its slice, and those
+    /// waits were a millisecond or more of the slowest commands' latency on two cores (docs/benchmarks.md,
     /// eighth pass). EEVDF (Linux 6.6+) picks by deadline, and since 6.12 a thread whose own
     /// slice (<c>sched_setattr</c>) is shorter may preempt on waking; older kernels accept the
     /// call and ignore it.

@@ -12,7 +12,7 @@ namespace Exchange.Server;
 /// (parse, authenticate, enqueue for the engine: microseconds, no locks, no I/O) first moves
 /// to the thread pool: password hashing, SQLite reads, static files and everything else run
 /// where they always did. The engine's reply resumes on the pool too (its task completes
-/// asynchronously), so no engine or journal thread ever runs request code.
+/// asynchronously), so the engine thread never runs request code.
 /// </para>
 /// </summary>
 internal static class SocketThreads
