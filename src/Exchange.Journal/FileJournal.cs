@@ -114,7 +114,7 @@ public sealed partial class FileJournal : IDisposable
             var target = lastAppended;
             while (Volatile.Read(ref durableSequence) < target)
             {
-                if (fault is not null) throw WriterFailed();
+                if (fault is not null) throw CommitFailed();
                 Monitor.Wait(gate);
             }
         }
@@ -179,9 +179,9 @@ public sealed partial class FileJournal : IDisposable
     private void ThrowIfUnusable()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        if (fault is not null) throw WriterFailed();
+        if (fault is not null) throw CommitFailed();
     }
 
-    private IOException WriterFailed() =>
+    private IOException CommitFailed() =>
         new($"A journal write failed; nothing after sequence {DurableSequence} is durable.", fault);
 }
