@@ -167,7 +167,7 @@ public sealed class EngineHostTests : IDisposable
                     if (record.Sequence < lastSequence) engine.Apply(InputCodec.Decode(record.Payload.Span), DiscardingSink.Instance);
             withoutLast = engine.StateHash();
         }
-        var lastRecordStart = LastRecordOffset(whole);
+        var lastRecordStart = TempJournalDirectory.RecordsIn(whole).Last().Offset;
         for (var cut = lastRecordStart; cut < whole.Length; cut++)
         {
             File.WriteAllBytes(segment, whole[..cut]);
@@ -178,21 +178,6 @@ public sealed class EngineHostTests : IDisposable
             }
             foreach (var file in Directory.GetFiles(Path.Combine(_dir, "snapshots"))) File.Delete(file);
         }
-    }
-
-    /// <summary>Walks the records ([u32 length][u32 crc][i64 seq][payload]) to find where the last one starts.</summary>
-    private static int LastRecordOffset(byte[] segment)
-    {
-        var offset = 0;
-        var last = 0;
-        while (offset + 16 <= segment.Length)
-        {
-            var length = BitConverter.ToInt32(segment, offset);
-            if (length <= 0 || offset + 16 + length > segment.Length) break;
-            last = offset;
-            offset += 16 + length;
-        }
-        return last;
     }
 
     [Fact]

@@ -47,6 +47,24 @@ internal sealed class TempJournalDirectory : IDisposable
         }
     }
 
+    /// <summary>
+    /// Where each whole record of a segment's bytes starts and its sequence ([u32 length][u32 crc][i64 seq][payload]),
+    /// up to the zeros filled ahead, the end, or a record half-copied by a commit running while the bytes were read.
+    /// </summary>
+    public static IEnumerable<(int Offset, long Sequence)> RecordsIn(byte[] segment)
+    {
+        var last = 0L;
+        for (var at = 0; at + 16 <= segment.Length;)
+        {
+            var length = BinaryPrimitives.ReadInt32LittleEndian(segment.AsSpan(at));
+            var sequence = BinaryPrimitives.ReadInt64LittleEndian(segment.AsSpan(at + 8));
+            if (length <= 0 || at + 16 + length > segment.Length || sequence <= last) yield break;
+            yield return (at, sequence);
+            last = sequence;
+            at += 16 + length;
+        }
+    }
+
     public static void AssertRecords(FileJournal journal, long first, long last)
     {
         var records = ReadAll(journal, first - 1);
