@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Exchange.Journal;
 using Microsoft.Extensions.Logging;
 
@@ -73,7 +72,7 @@ public sealed partial class EventRecorder
         while (WriteLoop(inBackground: true, stoppingToken))
         {
             Interlocked.Increment(ref _catchUps);
-            _logger.LogInformation("Event recorder is {Waiting} items behind; catching up at normal priority", _queue.Reader.Count);
+            _logger.LogInformation("Event recorder is {Waiting} items behind; catching up at normal priority", _queue.Count);
             Volatile.Write(ref _catchUpAsked, 1);
             _catchUpSignal.Release();
             _backgroundTurn.Wait(CancellationToken.None);
@@ -123,6 +122,7 @@ public sealed partial class EventRecorder
     private bool WriteLoop(bool inBackground, CancellationToken stoppingToken)
     {
         var handOver = false;
+        var batch = new List<object>(_options.MaxBatch);
         try
         {
             if (!_cursorLoaded)
@@ -131,39 +131,38 @@ public sealed partial class EventRecorder
                 _cursorLoaded = true;
             }
             if (inBackground && _sqlite && !_lowered) _lowered = t_lowered = ThreadScheduling.RunInBackground();
-            var batch = new List<object>(_options.MaxBatch);
-            var reader = _queue.Reader;
-            while (reader.WaitToReadAsync(stoppingToken).AsTask().GetAwaiter().GetResult())
+            while (_queue.WaitToRead(stoppingToken))
             {
-                Linger(reader, stoppingToken);
+                Linger(stoppingToken);
+                while (batch.Count < _options.MaxBatch && _queue.TryRead(out var item)) batch.Add(item);
+                // Empty when all that was read were an earlier run's events in the overflow file.
+                if (batch.Count > 0)
+                    _retry.RunAsync("Writing to the database", ct => WriteBatchAsync(batch, ct), stoppingToken).GetAwaiter().GetResult();
+                _queue.Committed();
+                var written = batch.Count;
                 batch.Clear();
-                while (batch.Count < _options.MaxBatch && reader.TryRead(out var item)) batch.Add(item);
-                _retry.RunAsync("Writing to the database", ct => WriteBatchAsync(batch, ct), stoppingToken).GetAwaiter().GetResult();
                 // Only a lowered writer hands over: without one (PostgreSQL, other systems) nothing is gained.
-                handOver = _lowered && !_stopping && (inBackground ? reader.Count > _options.MaxBatch : batch.Count <= _options.MaxBatch / 2);
+                handOver = _lowered && !_stopping && (inBackground ? _queue.Count > _options.MaxBatch : written <= _options.MaxBatch / 2);
                 if (handOver) return true;
             }
             return false;
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutdown timed out with items queued; recovery re-creates their events.
+            // Shutdown timed out with items queued: recovery re-creates their events, the orders wait in the overflow file.
             return false;
         }
         finally
         {
-            while (!handOver && _queue.Reader.TryRead(out var item))
-            {
-                if (item is FlushMarker marker) marker.Done.TrySetCanceled(stoppingToken);
-            }
+            if (!handOver) _queue.Park(batch);
         }
     }
 
     /// <summary>Lets a batch gather for up to <see cref="EventRecorderOptions.Linger"/>; see there.</summary>
-    private void Linger(ChannelReader<object> reader, CancellationToken stoppingToken)
+    private void Linger(CancellationToken stoppingToken)
     {
         var hurry = Volatile.Read(ref _hurry);
-        if (_options.Linger > TimeSpan.Zero && !_stopping && !hurry.Task.IsCompleted && reader.Count < _options.MaxBatch)
+        if (_options.Linger > TimeSpan.Zero && !_stopping && !hurry.Task.IsCompleted && _queue.Count < _options.MaxBatch)
         {
             // Hurry() wakes this early; a full batch waits at most the linger (no per-item wake-ups).
             // A cancelled wait (shutdown) returns too: the loop then writes what it has.

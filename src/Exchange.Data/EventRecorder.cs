@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Threading.Channels;
 using Exchange.Engine;
 using Exchange.Journal;
 using Microsoft.Data.Sqlite;
@@ -13,10 +12,17 @@ namespace Exchange.Data;
 public sealed record EventRecorderOptions
 {
     /// <summary>
-    /// Items (events and orders) that may wait for the database. About 1M boxed events is a
-    /// few hundred MB at worst, and minutes of full-speed trading.
+    /// Items (events and orders) that wait for the database in memory: some seconds of
+    /// full-speed trading, tens of MB. Beyond that they wait in <see cref="OverflowDirectory"/>.
     /// </summary>
-    public int QueueCapacity { get; init; } = 1_000_000;
+    public int QueueCapacity { get; init; } = 250_000;
+
+    /// <summary>
+    /// Where items wait once memory is full (created when needed, deleted once drained), and where
+    /// orders the database did not take at shutdown wait for the next start. The server uses
+    /// <c>recorder-overflow</c> in its data folder; null (tests, tools) means a new temporary folder.
+    /// </summary>
+    public string? OverflowDirectory { get; init; }
 
     /// <summary>Most items written in one transaction.</summary>
     public int MaxBatch { get; init; } = 20_000;
@@ -43,16 +49,18 @@ public sealed record EventRecorderOptions
 /// never duplicate a row. Orders are idempotent by OrderId.
 /// </para>
 /// <para>
-/// Back-pressure: <see cref="OnEvents"/> only enqueues. The queue is bounded and large; when
-/// the database has fallen so far behind that it is full, the caller blocks until there is
-/// room (counted in <see cref="BlockedEnqueues"/>). Dropping would lose audit rows and an
-/// unbounded queue would only move the failure to memory, so a database that is down for
-/// minutes eventually slows event delivery rather than the other two.
+/// The engine never waits: <see cref="OnEvents"/> and <see cref="RecordOrder"/> only enqueue.
+/// Items wait in memory, and once that is full in an overflow file (<see cref="RecorderQueue"/>,
+/// counted in <see cref="Overflowed"/>), so a database that is away for an hour costs disk
+/// space, not trading. Neither dropping (lost audit rows) nor blocking the caller (trading
+/// stalls behind the database) is acceptable, and an unbounded memory queue would only move
+/// the failure to memory.
 /// </para>
 /// <para>
-/// Loss on a crash is fine: the engine host writes a snapshot only once
+/// Events lost in a crash are re-created: the engine host writes a snapshot only once
 /// <see cref="RecordedEventSequence"/> covers it, so whatever was queued but not committed is
-/// re-created by the next recovery.
+/// re-created by the next recovery. Orders are not in the journal: those the database has not
+/// taken at shutdown are kept in the overflow file and written at the next start.
 /// </para>
 /// </summary>
 public sealed partial class EventRecorder : BackgroundService, IEngineEventListener
@@ -61,7 +69,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     private readonly IReadOnlyList<AssetSpec> _assets;
     private readonly ILogger _logger;
     private readonly EventRecorderOptions _options;
-    private readonly Channel<object> _queue;
+    private readonly RecorderQueue _queue;
     private readonly Lock _waitersLock = new();
     private readonly List<(long Sequence, TaskCompletionSource Done)> _waiters = [];
     private readonly Meter _meter;
@@ -70,7 +78,6 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     private readonly BatchRows _rows = new();
 
     private long _recorded;
-    private long _blockedEnqueues;
     private long _eventsWritten;
     private long _eventsSkipped;
     private long _ordersWritten;
@@ -90,18 +97,15 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         _logger = logger;
         _options = options ?? new EventRecorderOptions();
         _retry = new DatabaseRetry(_options.MaxRetryDelay, TimeProvider.System, logger);
-        _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(_options.QueueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _queue = new RecorderQueue(_options.QueueCapacity,
+            _options.OverflowDirectory ?? Path.Combine(Path.GetTempPath(), $"exchange-recorder-overflow-{Guid.NewGuid():N}"), logger);
         _meter = new Meter("Exchange.Data.EventRecorder");
         _meter.CreateObservableGauge("exchange_recorder_queue_length", () => QueueLength,
             description: "Events and orders waiting to be written to the database");
         _meter.CreateObservableGauge("exchange_recorder_event_sequence", () => RecordedEventSequence,
             description: "Highest engine event sequence written to the database");
-        _meter.CreateObservableCounter("exchange_recorder_blocked_enqueues", () => BlockedEnqueues,
-            description: "Times a caller waited because the recorder's queue was full");
+        _meter.CreateObservableCounter("exchange_recorder_overflowed", () => Overflowed,
+            description: "Items that waited in the overflow file because the recorder's memory queue was full");
         _meter.CreateObservableCounter("exchange_recorder_catch_ups", () => CatchUps,
             description: "Times the recorder fell more than a full batch behind and left the background to catch up");
         _meter.CreateObservableGauge("exchange_recorder_consecutive_failures", () => ConsecutiveFailures,
@@ -116,8 +120,11 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     /// <summary>Every event at or below this is committed to the database.</summary>
     public long RecordedEventSequence => Volatile.Read(ref _recorded);
 
-    public int QueueLength => _queue.Reader.Count;
-    public long BlockedEnqueues => Interlocked.Read(ref _blockedEnqueues);
+    /// <summary>Items waiting, in memory and in the overflow file.</summary>
+    public int QueueLength => _queue.Count;
+
+    /// <summary>Items that went to the overflow file because the memory queue was full.</summary>
+    public long Overflowed => _queue.Overflowed;
     public long EventsWritten => Interlocked.Read(ref _eventsWritten);
     public long EventsSkipped => Interlocked.Read(ref _eventsSkipped);
     public long OrdersWritten => Interlocked.Read(ref _ordersWritten);
@@ -163,7 +170,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     public Task FlushAsync()
     {
         var marker = new FlushMarker();
-        if (!_queue.Writer.TryWrite(marker)) return FlushWhenThereIsRoomAsync(marker);
+        Enqueue(marker);
         Hurry();
         return marker.Done.Task;
     }
@@ -186,15 +193,6 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         }
     }
 
-    /// <summary>A full queue: wait for room without holding a thread (a flush is asked for by request handlers).</summary>
-    private async Task FlushWhenThereIsRoomAsync(FlushMarker marker)
-    {
-        Hurry();
-        await EnqueueWhenThereIsRoomAsync(marker).ConfigureAwait(false);
-        Hurry();
-        await marker.Done.Task.ConfigureAwait(false);
-    }
-
     /// <summary>Completes once the database holds every event up to <paramref name="eventSequence"/>.</summary>
     public Task WhenRecordedAsync(long eventSequence, CancellationToken cancellationToken = default)
     {
@@ -215,38 +213,28 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         // Write what is queued, unless the host's shutdown timeout runs out first.
         _stopping = true;
         Hurry();
-        _queue.Writer.TryComplete();
-        if (ExecuteTask is { } loop)
-            await Task.WhenAny(loop, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
+        _queue.Complete();
+        if (ExecuteTask is not { } loop) return;
+        await Task.WhenAny(loop, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        // Out of time: the writer, told to stop, parks the orders it did not write in the
+        // overflow file. A moment more for that, so they are there before the file is closed.
+        await Task.WhenAny(loop, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None)).ConfigureAwait(false);
     }
 
     public override void Dispose()
     {
+        _queue.Dispose();
         _meter.Dispose();
         base.Dispose();
     }
 
     private void Enqueue(object item)
     {
-        if (_queue.Writer.TryWrite(item)) return;
-        // Full: wait for the database to catch up (see the class comment for why not drop).
-        EnqueueWhenThereIsRoomAsync(item).GetAwaiter().GetResult();
-    }
-
-    private async Task EnqueueWhenThereIsRoomAsync(object item)
-    {
-        Interlocked.Increment(ref _blockedEnqueues);
-        try
-        {
-            await _queue.Writer.WriteAsync(item).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            // Stopped: a later recovery re-creates events that were not recorded.
-            _logger.LogWarning("Event recorder stopped; not recording {Item}", item.GetType().Name);
-            if (item is FlushMarker marker) marker.Done.TrySetCanceled();
-        }
+        if (_queue.TryWrite(item)) return;
+        // Stopped: a later recovery re-creates events that were not recorded.
+        _logger.LogWarning("Event recorder stopped; not recording {Item}", item.GetType().Name);
+        if (item is FlushMarker marker) marker.Done.TrySetCanceled();
     }
 
     private void Hurry() => Volatile.Read(ref _hurry).TrySetResult();
@@ -423,7 +411,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         if (_sqliteSync is not null)
         {
             // Durable before Publish: snapshots, and with them the journal's truncation, trust the recorded sequence.
-            var behind = _queue.Reader.Count >= _options.MaxBatch;
+            var behind = _queue.Count >= _options.MaxBatch;
             _sqliteSync.FlushCommit(paced: !behind);
             if (_sqliteSync.CheckpointDue)
                 await _sqliteSync.CheckpointAsync(db.Database.GetDbConnection(), paced: !behind, cancellationToken).ConfigureAwait(false);
@@ -677,10 +665,5 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
                 _waiters.RemoveAt(i);
             }
         }
-    }
-
-    private sealed class FlushMarker
-    {
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -59,7 +59,8 @@ public static class StateCodec
     public const int FormatVersion = 1;
 
     private const int BufferSize = 64 << 10;
-    private const int TradeLength = 8 + 8 + 16 + 4 + 1 + 8 + 8 + 8 + 4 + 8 + 8 + 8 + 8 + 8;
+    /// <summary>Bytes of one trade as <see cref="WriteTrade"/> writes it.</summary>
+    public const int TradeLength = 8 + 8 + 16 + 4 + 1 + 8 + 8 + 8 + 4 + 8 + 8 + 8 + 8 + 8;
     private const int AccountLength = 16 + 8 + 8;
     private const int ParallelSortThreshold = 1 << 16;
 
@@ -137,7 +138,8 @@ public static class StateCodec
         return count;
     }
 
-    private static void WriteTrade(Span<byte> s, in TradeView t)
+    /// <summary>One trade in the snapshot's layout (also the recorder's overflow file's).</summary>
+    public static void WriteTrade(Span<byte> s, in TradeView t)
     {
         BinaryPrimitives.WriteUInt64LittleEndian(s, (ulong)(t.Id.Value >> 64));
         BinaryPrimitives.WriteUInt64LittleEndian(s[8..], (ulong)t.Id.Value);
@@ -155,7 +157,7 @@ public static class StateCodec
         BinaryPrimitives.WriteInt64LittleEndian(s[97..], t.OpenedAtMs);
     }
 
-    private static TradeView ReadTrade(ReadOnlySpan<byte> s) => new(
+    public static TradeView ReadTrade(ReadOnlySpan<byte> s) => new(
         new TradeId(new UInt128(BinaryPrimitives.ReadUInt64LittleEndian(s), BinaryPrimitives.ReadUInt64LittleEndian(s[8..]))),
         new UserId(new Guid(s.Slice(16, 16))),
         new AssetId(BinaryPrimitives.ReadInt32LittleEndian(s[32..])),

@@ -25,7 +25,8 @@ internal static class ServerSetup
         // Hosted services start in this order and stop in reverse: migrate, recorder, engine
         // (recovery, then a final snapshot on stop while the recorder still runs), feed.
         services.AddExchangeDatabase(settings.DatabaseUrl, settings.DataDirectory);
-        services.AddEventRecorder(settings.Engine);
+        services.AddEventRecorder(settings.Engine,
+            new EventRecorderOptions { OverflowDirectory = Path.Combine(settings.DataDirectory, "recorder-overflow") });
         services.AddSingleton(sp => new EventFanout(sp.GetRequiredService<EventRecorder>(), new Lazy<PushHub>(sp.GetRequiredService<PushHub>)));
         services.AddSingleton(sp => EngineHost.Start(settings.EngineHostOptions(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Exchange.Engine"), sp.GetRequiredService<EventFanout>()));

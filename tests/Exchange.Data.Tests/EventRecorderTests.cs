@@ -296,46 +296,6 @@ public sealed class EventRecorderTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_full_queue_makes_the_caller_wait_instead_of_dropping()
-    {
-        var script = EngineScript.TwoTraders();
-        var recorder = UnstartedTwoItemRecorder();
-        var delivering = Task.Run(() => recorder.OnEvents(script.Events, replayed: false));
-        // Poll rather than sleep a fixed time: on a busy machine Task.Run alone may take longer.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (recorder.BlockedEnqueues < 1 && DateTime.UtcNow < deadline) await Task.Delay(10);
-        Assert.True(recorder.BlockedEnqueues >= 1);
-        await Task.Delay(100);
-        Assert.False(delivering.IsCompleted);
-
-        await recorder.StartAsync(CancellationToken.None);
-        await delivering.WaitAsync(TimeSpan.FromSeconds(30));
-        await recorder.WhenRecordedAsync(EngineScript.LastSequence(script.Events)).WaitAsync(TimeSpan.FromSeconds(30));
-        await recorder.StopAsync(CancellationToken.None);
-        recorder.Dispose();
-
-        await using var db = _test.Context();
-        Assert.Equal(6, await db.Ledger.CountAsync());
-    }
-
-    [Fact]
-    public async Task A_flush_on_a_full_queue_waits_for_room_without_holding_the_caller()
-    {
-        var script = EngineScript.TwoTraders();
-        var recorder = UnstartedTwoItemRecorder();
-        recorder.OnEvents(script.Events.Take(2).ToList(), replayed: false); // fills the queue
-
-        var flushed = recorder.FlushAsync(); // returns at once, still pending
-        Assert.False(flushed.IsCompleted);
-        Assert.True(recorder.BlockedEnqueues >= 1);
-
-        await recorder.StartAsync(CancellationToken.None);
-        await flushed.WaitAsync(TimeSpan.FromSeconds(30));
-        await recorder.StopAsync(CancellationToken.None);
-        recorder.Dispose();
-    }
-
-    [Fact]
     public async Task With_SQLite_the_recorder_writes_in_the_background_and_catches_up_at_normal_priority()
     {
         if (!OperatingSystem.IsLinux()) return;
@@ -376,9 +336,5 @@ public sealed class EventRecorderTests : IAsyncLifetime
             else Assert.Equal(0, recorder.CatchUps);
         }
     }
-
-    /// <summary>Not started: nothing drains its two-item queue until StartAsync.</summary>
-    private EventRecorder UnstartedTwoItemRecorder() => new(_test.Factory, new EngineConfig(),
-        Microsoft.Extensions.Logging.Abstractions.NullLogger<EventRecorder>.Instance,
-        new EventRecorderOptions { QueueCapacity = 2, MaxBatch = 2 });
 }
+

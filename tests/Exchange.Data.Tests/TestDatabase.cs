@@ -26,6 +26,9 @@ public sealed class TestDatabase : IAsyncDisposable
     }
 
     public string Directory { get; }
+
+    /// <summary>Where the test's recorders keep what waits beyond their memory queue.</summary>
+    public string OverflowDirectory => Path.Combine(Directory, "recorder-overflow");
     public IDbContextFactory<ExchangeDbContext> Factory { get; }
     public IServiceProvider Services => _services;
 
@@ -43,7 +46,7 @@ public sealed class TestDatabase : IAsyncDisposable
     public async Task<EventRecorder> StartRecorderAsync(EventRecorderOptions? options = null)
     {
         var recorder = new EventRecorder(Factory, new EngineConfig(),
-            _services.GetRequiredService<ILogger<EventRecorder>>(), options);
+            _services.GetRequiredService<ILogger<EventRecorder>>(), options ?? new EventRecorderOptions { OverflowDirectory = OverflowDirectory });
         await recorder.StartAsync(CancellationToken.None);
         _running.Add(recorder);
         return recorder;

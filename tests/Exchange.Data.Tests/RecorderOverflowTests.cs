@@ -1,0 +1,197 @@
+using System.Buffers;
+using System.Diagnostics;
+using Exchange.Engine;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Exchange.Data.Tests;
+
+/// <summary>
+/// The recorder while the database is away: the engine's calls return at once whatever the
+/// queue holds, items beyond memory wait in the overflow file, and nothing is lost or reordered.
+/// The database is a real SQLite file; "away" is its cursor table renamed, so every batch fails.
+/// </summary>
+public sealed class RecorderOverflowTests : IAsyncLifetime
+{
+    private TestDatabase _test = null!;
+
+    public async Task InitializeAsync() => _test = await TestDatabase.CreateAsync();
+
+    public async Task DisposeAsync() => await _test.DisposeAsync();
+
+    [Fact]
+    public void Every_kind_of_item_comes_back_from_the_overflow_file_as_it_went_in()
+    {
+        var items = new List<object>(EngineScript.TwoTraders().Events)
+        {
+            Order(Guid.NewGuid(), key: "retry-1"),
+            Order(Guid.NewGuid()) with { Message = null, ResponseJson = null, PayloadJson = "" },
+            Order(Guid.NewGuid()) with { PayloadJson = "{\"note\":\"ünïcødé ✓ 🚀 ' \\\" <b>\"}", Message = new string('x', 1 << 20) },
+        };
+        Assert.Contains(items, i => i is AccountCreated);
+        Assert.Contains(items, i => i is TradeClosed { Reason: CloseReason.StopLoss });
+        var buffer = new ArrayBufferWriter<byte>();
+        foreach (var item in items)
+        {
+            buffer.ResetWrittenCount();
+            RecorderItemCodec.Encode(item, buffer);
+            var (_, decoded) = RecorderItemCodec.Decode(buffer.WrittenSpan);
+            Assert.Equal(item, decoded);
+        }
+
+        buffer.ResetWrittenCount();
+        RecorderItemCodec.Encode(new FlushMarker(), buffer);
+        Assert.Equal((RecorderItemCodec.Kind.FlushMarker, (object?)null), RecorderItemCodec.Decode(buffer.WrittenSpan));
+        Assert.Equal((default(RecorderItemCodec.Kind), (object?)null), RecorderItemCodec.Decode([2, 1, 0, 0])); // another version
+    }
+
+    [Fact]
+    public async Task While_the_database_is_away_the_engine_is_never_held_and_nothing_is_lost_or_reordered()
+    {
+        var script = ManyTrades(traders: 1_500);
+        var orders = Enumerable.Range(0, 300).Select(_ => Order(Guid.CreateVersion7())).ToList();
+        var expected = await DumpOfStraightRunAsync(script.Events, orders);
+
+        await DatabaseAwayAsync(true);
+        var recorder = await _test.StartRecorderAsync(SmallQueue());
+        var delivered = Stopwatch.StartNew();
+        foreach (var chunk in script.Events.Chunk(100)) recorder.OnEvents(chunk, replayed: false);
+        foreach (var order in orders) recorder.RecordOrder(order);
+        delivered.Stop();
+        var flushed = recorder.FlushAsync();
+        await WaitUntilAsync(() => recorder.ConsecutiveFailures >= 2);
+
+        Assert.True(delivered.Elapsed < TimeSpan.FromSeconds(5), $"delivery took {delivered.Elapsed}");
+        Assert.True(recorder.Overflowed > script.Events.Count, $"{recorder.Overflowed} overflowed");
+        Assert.True(Directory.Exists(_test.OverflowDirectory));
+        Assert.False(flushed.IsCompleted);
+        Assert.True(recorder.QueueLength >= script.Events.Count);
+
+        await DatabaseAwayAsync(false);
+        await flushed.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(EngineScript.LastSequence(script.Events), recorder.RecordedEventSequence);
+        Assert.Equal(expected, await _test.DumpAsync());
+        await WaitUntilAsync(() => !Directory.Exists(_test.OverflowDirectory)); // drained and committed: deleted
+        Assert.Equal(0, recorder.QueueLength);
+
+        // Memory serves again.
+        var overflowed = recorder.Overflowed;
+        recorder.RecordOrder(Order(Guid.CreateVersion7()));
+        await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(overflowed, recorder.Overflowed);
+    }
+
+    [Fact]
+    public async Task Orders_the_database_did_not_take_at_shutdown_are_written_at_the_next_start()
+    {
+        var script = EngineScript.TwoTraders();
+        var orders = Enumerable.Range(0, 50).Select(_ => Order(Guid.CreateVersion7())).ToList();
+        await DatabaseAwayAsync(true);
+        var first = await _test.StartRecorderAsync(SmallQueue());
+        first.OnEvents(script.Events, replayed: false);
+        foreach (var order in orders) first.RecordOrder(order);
+        await WaitUntilAsync(() => first.ConsecutiveFailures >= 1);
+        using (var shutdownTimeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
+            await first.StopAsync(shutdownTimeout.Token);
+        first.Dispose();
+        Assert.True(Directory.Exists(_test.OverflowDirectory));
+
+        await DatabaseAwayAsync(false);
+        var second = await _test.StartRecorderAsync();
+        await second.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await using (var db = _test.Context())
+        {
+            Assert.Equal(orders.Select(o => o.OrderId).Order(), (await db.Orders.Select(o => o.OrderId).ToListAsync()).Order());
+            // The events in the file are left to recovery, which delivers them again in order.
+            Assert.Equal(0, await db.Ledger.CountAsync());
+        }
+        second.OnEvents(script.Events, replayed: true);
+        await second.WhenRecordedAsync(EngineScript.LastSequence(script.Events)).WaitAsync(TimeSpan.FromSeconds(30));
+        await using (var db = _test.Context())
+            Assert.Equal(6, await db.Ledger.CountAsync());
+        await WaitUntilAsync(() => !Directory.Exists(_test.OverflowDirectory));
+    }
+
+    [Fact]
+    public async Task A_flush_behind_overflowed_items_completes_once_they_are_written()
+    {
+        var script = EngineScript.TwoTraders();
+        var recorder = new EventRecorder(_test.Factory, new EngineConfig(), NullLogger<EventRecorder>.Instance,
+            SmallQueue() with { QueueCapacity = 2 });
+        try
+        {
+            recorder.OnEvents(script.Events, replayed: false); // not started: all but two go to the file
+            var flushed = recorder.FlushAsync();
+            Assert.False(flushed.IsCompleted);
+            Assert.Equal(script.Events.Count - 2 + 1, recorder.Overflowed);
+
+            await recorder.StartAsync(CancellationToken.None);
+            await flushed.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(EngineScript.LastSequence(script.Events), recorder.RecordedEventSequence);
+            await recorder.StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            recorder.Dispose();
+        }
+        await using var db = _test.Context();
+        Assert.Equal(6, await db.Ledger.CountAsync());
+        Assert.False(Directory.Exists(_test.OverflowDirectory));
+    }
+
+    private EventRecorderOptions SmallQueue() => new()
+    {
+        QueueCapacity = 64,
+        MaxBatch = 500,
+        MaxRetryDelay = TimeSpan.FromMilliseconds(200),
+        OverflowDirectory = _test.OverflowDirectory,
+    };
+
+    /// <summary>What the database holds after the same items went through a recorder that never waited.</summary>
+    private static async Task<string> DumpOfStraightRunAsync(IReadOnlyList<object> events, IReadOnlyList<OrderRecord> orders)
+    {
+        await using var once = await TestDatabase.CreateAsync();
+        var recorder = await once.StartRecorderAsync();
+        recorder.OnEvents(events, replayed: false);
+        foreach (var order in orders) recorder.RecordOrder(order);
+        await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return await once.DumpAsync();
+    }
+
+    private async Task DatabaseAwayAsync(bool away)
+    {
+        await using var db = _test.Context();
+        await db.Database.ExecuteSqlRawAsync(away
+            ? """ALTER TABLE "RecorderCursor" RENAME TO "RecorderCursorAway";"""
+            : """ALTER TABLE "RecorderCursorAway" RENAME TO "RecorderCursor";""");
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 30 s");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Each trader signs up, opens a trade and closes it: a few events per trader.</summary>
+    private static EngineScript ManyTrades(int traders)
+    {
+        var s = new EngineScript();
+        s.Tick(EngineScript.Btc, 96_420.00m, 96_425.00m);
+        for (var i = 1; i <= traders; i++)
+        {
+            s.CreateAccount(EngineScript.User(i));
+            s.Open(EngineScript.User(i), EngineScript.Trade((ulong)i), "BTC_USDC", i % 2 == 0 ? Direction.Long : Direction.Short,
+                margin: 100m + i, leverage: 1 + i % 100);
+            if (i % 3 != 0) s.Close(EngineScript.User(i), EngineScript.Trade((ulong)i));
+        }
+        return s;
+    }
+
+    private static OrderRecord Order(Guid id, string? key = null) => new(
+        id, EngineScript.User(1).Value, "CREATE_TRADE", """{"asset":"BTC_USDC","margin":500}""", OrderStatus.Success, "OK", "done",
+        """{"tradeId":"x"}""", LatencyMicros: 812, Sequence: 42, CreatedAtMs: 1_700_000_000_000, IdempotencyKey: key);
+}
