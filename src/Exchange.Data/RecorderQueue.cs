@@ -230,11 +230,14 @@ internal sealed class RecorderQueue : IDisposable
         var read = Volatile.Read(ref _read);
         lock (_lock)
         {
-            if (read <= _readCommitted) return;
-            _readCommitted = read;
-            _file?.DeleteSegmentsBefore(read);
+            if (read > _readCommitted)
+            {
+                _readCommitted = read;
+                _file?.DeleteSegmentsBefore(read);
+            }
         }
-        if (!_overflowing) SignalFileThread(); // it deletes the file once all of it is committed
+        // Back in memory with a file still there: the file thread deletes it once all of it is committed.
+        if (!_overflowing && Volatile.Read(ref _file) is not null) SignalFileThread();
     }
 
     /// <summary>
