@@ -18,8 +18,10 @@ namespace Exchange.Benchmarks;
 /// <c>--rate 0</c> queues everything at once and times the drain (most commands/s, in full
 /// batches); <c>--rate N</c> hands the commands over at N per second, as the journal would, and
 /// reports how far behind the recorder ends. CPU is the process's (nothing else runs).
+/// <c>--queue N</c> sets how many items wait in memory (the server's 250,000 by default); what
+/// does not fit goes through the overflow file, as it does when the database falls far behind.
 /// </para>
-/// <code>dotnet run -c Release --project bench/Exchange.Benchmarks -- recorder [--commands 200000] [--warmup 40000] [--traders 200] [--rate 0] [--dir PATH]</code>
+/// <code>dotnet run -c Release --project bench/Exchange.Benchmarks -- recorder [--commands 200000] [--warmup 40000] [--traders 200] [--rate 0] [--queue 250000] [--dir PATH]</code>
 /// </summary>
 public static class RecorderThroughput
 {
@@ -29,6 +31,7 @@ public static class RecorderThroughput
         var warmup = 40_000;
         var traders = 200;
         var rate = 0;
+        var queue = new EventRecorderOptions().QueueCapacity;
         var root = Path.GetTempPath();
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
@@ -38,6 +41,7 @@ public static class RecorderThroughput
                 case "--warmup": warmup = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--traders": traders = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--rate": rate = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--queue": queue = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--dir": root = args[i + 1]; break;
                 default:
                     Console.Error.WriteLine($"unknown option {args[i]}");
@@ -47,12 +51,12 @@ public static class RecorderThroughput
 
         var work = RecorderWorkload.Create(traders, warmup + commands);
         Console.WriteLine($"recorder throughput: {commands:N0} commands after {warmup:N0} warm-up, {traders} traders, " +
-            $"{(rate == 0 ? "all queued at once" : $"{rate:N0}/s")}; {Environment.ProcessorCount} cores, load average {Load.Average()}");
+            $"{(rate == 0 ? "all queued at once" : $"{rate:N0}/s")}, {queue:N0} items in memory; {Environment.ProcessorCount} cores, load average {Load.Average()}");
 
         var directory = Path.Combine(root, "recorder-throughput-" + Guid.NewGuid().ToString("N"));
         try
         {
-            return MeasureAsync(directory, work, warmup, rate).GetAwaiter().GetResult();
+            return MeasureAsync(directory, work, warmup, rate, queue).GetAwaiter().GetResult();
         }
         finally
         {
@@ -60,7 +64,7 @@ public static class RecorderThroughput
         }
     }
 
-    private static async Task<int> MeasureAsync(string directory, RecorderWorkload work, int warmup, int rate)
+    private static async Task<int> MeasureAsync(string directory, RecorderWorkload work, int warmup, int rate, int queue)
     {
         await using var services = new ServiceCollection()
             .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
@@ -68,7 +72,8 @@ public static class RecorderThroughput
             .BuildServiceProvider();
         var factory = services.GetRequiredService<IDbContextFactory<ExchangeDbContext>>();
         await ExchangeDatabase.MigrateAsync(factory);
-        using var recorder = new EventRecorder(factory, new EngineConfig(), services.GetRequiredService<ILogger<EventRecorder>>());
+        using var recorder = new EventRecorder(factory, new EngineConfig(), services.GetRequiredService<ILogger<EventRecorder>>(),
+            new EventRecorderOptions { QueueCapacity = queue, OverflowDirectory = Path.Combine(directory, "recorder-overflow") });
         await recorder.StartAsync(CancellationToken.None);
 
         // Accounts and the warm-up commands: JIT, caches, and a database that is not empty.
@@ -108,7 +113,8 @@ public static class RecorderThroughput
         var gc = (GC.CollectionCount(0) - gcBefore.Item1, GC.CollectionCount(1) - gcBefore.Item2, GC.CollectionCount(2) - gcBefore.Item3);
 
         Console.WriteLine($"  {measured / elapsed.TotalSeconds,10:N0} commands/s recorded ({measured:N0} in {elapsed.TotalSeconds:N2} s" +
-            (rate == 0 ? ")" : $"; handed over in {handedOver.TotalSeconds:N2} s, {behindAtEnd:N0} items still queued then)"));
+            (rate == 0 ? $"; handed over in {handedOver.TotalSeconds:N2} s)" : $"; handed over in {handedOver.TotalSeconds:N2} s, {behindAtEnd:N0} items still queued then)"));
+        Console.WriteLine($"  {recorder.Overflowed:N0} items went through the overflow file");
         Console.WriteLine($"  CPU {cpu.TotalMicroseconds / measured:N1} us per command ({cpu.TotalSeconds / elapsed.TotalSeconds:P0} of one core), " +
             $"allocated {allocated / measured:N0} bytes per command, GCs gen0 {gc.Item1} gen1 {gc.Item2} gen2 {gc.Item3}");
         var file = new FileInfo(Path.Combine(directory, DatabaseSettings.SqliteFileName));

@@ -16,6 +16,7 @@ namespace Exchange.Data;
 ///   Order:          orderId userId (16 each) latencyMicros sequence createdAtMs (i64 each),
 ///                   then command payloadJson status code message responseJson idempotencyKey
 ///   FlushMarker:    nothing (the waiting task stays in memory)
+///   MemoryFollows:  nothing
 /// header = eventSequence inputSequence timestampMs (i64 each) orderId(16)
 /// string = i32 UTF-8 length (-1 = null), then the bytes
 /// </code>
@@ -34,6 +35,7 @@ internal static class RecorderItemCodec
         BalanceChanged = 4,
         Order = 5,
         FlushMarker = 6,
+        MemoryFollows = 7,
     }
 
     private const int HeaderLength = 8 + 8 + 8 + 16;
@@ -78,12 +80,15 @@ internal static class RecorderItemCodec
             case FlushMarker:
                 Start(output, Kind.FlushMarker, 0);
                 break;
+            case MemoryFollows:
+                Start(output, Kind.MemoryFollows, 0);
+                break;
             default:
                 throw new ArgumentException($"The recorder does not keep a {item.GetType().Name}.", nameof(item));
         }
     }
 
-    /// <summary>The item, or null for a record of another version; a flush marker comes back as <see cref="Kind.FlushMarker"/> alone.</summary>
+    /// <summary>The item, or null for a record of another version; a flush marker and <see cref="MemoryFollows"/> come back as their kind alone.</summary>
     public static (Kind Kind, object? Item) Decode(ReadOnlySpan<byte> payload)
     {
         if (payload.Length < 2 || payload[0] != Version) return (default, null);
@@ -111,7 +116,7 @@ internal static class RecorderItemCodec
                     new Usd(BinaryPrimitives.ReadInt64LittleEndian(s[(HeaderLength + 24)..]))));
             case Kind.Order:
                 return (kind, DecodeOrder(s));
-            case Kind.FlushMarker:
+            case Kind.FlushMarker or Kind.MemoryFollows:
                 return (kind, null);
             default:
                 throw new InvalidDataException($"Unknown recorder item kind {(byte)kind}.");

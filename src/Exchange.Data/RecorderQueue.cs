@@ -12,14 +12,30 @@ internal sealed class FlushMarker
     public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
+/// <summary>In the overflow file: the items that come next in order are in memory.</summary>
+internal sealed class MemoryFollows
+{
+    public static MemoryFollows Instance { get; } = new();
+
+    private MemoryFollows()
+    {
+    }
+}
+
 /// <summary>
 /// The recorder's queue. Items wait in memory, and once memory is full in an overflow file (a
 /// <see cref="FileJournal"/> of its own), so whoever enqueues (the engine thread) never waits,
-/// however long the database is away. Items come out in the order they went in: from the first
-/// item that goes to the file, every later one follows it there until the reader has read the
-/// file to its end; then memory serves again, and once that last read is committed the file's
-/// folder is deleted. The file is written and fsynced by a thread of its own
+/// however long the database is away. The file is written and fsynced by a thread of its own
 /// (<c>recorder-overflow</c>), never by the thread that enqueues.
+/// <para>
+/// Items come out in the order they went in. From the first item that does not fit in memory,
+/// writers go to the file; the reader drains memory, then reads the file. At the file's end it
+/// sends writers back to memory and puts a <see cref="MemoryFollows"/> record behind whatever is
+/// still on its way to the file; reading that record, it turns to memory. Should memory fill up
+/// again before then, the new items go to the file after that record, and the reader comes back
+/// to them once memory is drained: the order holds either way. Once every record of the file is
+/// committed to the database and writers are in memory, the folder is deleted.
+/// </para>
 /// <para>
 /// One reader at a time (the recorder's writer threads take turns); any thread may write.
 /// A file left by an earlier run is read first, for its orders only: the events in it are after
@@ -28,6 +44,9 @@ internal sealed class FlushMarker
 /// </summary>
 internal sealed class RecorderQueue : IDisposable
 {
+    /// <summary>How long the file thread lets items gather before it writes and fsyncs them.</summary>
+    private static readonly TimeSpan FileLinger = TimeSpan.FromMilliseconds(10);
+
     private readonly Channel<object> _memory;
     private readonly int _capacity;
     private readonly string _directory;
@@ -37,9 +56,10 @@ internal sealed class RecorderQueue : IDisposable
     private readonly SemaphoreSlim _fileWork = new(0);
     private readonly ConcurrentQueue<object> _toFile = new();
     private readonly ConcurrentDictionary<long, FlushMarker> _markers = new();
+    private readonly long _leftoverUntil; // records up to here are from an earlier run
 
-    // Changed under _lock; _overflowing is also read without it on the writers' fast path.
-    private volatile bool _overflowing;
+    // Changed under _lock; _toFileRoute is also read without it on the writers' fast path.
+    private volatile bool _toFileRoute;
     private bool _completed;
     private FileJournal? _file;
     private long _readCommitted; // file records up to here are in the database
@@ -48,11 +68,12 @@ internal sealed class RecorderQueue : IDisposable
     private int _fileSignalled;
     private volatile bool _disposing;
     private long _appended; // the file thread's last record sequence (sequences go on across files)
-    private readonly long _leftoverUntil; // records up to here are from an earlier run
     private TaskCompletionSource _fileCommitted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _overflowed;
 
     // The reader's.
+    private bool _readingFile;
+    private bool _handingBack; // a MemoryFollows is on its way to the file
     private IEnumerator<JournalRecord>? _records;
     private long _read;
     private Task<bool>? _memoryWait;
@@ -71,7 +92,7 @@ internal sealed class RecorderQueue : IDisposable
         if (_file is not null)
         {
             _appended = _leftoverUntil = _file.LastSequence;
-            _overflowing = true;
+            _toFileRoute = _readingFile = true;
         }
         _fileThread = new Thread(WriteFile) { IsBackground = true, Name = "recorder-overflow" };
         _fileThread.Start();
@@ -82,7 +103,7 @@ internal sealed class RecorderQueue : IDisposable
     {
         get
         {
-            var inFile = _overflowing && Volatile.Read(ref _file) is { } file ? Math.Max(0, file.DurableSequence - Volatile.Read(ref _read)) : 0;
+            var inFile = Volatile.Read(ref _file) is { } file ? Math.Max(0, file.DurableSequence - Volatile.Read(ref _read)) : 0;
             return (int)Math.Min(int.MaxValue, _memory.Reader.Count + Volatile.Read(ref _toFileCount) + inFile);
         }
     }
@@ -93,18 +114,19 @@ internal sealed class RecorderQueue : IDisposable
     /// <summary>Queues an item without waiting; false once <see cref="Complete"/> was called.</summary>
     public bool TryWrite(object item)
     {
-        if (!_overflowing && _memory.Writer.TryWrite(item)) return true;
+        if (!_toFileRoute && _memory.Writer.TryWrite(item)) return true;
         lock (_lock)
         {
             if (_completed) return false;
-            if (!_overflowing)
+            if (!_toFileRoute)
             {
                 if (_memory.Writer.TryWrite(item)) return true;
-                _overflowing = true;
+                _toFileRoute = true;
                 _logger.LogWarning("The event recorder's queue is full ({Capacity} items): what follows waits in {Directory} until the database catches up",
                     _capacity, _directory);
             }
             ToFile(item);
+            Interlocked.Increment(ref _overflowed);
         }
         return true;
     }
@@ -114,7 +136,6 @@ internal sealed class RecorderQueue : IDisposable
     {
         _toFile.Enqueue(item);
         Interlocked.Increment(ref _toFileCount);
-        Interlocked.Increment(ref _overflowed);
         SignalFileThread();
     }
 
@@ -134,92 +155,117 @@ internal sealed class RecorderQueue : IDisposable
     /// <summary>The reader: the next item, oldest first.</summary>
     public bool TryRead(out object item)
     {
-        if (_memory.Reader.TryRead(out item!)) return true;
-        while (_overflowing)
+        while (true)
         {
-            if (_records is not null)
+            if (!_readingFile)
             {
-                while (_records.MoveNext())
-                {
-                    var record = _records.Current;
-                    Volatile.Write(ref _read, record.Sequence);
-                    if (TryDecode(record, out item)) return true;
-                }
-                _records.Dispose();
-                _records = null;
+                if (_memory.Reader.TryRead(out item!)) return true;
+                if (!_toFileRoute) return false;
+                _readingFile = true; // memory is drained; what came next went to the file
             }
-            lock (_lock)
+            if (TryReadFile(out item, out var memoryFollows)) return true;
+            if (memoryFollows)
             {
-                // Read before the file's end: the file thread commits, then counts down, so with
-                // none on the way here (and none added, under the lock) the end read next is final.
-                var onTheWay = Volatile.Read(ref _toFileCount);
-                if (_file is null || _file.DurableSequence <= _read)
-                {
-                    // Read to the end: memory serves again once nothing is on its way to the file either.
-                    if (onTheWay == 0)
-                    {
-                        _overflowing = false;
-                        _logger.LogInformation("The event recorder has read its overflow file to the end");
-                    }
-                    break;
-                }
-                _records = _file.ReadAfter(_read).GetEnumerator();
+                _readingFile = _handingBack = false;
+                continue;
             }
+            if (!_handingBack)
+            {
+                // At the end of the file: writers go back to memory, behind a marker that
+                // follows everything already on its way to the file.
+                lock (_lock)
+                {
+                    _toFileRoute = false;
+                    ToFile(MemoryFollows.Instance);
+                }
+                _handingBack = true;
+            }
+            return false;
         }
-        return _memory.Reader.TryRead(out item!);
     }
 
-    private bool TryDecode(JournalRecord record, out object item)
+    /// <summary>The next item of the file that is durable; false at its end or at a <see cref="MemoryFollows"/> of this run.</summary>
+    private bool TryReadFile(out object item, out bool memoryFollows)
     {
         item = null!;
-        var (kind, decoded) = RecorderItemCodec.Decode(record.Payload.Span);
+        memoryFollows = false;
+        while (true)
+        {
+            if (_records is null)
+            {
+                lock (_lock)
+                {
+                    if (_file is null || _file.DurableSequence <= _read) return false;
+                    _records = _file.ReadAfter(_read).GetEnumerator();
+                }
+            }
+            while (_records.MoveNext())
+            {
+                var record = _records.Current;
+                Volatile.Write(ref _read, record.Sequence);
+                var (kind, decoded) = RecorderItemCodec.Decode(record.Payload.Span);
+                if (kind == RecorderItemCodec.Kind.MemoryFollows && record.Sequence > _leftoverUntil)
+                {
+                    _records.Dispose();
+                    _records = null;
+                    memoryFollows = true;
+                    return false;
+                }
+                if (TryTake(record.Sequence, kind, decoded, out item)) return true;
+            }
+            _records.Dispose();
+            _records = null;
+        }
+    }
+
+    private bool TryTake(long sequence, RecorderItemCodec.Kind kind, object? decoded, out object item)
+    {
+        item = null!;
         if (kind == RecorderItemCodec.Kind.FlushMarker)
         {
-            if (!_markers.TryRemove(record.Sequence, out var marker)) return false; // an earlier run's
+            if (!_markers.TryRemove(sequence, out var marker)) return false; // an earlier run's
             item = marker;
             return true;
         }
         if (decoded is null)
         {
-            _logger.LogWarning("Skipping overflow record {Sequence} of another version", record.Sequence);
+            if (kind != RecorderItemCodec.Kind.MemoryFollows)
+                _logger.LogWarning("Skipping overflow record {Sequence} of another version", sequence);
             return false;
         }
-        if (record.Sequence <= _leftoverUntil && decoded is not OrderRecord) return false;
+        if (sequence <= _leftoverUntil && decoded is not OrderRecord) return false;
         item = decoded;
         return true;
     }
 
-    /// <summary>The reader: waits until an item may be there; false once completed and empty.</summary>
+    /// <summary>The reader: waits until an item may be there; false once completed and drained.</summary>
     public bool WaitToRead(CancellationToken cancellationToken)
     {
         while (true)
         {
             var committed = Volatile.Read(ref _fileCommitted);
-            if (_memory.Reader.Count > 0 || HasUnreadInFile()) return true;
-            // One wait on memory at a time: while overflowing, nothing arrives there for long.
-            var memory = _memoryWait is { IsCompleted: false } pending
-                ? pending
-                : _memoryWait = _memory.Reader.WaitToReadAsync(cancellationToken).AsTask();
-            if (!memory.IsCompleted) Task.WaitAny([memory, committed.Task], cancellationToken);
-            cancellationToken.ThrowIfCancellationRequested();
-            if (memory.IsCompleted && !memory.GetAwaiter().GetResult() && !_overflowing) return false;
-            if (committed.Task.IsCompleted)
+            if (_readingFile ? HasUnreadInFile() : _memory.Reader.Count > 0 || _toFileRoute) return true;
+            if (!_readingFile && _memory.Reader.Completion.IsCompleted) return false; // completed, and memory is drained
+            if (_readingFile)
             {
-                Interlocked.CompareExchange(ref _fileCommitted, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), committed);
-            }
-            else if (memory.IsCompleted && !memory.GetAwaiter().GetResult())
-            {
-                // Completed while overflowing: the next TryRead takes the rest of the file or goes
-                // back to memory, unless some is still on its way to the file.
-                if (Volatile.Read(ref _toFileCount) == 0) return true;
                 committed.Task.Wait(cancellationToken);
             }
+            else
+            {
+                // One wait on memory at a time: the file's commits wake this too, and each new wait would stay queued.
+                var memory = _memoryWait is { IsCompleted: false } pending
+                    ? pending
+                    : _memoryWait = _memory.Reader.WaitToReadAsync(cancellationToken).AsTask();
+                Task.WaitAny([memory, committed.Task], cancellationToken);
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            if (committed.Task.IsCompleted)
+                Interlocked.CompareExchange(ref _fileCommitted, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), committed);
         }
     }
 
     private bool HasUnreadInFile()
     {
-        if (!_overflowing) return false;
         if (_records is not null) return true;
         lock (_lock) return _file is not null && _file.DurableSequence > _read;
     }
@@ -237,7 +283,7 @@ internal sealed class RecorderQueue : IDisposable
             }
         }
         // Back in memory with a file still there: the file thread deletes it once all of it is committed.
-        if (!_overflowing && Volatile.Read(ref _file) is not null) SignalFileThread();
+        if (!_readingFile && Volatile.Read(ref _file) is not null) SignalFileThread();
     }
 
     /// <summary>
@@ -263,9 +309,10 @@ internal sealed class RecorderQueue : IDisposable
     }
 
     /// <summary>
-    /// Writes what is handed over, committing every few thousand records so the reader can start.
-    /// A failure ends the process: after a failed write or fsync what reached the disk is
-    /// unknown (as with the journal), and nothing else could keep these items.
+    /// Writes what is handed over, in commits of what gathered for <see cref="FileLinger"/> (at
+    /// most a hundred fsyncs a second beside the journal's). A failure ends the process: after a
+    /// failed write or fsync what reached the disk is unknown (as with the journal), and nothing
+    /// else could keep these items.
     /// </summary>
     private void WriteFile()
     {
@@ -285,6 +332,7 @@ internal sealed class RecorderQueue : IDisposable
         while (true)
         {
             _fileWork.Wait();
+            if (!_disposing && !_toFile.IsEmpty) Thread.Sleep(FileLinger);
             Volatile.Write(ref _fileSignalled, 0);
             var taken = 0;
             while (_toFile.TryDequeue(out var item))
@@ -295,21 +343,17 @@ internal sealed class RecorderQueue : IDisposable
                 encoded.ResetWrittenCount();
                 RecorderItemCodec.Encode(item, encoded);
                 file.Append(sequence, encoded.WrittenSpan);
-                if (++taken == 4096) taken = Commit(file, taken);
+                taken++;
             }
-            if (_file is { } open) Commit(open, taken);
+            if (taken > 0)
+            {
+                _file!.Commit();
+                Interlocked.Add(ref _toFileCount, -taken);
+                Volatile.Read(ref _fileCommitted).TrySetResult();
+            }
             DeleteIfDone();
             if (_disposing && _toFile.IsEmpty) return;
         }
-    }
-
-    private int Commit(FileJournal file, int taken)
-    {
-        if (taken == 0) return 0;
-        file.Commit();
-        Interlocked.Add(ref _toFileCount, -taken);
-        Volatile.Read(ref _fileCommitted).TrySetResult();
-        return 0;
     }
 
     private FileJournal OpenNew()
@@ -319,16 +363,17 @@ internal sealed class RecorderQueue : IDisposable
         return file;
     }
 
-    /// <summary>Once the reader has gone back to memory and everything from the file is committed, the folder goes.</summary>
+    /// <summary>Once writers are back in memory and every record of the file is committed, the folder goes.</summary>
     private void DeleteIfDone()
     {
         lock (_lock)
         {
-            if (_overflowing || _file is null || _readCommitted < _appended || !_toFile.IsEmpty) return;
+            if (_toFileRoute || _file is null || _readCommitted < _appended || !_toFile.IsEmpty) return;
             _file.Dispose();
             _file = null;
             Directory.Delete(_directory, recursive: true);
         }
+        _logger.LogInformation("The event recorder's overflow file is drained; deleted {Directory}", _directory);
     }
 
     /// <summary>A file left by an earlier run (its torn tail cut), or null; a damaged one is set aside.</summary>
