@@ -46,6 +46,33 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
     }
 
     [Fact]
+    public void The_overflow_file_format_changes_only_under_a_new_version_byte()
+    {
+        // A file outlives a restart, and an upgrade may find one: these bytes are what version 1 reads.
+        var balance = new BalanceChanged(new EventHeader(7, 5, 1_700_000_000_123, new Guid(1, 2, 3, [4, 5, 6, 7, 8, 9, 10, 11])),
+            EngineScript.User(9), new Usd(123_456), new Usd(-1));
+        var order = new OrderRecord(new Guid(3, 2, 1, [0, 0, 0, 0, 0, 0, 0, 1]), EngineScript.User(9).Value, "CLOSE_TRADE", "{}", "success",
+            "OK", null, "[]", 812, 42, 1_700_000_000_000, "k");
+        Assert.Equal(GoldenBalance, Hex(balance));
+        Assert.Equal(GoldenOrder, Hex(order));
+    }
+
+    private const string GoldenBalance =
+        "0104" + "070000000000000005000000000000007B68E5CF8B01000001000000020003000405060708090A0B" +
+        "09000000000000000000000000000000" + "40E2010000000000" + "FFFFFFFFFFFFFFFF";
+    private const string GoldenOrder =
+        "0105" + "03000000020001000000000000000001" + "09000000000000000000000000000000" +
+        "2C03000000000000" + "2A00000000000000" + "0068E5CF8B010000" +
+        "0B000000434C4F53455F5452414445" + "020000007B7D" + "0700000073756363657373" + "020000004F4B" + "FFFFFFFF" + "020000005B5D" + "010000006B";
+
+    private static string Hex(object item)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        RecorderItemCodec.Encode(item, buffer);
+        return Convert.ToHexString(buffer.WrittenSpan);
+    }
+
+    [Fact]
     public async Task While_the_database_is_away_the_engine_is_never_held_and_nothing_is_lost_or_reordered()
     {
         var script = ManyTrades(traders: 1_500);
