@@ -66,6 +66,7 @@ internal static class DataFolderTool
                     $"insurance fund {engine.InsuranceFund}, house PnL {engine.HousePnl}, conserved {EngineLineProtocol.IsConserved(engine)}");
                 output.WriteLine($"state hash: {report.StateHash.GetAwaiter().GetResult()}");
             }
+            ReportRecorderOverflow(options.DataDirectory, output);
             return 0;
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
@@ -73,5 +74,15 @@ internal static class DataFolderTool
             output.WriteLine($"cannot recover {options.DataDirectory}: {e.Message}");
             return 1;
         }
+    }
+
+    /// <summary>What the event recorder left waiting for the database, if anything.</summary>
+    private static void ReportRecorderOverflow(string dataDirectory, TextWriter output)
+    {
+        var overflow = Path.Combine(dataDirectory, ServerSetup.RecorderOverflowFolder);
+        if (!Directory.Exists(overflow)) return;
+        using var file = FileJournal.Open(overflow);
+        output.WriteLine($"recorder overflow: {file.Recovery.Records} records waiting in {overflow}; " +
+            "the next start writes their orders to the database (recovery re-creates the events)");
     }
 }

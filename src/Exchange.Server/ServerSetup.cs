@@ -17,6 +17,9 @@ namespace Exchange.Server;
 /// <summary>How the embedded exchange is put together: services, then the HTTP pipeline.</summary>
 internal static class ServerSetup
 {
+    /// <summary>In the data folder: what the event recorder keeps while the database lags far behind.</summary>
+    public const string RecorderOverflowFolder = "recorder-overflow";
+
     public static void AddExchangeServer(this IServiceCollection services, ExchangeSettings settings)
     {
         services.AddSingleton(settings);
@@ -26,7 +29,7 @@ internal static class ServerSetup
         // (recovery, then a final snapshot on stop while the recorder still runs), feed.
         services.AddExchangeDatabase(settings.DatabaseUrl, settings.DataDirectory);
         services.AddEventRecorder(settings.Engine,
-            new EventRecorderOptions { OverflowDirectory = Path.Combine(settings.DataDirectory, "recorder-overflow") });
+            new EventRecorderOptions { OverflowDirectory = Path.Combine(settings.DataDirectory, RecorderOverflowFolder) });
         services.AddSingleton(sp => new EventFanout(sp.GetRequiredService<EventRecorder>(), new Lazy<PushHub>(sp.GetRequiredService<PushHub>)));
         services.AddSingleton(sp => EngineHost.Start(settings.EngineHostOptions(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Exchange.Engine"), sp.GetRequiredService<EventFanout>()));
