@@ -1,5 +1,7 @@
 using System.Net.Http.Json;
 using Exchange.Data;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Server.Tests;
@@ -39,5 +41,61 @@ public sealed class RestartTests
         var row = Assert.Single(closed)!;
         Assert.Equal(closedTrade, row["tradeId"]!.GetValue<string>());
         Assert.Equal("MANUAL", row["closeReason"]!.GetValue<string>());
+    }
+
+    /// <summary>
+    /// The database refuses every write from the first trade to the shutdown (its cursor table is
+    /// renamed away), so the orders wait in the recorder's overflow file and the trades' events
+    /// are re-created by recovery. Slow (about 30 s): the final snapshot waits for the recorder.
+    /// </summary>
+    [Fact]
+    public async Task Orders_and_trades_made_while_the_database_is_away_are_all_there_after_a_restart()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("exchange-restart-").FullName;
+        string email, keptTrade, closedTrade, closeOrder;
+        await using (var app = new ExchangeApp(dataDirectory))
+        {
+            await app.MarketAsync();
+            var trader = await app.TraderAsync();
+            email = trader.Email;
+            var recorder = app.Services.GetRequiredService<EventRecorder>();
+            await recorder.FlushAsync();
+            await RenameCursorTableAsync(dataDirectory, "RecorderCursor", "RecorderCursorAway");
+
+            keptTrade = await trader.OpenAsync("BTC_USDC", "LONG", 250, 4);
+            closedTrade = await trader.OpenAsync("SOL_USDC", "SHORT", 100, 10);
+            closeOrder = (await trader.EngineOkAsync(new { command = "CLOSE_TRADE", tradeId = closedTrade }))["orderId"]!.GetValue<string>();
+            for (var i = 0; i < 300 && recorder.ConsecutiveFailures == 0; i++) await Task.Delay(20);
+            Assert.True(recorder.ConsecutiveFailures > 0);
+        }
+        Assert.True(Directory.Exists(Path.Combine(dataDirectory, "recorder-overflow")));
+        await RenameCursorTableAsync(dataDirectory, "RecorderCursorAway", "RecorderCursor");
+
+        await using var restarted = new ExchangeApp(dataDirectory);
+        var client = restarted.CreateClient();
+        (await client.PostAsJsonAsync("/api/v1/auth/signin", new { email, password = "correct horse battery" })).EnsureSuccessStatusCode();
+        var again = new Trader(client, email, "", Guid.Empty);
+        await restarted.Services.GetRequiredService<EventRecorder>().FlushAsync();
+
+        var order = await again.GetJsonAsync($"/api/v1/orders/{closeOrder}");
+        Assert.Equal("success", order["status"]!.GetValue<string>());
+        var open = (await again.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray();
+        Assert.Equal(keptTrade, Assert.Single(open)!["tradeId"]!.GetValue<string>());
+        var closed = (await again.GetJsonAsync("/api/v1/trades?status=closed"))["trades"]!.AsArray();
+        Assert.Equal(closedTrade, Assert.Single(closed)!["tradeId"]!.GetValue<string>());
+        await using var db = restarted.Services.GetRequiredService<IDbContextFactory<ExchangeDbContext>>().CreateDbContext();
+        Assert.Equal(4, await db.Orders.CountAsync()); // CREATE_ACCOUNT, two CREATE_TRADE, CLOSE_TRADE
+        // Read to its end and committed, the file goes (on the recorder's own time).
+        for (var i = 0; i < 500 && Directory.Exists(Path.Combine(dataDirectory, "recorder-overflow")); i++) await Task.Delay(20);
+        Assert.False(Directory.Exists(Path.Combine(dataDirectory, "recorder-overflow")));
+    }
+
+    private static async Task RenameCursorTableAsync(string dataDirectory, string from, string to)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "exchange.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var rename = connection.CreateCommand();
+        rename.CommandText = $"ALTER TABLE \"{from}\" RENAME TO \"{to}\"";
+        await rename.ExecuteNonQueryAsync();
     }
 }
