@@ -85,7 +85,7 @@ public static class SnapshotCost
         for (var i = 0; i < snapshots; i++)
         {
             Thread.Sleep(200);
-            var report = host.SnapshotNowAsync().GetAwaiter().GetResult();
+            var report = host.SnapshotNowAsync().GetAwaiter().GetResult()!;
             reports.Add(report);
             Console.WriteLine($"  host snapshot {i + 1}: engine stall {report.EngineStall.TotalMilliseconds:N2} ms, " +
                 $"written in {report.WriteDuration.TotalMilliseconds:N0} ms, {report.SizeBytes / 1e6:N1} MB, {report.OpenTrades:N0} trades");

@@ -132,6 +132,9 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     /// <summary>Database writes that failed in a row; 0 when the last one succeeded (for /readyz).</summary>
     public int ConsecutiveFailures => _retry.ConsecutiveFailures;
 
+    /// <summary>The last write failed: a snapshot waiting for the recorder gives up at once.</summary>
+    public bool IsFailing => ConsecutiveFailures > 0;
+
     /// <summary>Called on the engine thread once the inputs are durable (it commits the journal itself). Only enqueues.</summary>
     public void OnEvents(IReadOnlyList<object> events, bool replayed)
     {
@@ -210,15 +213,18 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        // Write what is queued, unless the host's shutdown timeout runs out first.
+        // Write what is queued, unless the host's shutdown timeout runs out first or the database
+        // refuses writes (then nothing is gained by waiting: the orders wait in the overflow file
+        // and recovery re-creates the events).
         _stopping = true;
         Hurry();
         _queue.Complete();
         if (ExecuteTask is not { } loop) return;
-        await Task.WhenAny(loop, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
+        while (!loop.IsCompleted && !cancellationToken.IsCancellationRequested && !IsFailing)
+            await Task.WhenAny(loop, Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken)).ConfigureAwait(false);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        // Out of time: the writer, told to stop, parks the orders it did not write in the
-        // overflow file. A moment more for that, so they are there before the file is closed.
+        // Told to stop, the writer parks the orders it did not write in the overflow file. A
+        // moment more for that, so they are there before the file is closed.
         await Task.WhenAny(loop, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None)).ConfigureAwait(false);
     }
 

@@ -135,7 +135,7 @@ public sealed partial class EngineHost
         var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
         while (_listener.RecordedEventSequence < eventSequence)
         {
-            if (Stopwatch.GetTimestamp() > deadline) return false;
+            if (Stopwatch.GetTimestamp() > deadline || _listener.IsFailing) return false;
             Thread.Sleep(5);
         }
         return true;
@@ -170,7 +170,7 @@ public sealed partial class EngineHost
                 _journal.Flush();
                 if (!WaitForListener(image.EventSequence))
                 {
-                    _logger.LogWarning("Snapshot at sequence {Sequence} skipped: the event recorder is behind", image.LastSequence);
+                    _logger.LogWarning("Snapshot at sequence {Sequence} skipped: the event recorder is behind or failing", image.LastSequence);
                     return;
                 }
                 var started = Stopwatch.GetTimestamp();

@@ -126,12 +126,16 @@ public sealed partial class EngineHost : IDisposable
         return done.Task;
     }
 
-    /// <summary>Takes a snapshot now and waits until it is on disk.</summary>
-    public async Task<SnapshotReport> SnapshotNowAsync()
+    /// <summary>
+    /// Takes a snapshot now and waits until it is on disk; null when it was skipped because the
+    /// event listener had not recorded its events (behind for 30 s, or failing).
+    /// </summary>
+    public async Task<SnapshotReport?> SnapshotNowAsync()
     {
+        var before = LastSnapshot;
         var write = await ReadAsync(_ => StartSnapshot()).ConfigureAwait(false);
         await write.ConfigureAwait(false);
-        return LastSnapshot!;
+        return ReferenceEquals(LastSnapshot, before) ? null : LastSnapshot;
     }
 
     private void Enqueue(Pending pending)

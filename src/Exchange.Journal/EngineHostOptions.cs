@@ -64,4 +64,11 @@ public interface IEngineEventListener
     /// events after the snapshot: anything earlier must already be safe with the listener.
     /// </summary>
     long RecordedEventSequence => long.MaxValue;
+
+    /// <summary>
+    /// True while the listener cannot make anything durable (its database refuses writes): a
+    /// snapshot waiting for it then gives up at once rather than after its 30 s, which matters
+    /// most at shutdown. Recovery replays a little more journal the next time; nothing is lost.
+    /// </summary>
+    bool IsFailing => false;
 }

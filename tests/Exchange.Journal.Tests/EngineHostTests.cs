@@ -77,7 +77,7 @@ public sealed class EngineHostTests : IDisposable
         {
             await Drive(host, seed: 1, steps: 300);
             var snapshot = await host.SnapshotNowAsync();
-            Assert.True(snapshot.Header.LastSequence > 0);
+            Assert.True(snapshot!.Header.LastSequence > 0);
             await Drive(host, seed: 2, steps: 300);
             expected = await Hash(host);
         }
@@ -247,10 +247,59 @@ public sealed class EngineHostTests : IDisposable
             for (var i = 0; i < 20; i++) await CreateAccount(host);
             Assert.Equal(host.AppendedSequence, host.DurableSequence);
             var snapshot = await host.SnapshotNowAsync(); // its Flush waits on another thread for the engine's commit
-            Assert.Equal(20, snapshot.Header.LastSequence);
+            Assert.Equal(20, snapshot!.Header.LastSequence);
         }
         using var restarted = EngineHost.Start(Options());
         Assert.Equal(20, restarted.Recovery.LastSequence);
+    }
+
+    [Fact]
+    public async Task A_snapshot_waits_until_the_listener_has_recorded_its_events()
+    {
+        var listener = new RecordingListener();
+        using var host = EngineHost.Start(Options(), listener: listener);
+        await CreateAccount(host);
+        await CreateAccount(host);
+
+        var snapshot = host.SnapshotNowAsync();
+        await Task.Delay(300);
+        Assert.False(snapshot.IsCompleted);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "snapshots"), "*.snap"));
+
+        listener.Recorded = listener.Delivered; // the recorder catches up
+        var written = await snapshot.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, written!.Header.LastSequence);
+    }
+
+    [Fact]
+    public async Task A_snapshot_gives_up_at_once_while_the_listener_is_failing()
+    {
+        var listener = new RecordingListener { Failing = true };
+        using var host = EngineHost.Start(Options(), listener: listener);
+        await CreateAccount(host);
+
+        var snapshot = await host.SnapshotNowAsync().WaitAsync(TimeSpan.FromSeconds(5)); // not the 30 s a lagging listener gets
+        Assert.Null(snapshot);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "snapshots"), "*.snap"));
+    }
+
+    /// <summary>A listener whose durable progress the test sets by hand.</summary>
+    private sealed class RecordingListener : IEngineEventListener
+    {
+        private long _delivered;
+
+        public long Delivered => Volatile.Read(ref _delivered);
+        public long Recorded { get; set; }
+        public bool Failing { get; set; }
+
+        long IEngineEventListener.RecordedEventSequence => Recorded;
+        bool IEngineEventListener.IsFailing => Failing;
+
+        public void OnEvents(IReadOnlyList<object> events, bool replayed)
+        {
+            foreach (var e in events)
+                if (e is BalanceChanged b) Volatile.Write(ref _delivered, Math.Max(Delivered, b.Header.EventSequence));
+        }
     }
 
     private static Task<CommandReply> CreateAccount(EngineHost host) =>

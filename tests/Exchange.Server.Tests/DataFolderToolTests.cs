@@ -78,7 +78,7 @@ public sealed class DataFolderToolTests : IDisposable
             var reply = await host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = new UserId(Guid.NewGuid()), OrderId = Guid.NewGuid() });
             Assert.True(reply.Accepted);
         }
-        return (await host.SnapshotNowAsync()).Header.StateHash;
+        return (await host.SnapshotNowAsync())!.Header.StateHash;
     }
 
     private (int Code, string Output) Tool(string command)

@@ -46,7 +46,7 @@ public sealed class RestartTests
     /// <summary>
     /// The database refuses every write from the first trade to the shutdown (its cursor table is
     /// renamed away), so the orders wait in the recorder's overflow file and the trades' events
-    /// are re-created by recovery. Slow (about 30 s): the final snapshot waits for the recorder.
+    /// are re-created by recovery. Shutting down does not wait for a database that refuses writes.
     /// </summary>
     [Fact]
     public async Task Orders_and_trades_made_while_the_database_is_away_are_all_there_after_a_restart()

@@ -31,6 +31,8 @@ public sealed class EventFanout(EventRecorder recorder, Lazy<PushHub> hub) : IEn
 {
     public long RecordedEventSequence => recorder.RecordedEventSequence;
 
+    public bool IsFailing => recorder.IsFailing;
+
     public void OnEvents(IReadOnlyList<object> events, bool replayed)
     {
         recorder.OnEvents(events, replayed);
