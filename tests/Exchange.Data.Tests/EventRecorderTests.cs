@@ -1,5 +1,4 @@
 using Exchange.Engine;
-using Exchange.TestSupport;
 using Microsoft.EntityFrameworkCore;
 
 namespace Exchange.Data.Tests;
@@ -293,20 +292,6 @@ public sealed class EventRecorderTests : IAsyncLifetime
         await using var db = _test.Context();
         Assert.Equal(EngineScript.LastSequence(script.Events), (await db.RecorderCursors.SingleAsync()).LastEventSequence);
         Assert.Equal(1, await db.Orders.CountAsync());
-    }
-
-    [Fact]
-    public async Task With_SQLite_the_recorder_writes_in_the_background_and_catches_up_at_normal_priority()
-    {
-        if (!OperatingSystem.IsLinux()) return;
-        var recorder = await _test.StartRecorderAsync();
-        await Record(recorder, EngineScript.TwoTraders().Events);
-
-        // Other tests' recorders may run meanwhile: at least one pair, all at these priorities.
-        var threads = ProcThreads.Named(["event-recorder", "recorder-behind"], "stat");
-        Assert.Contains(threads, t => t.Name == "event-recorder");
-        Assert.Contains(threads, t => t.Name == "recorder-behind");
-        Assert.All(threads, t => Assert.Equal(t.Name == "event-recorder" ? 10 : 0, ProcThreads.Nice(t.Content)));
     }
 
     [Fact]

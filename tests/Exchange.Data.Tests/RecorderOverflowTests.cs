@@ -79,8 +79,8 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
         var orders = Enumerable.Range(0, 300).Select(_ => Order(Guid.CreateVersion7())).ToList();
         var expected = await DumpOfStraightRunAsync(script.Events, orders);
 
+        var recorder = await StartedRecorderAsync();
         await DatabaseAwayAsync(true);
-        var recorder = await _test.StartRecorderAsync(SmallQueue());
         var delivered = Stopwatch.StartNew();
         foreach (var chunk in script.Events.Chunk(100)) recorder.OnEvents(chunk, replayed: false);
         foreach (var order in orders) recorder.RecordOrder(order);
@@ -113,8 +113,8 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
     {
         var script = EngineScript.TwoTraders();
         var orders = Enumerable.Range(0, 50).Select(_ => Order(Guid.CreateVersion7())).ToList();
+        var first = await StartedRecorderAsync();
         await DatabaseAwayAsync(true);
-        var first = await _test.StartRecorderAsync(SmallQueue());
         first.OnEvents(script.Events, replayed: false);
         foreach (var order in orders) first.RecordOrder(order);
         await WaitUntilAsync(() => first.ConsecutiveFailures >= 1);
@@ -164,6 +164,17 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
         await using var db = _test.Context();
         Assert.Equal(6, await db.Ledger.CountAsync());
         Assert.False(Directory.Exists(_test.OverflowDirectory));
+    }
+
+    /// <summary>
+    /// Started, with its cursor loaded: its writer has lowered its priority (as the other tests'
+    /// recorders, which EventRecorderTests looks at, expect) before the database goes away.
+    /// </summary>
+    private async Task<EventRecorder> StartedRecorderAsync()
+    {
+        var recorder = await _test.StartRecorderAsync(SmallQueue());
+        await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return recorder;
     }
 
     private EventRecorderOptions SmallQueue() => new()
