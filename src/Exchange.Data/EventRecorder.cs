@@ -230,9 +230,11 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
 
     public override void Dispose()
     {
+        base.Dispose(); // tells the writer to stop, if StopAsync did not
+        // As it stops, the writer parks what the database did not take: let it finish first.
+        if (ExecuteTask is { } loop) Task.WhenAny(loop, Task.Delay(TimeSpan.FromSeconds(5))).Wait();
         _queue.Dispose();
         _meter.Dispose();
-        base.Dispose();
     }
 
     private void Enqueue(object item)

@@ -134,6 +134,11 @@ internal sealed class RecorderQueue : IDisposable
     /// <summary>Under <see cref="_lock"/>.</summary>
     private void ToFile(object item)
     {
+        if (_disposing)
+        {
+            _logger.LogError("The event recorder's queue is closed; not keeping {Item}", item.GetType().Name);
+            return;
+        }
         _toFile.Enqueue(item);
         Interlocked.Increment(ref _toFileCount);
         SignalFileThread();

@@ -68,7 +68,9 @@ public sealed class RestartTests
             for (var i = 0; i < 300 && recorder.ConsecutiveFailures == 0; i++) await Task.Delay(20);
             Assert.True(recorder.ConsecutiveFailures > 0);
         }
-        Assert.True(Directory.Exists(Path.Combine(dataDirectory, "recorder-overflow")));
+        var overflow = Path.Combine(dataDirectory, "recorder-overflow");
+        for (var i = 0; i < 250 && !Directory.Exists(overflow); i++) await Task.Delay(20);
+        Assert.True(Directory.Exists(overflow), "no overflow file after the shutdown");
         await RenameCursorTableAsync(dataDirectory, "RecorderCursorAway", "RecorderCursor");
 
         await using var restarted = new ExchangeApp(dataDirectory);
