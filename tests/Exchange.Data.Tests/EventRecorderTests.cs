@@ -203,7 +203,8 @@ public sealed class EventRecorderTests : IAsyncLifetime
         Assert.Equal(balance.Header.EventSequence, entry.EventSequence);
     }
 
-    private static OrderRecord Order(Guid id, Guid user, string status = OrderStatus.Success, string? key = null) => new(
+    /// <summary>An order row as the API hands it over (also used by the overflow tests).</summary>
+    internal static OrderRecord Order(Guid id, Guid user, string status = OrderStatus.Success, string? key = null) => new(
         id, user, "CREATE_TRADE", """{"asset":"BTC_USDC","margin":500}""", status, status == OrderStatus.Rejected ? "INSUFFICIENT_BALANCE" : "OK",
         status == OrderStatus.Pending ? null : "done", status == OrderStatus.Success ? """{"tradeId":"x"}""" : null,
         LatencyMicros: 812, Sequence: status == OrderStatus.Pending ? 0 : 42, CreatedAtMs: 1_700_000_000_000, IdempotencyKey: key);
@@ -322,4 +323,3 @@ public sealed class EventRecorderTests : IAsyncLifetime
         }
     }
 }
-

@@ -13,6 +13,8 @@ namespace Exchange.Data.Tests;
 /// </summary>
 public sealed class RecorderOverflowTests : IAsyncLifetime
 {
+    private static readonly Guid Trader = EngineScript.User(1).Value;
+
     private TestDatabase _test = null!;
 
     public async Task InitializeAsync() => _test = await TestDatabase.CreateAsync();
@@ -24,9 +26,9 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
     {
         var items = new List<object>(EngineScript.TwoTraders().Events)
         {
-            Order(Guid.NewGuid(), key: "retry-1"),
-            Order(Guid.NewGuid()) with { Message = null, ResponseJson = null, PayloadJson = "" },
-            Order(Guid.NewGuid()) with { PayloadJson = "{\"note\":\"ünïcødé ✓ 🚀 ' \\\" <b>\"}", Message = new string('x', 1 << 20) },
+            EventRecorderTests.Order(Guid.NewGuid(), Trader, key: "retry-1"),
+            EventRecorderTests.Order(Guid.NewGuid(), Trader) with { Message = null, ResponseJson = null, PayloadJson = "" },
+            EventRecorderTests.Order(Guid.NewGuid(), Trader) with { PayloadJson = "{\"note\":\"ünïcødé ✓ 🚀 ' \\\" <b>\"}", Message = new string('x', 1 << 20) },
         };
         Assert.Contains(items, i => i is AccountCreated);
         Assert.Contains(items, i => i is TradeClosed { Reason: CloseReason.StopLoss });
@@ -76,7 +78,7 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
     public async Task While_the_database_is_away_the_engine_is_never_held_and_nothing_is_lost_or_reordered()
     {
         var script = ManyTrades(traders: 1_500);
-        var orders = Enumerable.Range(0, 300).Select(_ => Order(Guid.CreateVersion7())).ToList();
+        var orders = Enumerable.Range(0, 300).Select(_ => EventRecorderTests.Order(Guid.CreateVersion7(), Trader)).ToList();
         var expected = await DumpOfStraightRunAsync(script.Events, orders);
 
         var recorder = await StartedRecorderAsync();
@@ -103,7 +105,7 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
 
         // Memory serves again.
         var overflowed = recorder.Overflowed;
-        recorder.RecordOrder(Order(Guid.CreateVersion7()));
+        recorder.RecordOrder(EventRecorderTests.Order(Guid.CreateVersion7(), Trader));
         await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(overflowed, recorder.Overflowed);
     }
@@ -112,7 +114,7 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
     public async Task Orders_the_database_did_not_take_at_shutdown_are_written_at_the_next_start()
     {
         var script = EngineScript.TwoTraders();
-        var orders = Enumerable.Range(0, 50).Select(_ => Order(Guid.CreateVersion7())).ToList();
+        var orders = Enumerable.Range(0, 50).Select(_ => EventRecorderTests.Order(Guid.CreateVersion7(), Trader)).ToList();
         var first = await StartedRecorderAsync();
         await DatabaseAwayAsync(true);
         first.OnEvents(script.Events, replayed: false);
@@ -228,8 +230,4 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
         }
         return s;
     }
-
-    private static OrderRecord Order(Guid id, string? key = null) => new(
-        id, EngineScript.User(1).Value, "CREATE_TRADE", """{"asset":"BTC_USDC","margin":500}""", OrderStatus.Success, "OK", "done",
-        """{"tradeId":"x"}""", LatencyMicros: 812, Sequence: 42, CreatedAtMs: 1_700_000_000_000, IdempotencyKey: key);
 }

@@ -29,6 +29,7 @@ public sealed class TestDatabase : IAsyncDisposable
 
     /// <summary>Where the test's recorders keep what waits beyond their memory queue.</summary>
     public string OverflowDirectory => Path.Combine(Directory, "recorder-overflow");
+
     public IDbContextFactory<ExchangeDbContext> Factory { get; }
     public IServiceProvider Services => _services;
 
@@ -46,7 +47,8 @@ public sealed class TestDatabase : IAsyncDisposable
     public async Task<EventRecorder> StartRecorderAsync(EventRecorderOptions? options = null)
     {
         var recorder = new EventRecorder(Factory, new EngineConfig(),
-            _services.GetRequiredService<ILogger<EventRecorder>>(), options ?? new EventRecorderOptions { OverflowDirectory = OverflowDirectory });
+            _services.GetRequiredService<ILogger<EventRecorder>>(),
+            (options ?? new EventRecorderOptions()) with { OverflowDirectory = options?.OverflowDirectory ?? OverflowDirectory });
         await recorder.StartAsync(CancellationToken.None);
         _running.Add(recorder);
         return recorder;
