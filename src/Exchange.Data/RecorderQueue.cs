@@ -153,8 +153,7 @@ internal sealed class RecorderQueue : IDisposable
     public void Complete()
     {
         lock (_lock) _completed = true;
-        _memory.Writer.TryComplete();
-        Volatile.Read(ref _fileCommitted).TrySetResult();
+        _memory.Writer.TryComplete(); // wakes a reader waiting on memory; one waiting on the file waits for its marker
     }
 
     /// <summary>The reader: the next item, oldest first.</summary>
@@ -200,8 +199,8 @@ internal sealed class RecorderQueue : IDisposable
             {
                 lock (_lock)
                 {
-                    if (_file is null || _file.DurableSequence <= _read) return false;
-                    _records = _file.ReadAfter(_read).GetEnumerator();
+                    if (!DurableUnread()) return false;
+                    _records = _file!.ReadAfter(_read).GetEnumerator();
                 }
             }
             while (_records.MoveNext())
@@ -272,8 +271,11 @@ internal sealed class RecorderQueue : IDisposable
     private bool HasUnreadInFile()
     {
         if (_records is not null) return true;
-        lock (_lock) return _file is not null && _file.DurableSequence > _read;
+        lock (_lock) return DurableUnread();
     }
+
+    /// <summary>Under <see cref="_lock"/>: the file has records on disk the reader has not taken.</summary>
+    private bool DurableUnread() => _file is not null && _file.DurableSequence > _read;
 
     /// <summary>The reader: everything read so far is in the database; the file may let go of it.</summary>
     public void Committed()
@@ -411,8 +413,7 @@ internal sealed class RecorderQueue : IDisposable
     {
         if (_disposing) return;
         _disposing = true;
-        SignalFileThread();
-        _fileWork.Release(); // in case the flag was already set
+        _fileWork.Release();
         _fileThread.Join();
         foreach (var marker in _markers.Values) marker.Done.TrySetCanceled(); // in the file, never read
         lock (_lock)
