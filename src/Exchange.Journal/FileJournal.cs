@@ -43,7 +43,7 @@ public sealed partial class FileJournal : IDisposable
     /// <summary>
     /// Opens (or creates) the journal in <paramref name="directory"/>: checks every record,
     /// cuts a torn tail off the last segment, and throws <see cref="JournalCorruptException"/>
-    /// for damage anywhere else.
+    /// for damage anywhere else, or <see cref="JournalInUseException"/> while another process has it open.
     /// </summary>
     public static FileJournal Open(string directory, JournalOptions? options = null)
     {
@@ -52,8 +52,8 @@ public sealed partial class FileJournal : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPendingBytes, 1, nameof(options));
         Directory.CreateDirectory(directory);
         // An exclusive lock: two processes appending to one journal would interleave garbage.
-        var directoryLock = new FileStream(Path.Combine(directory, "journal.lock"), FileMode.OpenOrCreate,
-            FileAccess.ReadWrite, FileShare.None);
+        var directoryLock = ExclusiveLockFile.TryTake(Path.Combine(directory, "journal.lock"))
+            ?? throw new JournalInUseException(directory);
         try
         {
             var (found, recovery) = JournalRecovery.Run(directory, options.FsyncEnabled);

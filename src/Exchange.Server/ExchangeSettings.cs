@@ -15,6 +15,9 @@ public sealed record ExchangeSettings
     public long SnapshotIntervalMs { get; init; } = 15_000;
     public int MaxSnapshots { get; init; } = 10;
     public int AuthRateLimitPerMinute { get; init; } = 30;
+
+    /// <summary>CANDLE_BACKFILL: a year of simulated chart history on a first start with no candles.</summary>
+    public bool CandleBackfill { get; init; } = true;
     public required SymmetricSecurityKey JwtKey { get; init; }
     public EngineConfig Engine { get; init; } = new();
     public required FeedOptions Feed { get; init; }
@@ -25,7 +28,7 @@ public sealed record ExchangeSettings
     /// <summary>Reads and checks the settings; a bad value throws with one line that names the variable.</summary>
     public static ExchangeSettings From(IConfiguration config, bool isDevelopment)
     {
-        var dataDirectory = Path.GetFullPath(config["EXCHANGE_DATA_DIR"] is { Length: > 0 } dir ? dir : "./data");
+        var dataDirectory = DataDirectoryFrom(config["EXCHANGE_DATA_DIR"] is { Length: > 0 } dir ? dir : "./data");
         if (config["REDIS_URL"] is { Length: > 0 })
             throw new InvalidConfigurationException("REDIS_URL is set, but distributed mode (Redis Streams) is not built yet: unset it to run embedded.");
         var roles = (config["roles"] ?? config["EXCHANGE_ROLES"] ?? "api,engine,feed")
@@ -52,6 +55,12 @@ public sealed record ExchangeSettings
             SnapshotIntervalMs = Number(config, "ENGINE_SNAPSHOT_INTERVAL", 15_000, min: 100, max: 86_400_000),
             MaxSnapshots = (int)Number(config, "ENGINE_MAX_SNAPSHOTS", 10, min: 1, max: 1_000),
             AuthRateLimitPerMinute = (int)Number(config, "AUTH_RATE_LIMIT_PER_MINUTE", 30, min: 1, max: 1_000_000),
+            CandleBackfill = config["CANDLE_BACKFILL"] switch
+            {
+                null or "" or "true" or "1" => true,
+                "false" or "0" => false,
+                var other => throw new InvalidConfigurationException($"CANDLE_BACKFILL={other} is invalid: expected true or false."),
+            },
             JwtKey = AuthTokens.LoadKey(config["AUTH_JWT_SECRET"], isDevelopment, dataDirectory),
         };
     }
@@ -60,6 +69,19 @@ public sealed record ExchangeSettings
     {
         DataDirectory = DataDirectory, SnapshotIntervalMs = SnapshotIntervalMs, MaxSnapshots = MaxSnapshots, Engine = Engine,
     };
+
+    /// <summary>The data folder as a full path, made if missing; a path that cannot be a folder is refused here rather than half-way through start-up.</summary>
+    private static string DataDirectoryFrom(string configured)
+    {
+        try
+        {
+            return Directory.CreateDirectory(Path.GetFullPath(configured)).FullName;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new InvalidConfigurationException($"EXCHANGE_DATA_DIR={configured} is not usable as the data folder: {e.Message}");
+        }
+    }
 
     private static long Number(IConfiguration config, string name, long fallback, long min, long max)
     {

@@ -1,4 +1,5 @@
 using Exchange.Server;
+using Microsoft.AspNetCore.Connections;
 
 if (args is ["data", .. var dataArgs]) return DataFolderTool.Run(dataArgs, Console.Out);
 if (args is ["engine-stdio", .. var stdioArgs]) return await EngineLineProtocol.RunAsync(stdioArgs);
@@ -14,8 +15,7 @@ try
 }
 catch (InvalidConfigurationException e)
 {
-    await Console.Error.WriteLineAsync($"exchange: {e.Message}");
-    return 2;
+    return await RefuseAsync(e.Message);
 }
 
 builder.Services.AddExchangeServer(settings);
@@ -24,8 +24,26 @@ SocketThreads.RunRequestsInline(builder.WebHost);
 var app = builder.Build();
 app.UseExchangeServer();
 SocketThreads.CompleteSocketsInline(settings); // after Build: test hosts stop there and keep the default
-await app.RunAsync();
+try
+{
+    using var dataFolder = DataFolderLock.Take(settings.DataDirectory);
+    await app.RunAsync();
+}
+catch (InvalidConfigurationException e)
+{
+    return await RefuseAsync(e.Message);
+}
+catch (IOException e) when (e.InnerException is AddressInUseException)
+{
+    return await RefuseAsync($"{e.Message} Stop what listens there, or choose another address with ASPNETCORE_URLS.");
+}
 return 0;
+
+static async Task<int> RefuseAsync(string reason)
+{
+    await Console.Error.WriteLineAsync($"exchange: {reason}");
+    return 2;
+}
 
 /// <summary>Visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

@@ -67,6 +67,7 @@ public sealed class DataFolderToolTests : IDisposable
 
         Assert.Equal(1, code);
         Assert.Contains("cannot recover", output);
+        Assert.Contains("is in use by another process (its journal.lock is held)", output);
     }
 
     /// <summary>Creates accounts through a real engine host, which snapshots on the way out; returns the state hash.</summary>

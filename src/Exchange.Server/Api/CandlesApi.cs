@@ -26,16 +26,10 @@ public static class CandlesApi
         ArgumentNullException.ThrowIfNull(settings);
         services.AddSingleton(sp =>
         {
-            var backfill = sp.GetRequiredService<IConfiguration>()["CANDLE_BACKFILL"] switch
-            {
-                null or "" or "true" or "1" => true,
-                "false" or "0" => false,
-                var other => throw new InvalidConfigurationException($"CANDLE_BACKFILL={other} is invalid: expected true or false."),
-            };
             var options = new CandleRecorderOptions
             {
                 Assets = [.. settings.Engine.Assets.Select(a => a.Symbol)],
-                Backfill = backfill ? Backfill(settings) : null,
+                Backfill = settings.CandleBackfill ? Backfill(settings) : null,
             };
             var recorder = new CandleRecorder(sp.GetRequiredService<IDbContextFactory<ExchangeDbContext>>(),
                 options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CandleRecorder>>());

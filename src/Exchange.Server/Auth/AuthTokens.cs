@@ -75,12 +75,28 @@ public sealed class AuthTokens(SymmetricSecurityKey key, TimeProvider time)
         if (!isDevelopment)
             throw new InvalidConfigurationException("AUTH_JWT_SECRET is required outside Development (at least 32 bytes).");
         var path = Path.Combine(dataDirectory, "jwt-secret");
-        if (!File.Exists(path))
+        try
         {
-            Directory.CreateDirectory(dataDirectory);
-            File.WriteAllBytes(path, RandomNumberGenerator.GetBytes(64));
-            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            if (!File.Exists(path)) WriteSecret(path);
+            var key = File.ReadAllBytes(path);
+            if (key.Length < 32)
+                throw new InvalidConfigurationException($"{path} holds {key.Length} bytes, under the 32 a signing key needs: delete it (everyone signs in again) or set AUTH_JWT_SECRET.");
+            return new SymmetricSecurityKey(key);
         }
-        return new SymmetricSecurityKey(File.ReadAllBytes(path));
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidConfigurationException($"Cannot keep the development JWT secret in {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>Readable by the owner only from the moment it exists, and whole or absent: written aside, then renamed into place.</summary>
+    private static void WriteSecret(string path)
+    {
+        var aside = path + ".new";
+        File.Delete(aside); // left by a crash: it may have other permissions, which a create would keep
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var file = new FileStream(aside, options)) file.Write(RandomNumberGenerator.GetBytes(64));
+        File.Move(aside, path, overwrite: false);
     }
 }

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Exchange.Server.Tests;
+
+/// <summary>
+/// The real server process refuses to start with one line on standard error, and exit code 2,
+/// when its configuration cannot work: a bad value, a data folder that cannot be one or is in
+/// use by another exchange, an address already taken.
+/// </summary>
+public sealed class StartupRefusalTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("exchange-startup-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    public static TheoryData<string, string, string> BadSettings => new()
+    {
+        { "ENGINE_SNAPSHOT_INTERVAL", "soon", "ENGINE_SNAPSHOT_INTERVAL=soon is invalid" },
+        { "ENGINE_MAX_SNAPSHOTS", "0", "ENGINE_MAX_SNAPSHOTS=0 is invalid" },
+        { "AUTH_RATE_LIMIT_PER_MINUTE", "-5", "AUTH_RATE_LIMIT_PER_MINUTE=-5 is invalid" },
+        { "EXCHANGE_ROLES", "api,matcher", "EXCHANGE_ROLES=api,matcher is invalid" },
+        { "EXCHANGE_ROLES", "feed", "EXCHANGE_ROLES without api or engine" },
+        { "REDIS_URL", "redis://localhost:6379", "REDIS_URL is set" },
+        { "AUTH_JWT_SECRET", "too-short", "AUTH_JWT_SECRET is too short" },
+        { "POLLER_UPDATE_INTERVAL", "fast", "POLLER_UPDATE_INTERVAL" },
+        { "POLLER_ASSETS", "DOGE", "POLLER_ASSETS" },
+        { "CANDLE_BACKFILL", "maybe", "CANDLE_BACKFILL=maybe is invalid" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public async Task A_bad_setting_stops_the_process_with_one_line_naming_it(string name, string value, string expected)
+    {
+        var run = await ServerRun.UntilExitAsync(Settings(_dir, (name, value)));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("exchange: ", run.SingleErrorLine());
+        Assert.Contains(expected, run.SingleErrorLine());
+    }
+
+    [Fact]
+    public async Task Outside_development_a_missing_jwt_secret_stops_the_process_with_one_line()
+    {
+        var run = await ServerRun.UntilExitAsync(Settings(_dir, ("AUTH_JWT_SECRET", "")));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("AUTH_JWT_SECRET is required outside Development", run.SingleErrorLine());
+    }
+
+    [Fact]
+    public async Task A_data_folder_that_is_a_file_stops_the_process_with_one_line()
+    {
+        var file = Path.Combine(_dir, "not-a-folder");
+        await File.WriteAllTextAsync(file, "");
+
+        var run = await ServerRun.UntilExitAsync(Settings(file));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"EXCHANGE_DATA_DIR={file} is not usable as the data folder", run.SingleErrorLine());
+    }
+
+    [Fact]
+    public async Task A_second_server_on_the_same_data_folder_is_refused_before_it_touches_anything()
+    {
+        await using var first = await ServerRun.StartAsync(Settings(_dir));
+        var journalBefore = JournalBytes();
+
+        var second = await ServerRun.UntilExitAsync(Settings(_dir));
+
+        Assert.Equal(2, second.ExitCode);
+        Assert.Contains($"The data folder {_dir} is in use by another exchange process", second.SingleErrorLine());
+        Assert.DoesNotContain("Recovered", second.Output); // refused before recovery, not half-way through start-up
+        Assert.Equal(journalBefore, JournalBytes());
+    }
+
+    [Fact]
+    public async Task An_address_in_use_stops_the_process_with_a_last_line_saying_so()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        var run = await ServerRun.UntilExitAsync(Settings(_dir, ("ASPNETCORE_URLS", $"http://127.0.0.1:{port}")));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"Failed to bind to address http://127.0.0.1:{port}: address already in use", run.SingleErrorLine());
+        Assert.DoesNotContain("Unhandled exception", run.Output);
+    }
+
+    private long JournalBytes() =>
+        Directory.EnumerateFiles(Path.Combine(_dir, "journal")).Sum(f => new FileInfo(f).Length);
+
+    /// <summary>A production-like environment on a free port; <paramref name="overrides"/> win (an empty value unsets).</summary>
+    private static Dictionary<string, string?> Settings(string dataDir, params (string Name, string Value)[] overrides)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["AUTH_JWT_SECRET"] = ExchangeApp.JwtSecret,
+            ["EXCHANGE_DATA_DIR"] = dataDir,
+        };
+        foreach (var (name, value) in overrides) settings[name] = value.Length == 0 ? null : value;
+        return settings;
+    }
+}
+
+/// <summary>The built <c>Exchange.Server</c> run as its own process, its output collected.</summary>
+internal sealed class ServerRun : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+    private readonly List<string> _errors = [];
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ServerRun(Dictionary<string, string?> environment)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Exchange.Server.dll"));
+        foreach (var name in new[] { "ASPNETCORE_URLS", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT", "EXCHANGE_DATA_DIR", "DATABASE_URL", "REDIS_URL" })
+            info.Environment.Remove(name); // the test runner's own settings must not leak in
+        foreach (var (name, value) in environment)
+        {
+            if (value is null) info.Environment.Remove(name);
+            else info.Environment[name] = value;
+        }
+        _process = new Process { StartInfo = info };
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (_output) _output.Add(e.Data);
+            if (e.Data.Contains("Now listening on:", StringComparison.Ordinal)) _listening.TrySetResult();
+        };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) lock (_errors) _errors.Add(e.Data);
+        };
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int ExitCode => _process.ExitCode;
+
+    public string Output
+    {
+        get { lock (_output) return string.Join('\n', _output); }
+    }
+
+    public string SingleErrorLine()
+    {
+        lock (_errors) return Assert.Single(_errors);
+    }
+
+    public static async Task<ServerRun> UntilExitAsync(Dictionary<string, string?> environment)
+    {
+        var run = new ServerRun(environment);
+        await run._process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return run;
+    }
+
+    /// <summary>Started and listening.</summary>
+    public static async Task<ServerRun> StartAsync(Dictionary<string, string?> environment)
+    {
+        var run = new ServerRun(environment);
+        await Task.WhenAny(run._listening.Task, run._process.WaitForExitAsync()).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(run._listening.Task.IsCompleted, $"the server did not start:\n{run.Output}\n{string.Join('\n', run._errors)}");
+        return run;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}
