@@ -52,6 +52,8 @@ public sealed partial class EngineHost : IDisposable
     private Task _snapshotWrite = Task.CompletedTask;
     private TradeView[]? _slotBuffer; // an earlier image's trade array, free for the next snapshot to copy into
     private volatile bool _stopping;
+    private Exception? _fault;
+    private int _exited; // the engine thread has left its loop: nothing in the inbox will be taken
     private int _disposed;
 
     private EngineHost(EngineHostOptions options, TimeProvider time, ILogger logger, IEngineEventListener? listener,
@@ -89,6 +91,12 @@ public sealed partial class EngineHost : IDisposable
     public (TimeSpan OnCpu, TimeSpan Waiting)? EngineThreadTimes =>
         Volatile.Read(ref _engineSchedStat) is { } path ? ThreadScheduling.ReadSchedStat(path) : null;
 
+    /// <summary>Why the engine thread stopped taking input, if it failed (a journal write that failed, say); null while it runs.</summary>
+    public Exception? Fault => Volatile.Read(ref _fault);
+
+    /// <summary>Raised once, on a pool thread, when the engine thread fails (<see cref="Fault"/> is set by then).</summary>
+    public event Action<Exception>? Failed;
+
     public double LastSnapshotAgeSeconds => (NowMs() - Math.Max(Volatile.Read(ref _lastSnapshotAtMs), _startedAtMs)) / 1000.0;
 
     /// <summary>
@@ -102,8 +110,11 @@ public sealed partial class EngineHost : IDisposable
     /// code that finishes in microseconds and never blocks or waits for the engine: every other
     /// command waits meanwhile.
     /// </param>
+    /// <exception cref="ArgumentException">The input cannot be journaled (a symbol over <see cref="InputCodec.MaxSymbolBytes"/>): refused here, on the caller's thread, not on the engine's.</exception>
+    /// <exception cref="EngineStoppedException">The engine is shutting down or has failed.</exception>
     public Task<CommandReply> SubmitAsync(EngineInput input, bool continueOnEngineThread = false)
     {
+        InputCodec.ThrowIfUnencodable(in input);
         var done = new TaskCompletionSource<CommandReply>(
             continueOnEngineThread ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
         Enqueue(new Pending(input, done, null));
@@ -122,7 +133,7 @@ public sealed partial class EngineHost : IDisposable
         {
             try { done.SetResult(read(engine)); }
             catch (Exception e) { done.SetException(e); }
-        }));
+        }, e => done.TrySetException(e)));
         return done.Task;
     }
 
@@ -140,10 +151,16 @@ public sealed partial class EngineHost : IDisposable
 
     private void Enqueue(Pending pending)
     {
-        if (_stopping) throw new ObjectDisposedException(nameof(EngineHost), "The engine is shutting down.");
+        if (_stopping) throw Stopped();
         _inbox.Enqueue(pending with { EnqueuedAt = Stopwatch.GetTimestamp() });
+        // The thread may have left after the check above, and drained the inbox already: nobody else would answer this.
+        if (Volatile.Read(ref _exited) == 1) FailInbox(Stopped());
         Wake();
     }
+
+    private EngineStoppedException Stopped() => Fault is { } fault
+        ? new EngineStoppedException($"The engine thread failed: {fault.Message}", fault)
+        : new EngineStoppedException("The engine is shutting down.", null);
 
     private void Wake()
     {
@@ -166,12 +183,13 @@ public sealed partial class EngineHost : IDisposable
     {
         ThreadScheduling.RequestShortSlice();
         Volatile.Write(ref _engineSchedStat, ThreadScheduling.SchedStatPathOfThisThread());
+        Pending pending = default;
         try
         {
             var batch = 0;
             while (true)
             {
-                if (_inbox.TryDequeue(out var pending))
+                if (_inbox.TryDequeue(out pending))
                 {
                     Process(pending);
                     if (++batch < _options.MaxBatch) continue;
@@ -189,8 +207,17 @@ public sealed partial class EngineHost : IDisposable
         catch (Exception e)
         {
             _logger.LogCritical(e, "The engine thread failed; no further input is accepted");
+            Volatile.Write(ref _fault, e);
             _stopping = true;
-            FailHeld(e);
+            var stopped = Stopped();
+            pending.Abandon(stopped); // the input it failed on, if any (completing twice is harmless)
+            FailHeld(stopped);
+            if (Failed is { } failed) ThreadPool.QueueUserWorkItem(_ => failed(e));
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _exited, 1);
+            FailInbox(Stopped()); // what came in after the last look
         }
     }
 
@@ -284,7 +311,11 @@ public sealed partial class EngineHost : IDisposable
         foreach (var output in _released) output.Done?.TrySetException(e); // taken, not yet answered
         _released.Clear();
         while (TakeReleasable(long.MaxValue, out var output)) output.Done?.TrySetException(e);
-        while (_inbox.TryDequeue(out var pending)) pending.Done?.TrySetException(e);
+    }
+
+    private void FailInbox(Exception e)
+    {
+        while (_inbox.TryDequeue(out var pending)) pending.Abandon(e);
     }
 
     public void Dispose()
@@ -296,10 +327,15 @@ public sealed partial class EngineHost : IDisposable
         _thread.Join();
         try
         {
-            ReleaseDurable(_journal.Commit()); // the engine thread has stopped: this one commits now
-            _snapshotWrite.Wait();
-            if (_engine.LastSequence > (LastSnapshot?.Header.LastSequence ?? Recovery.SnapshotSequence))
-                StartSnapshot().Wait();
+            // After a failure the state may be half-way through an input: never snapshot it (recovery
+            // rebuilds from the journal), and every waiting caller has been told already.
+            if (Fault is null)
+            {
+                ReleaseDurable(_journal.Commit()); // the engine thread has stopped: this one commits now
+                _snapshotWrite.Wait();
+                if (_engine.LastSequence > (LastSnapshot?.Header.LastSequence ?? Recovery.SnapshotSequence))
+                    StartSnapshot().Wait();
+            }
         }
         finally
         {
@@ -309,9 +345,21 @@ public sealed partial class EngineHost : IDisposable
         }
     }
 
+    /// <summary>An input (answered through <c>Done</c> if anyone waits) or a read of the live state (<c>Read</c>; <c>Fail</c> if it never runs).</summary>
     /// <param name="EnqueuedAt">Set by <see cref="Enqueue"/> (a <see cref="Stopwatch"/> timestamp).</param>
-    private readonly record struct Pending(EngineInput Input, TaskCompletionSource<CommandReply>? Done, Action<TradingEngine>? Read, long EnqueuedAt = 0);
+    private readonly record struct Pending(EngineInput Input, TaskCompletionSource<CommandReply>? Done,
+        Action<TradingEngine>? Read, Action<Exception>? Fail = null, long EnqueuedAt = 0)
+    {
+        public void Abandon(Exception e)
+        {
+            Done?.TrySetException(e);
+            Fail?.Invoke(e);
+        }
+    }
 
     /// <param name="TakenAt">When the engine thread took the input (a <see cref="Stopwatch"/> timestamp).</param>
     private readonly record struct Output(long Barrier, CommandReply Reply, List<object>? Events, TaskCompletionSource<CommandReply>? Done, long TakenAt);
 }
+
+/// <summary>The engine takes no input: it is shutting down, or its thread failed (<see cref="Exception.InnerException"/> says why).</summary>
+public sealed class EngineStoppedException(string message, Exception? cause) : InvalidOperationException(message, cause);

@@ -26,12 +26,22 @@ public static class InputCodec
     public const byte FormatVersion = 1;
 
     private const byte NullDecimal = 0xFF;
-    private const int MaxSymbolBytes = 254;
+    /// <summary>The longest symbol a record holds, in UTF-8 bytes (its length is one byte).</summary>
+    public const int MaxSymbolBytes = 254;
     private const int MaxDecimalLength = 2 + 12;
     private const int HeaderLength = 1 + 1 + 8 + 8;
 
     /// <summary>Enough room for any input whose symbol is at most 254 UTF-8 bytes.</summary>
     public const int MaxEncodedLength = HeaderLength + 16 * 3 + 1 + MaxSymbolBytes + 1 + 4 * MaxDecimalLength;
+
+    /// <summary>Throws what <see cref="Encode(in EngineInput, Span{byte})"/> would, without encoding: for callers that must not find out on the engine thread.</summary>
+    public static void ThrowIfUnencodable(in EngineInput input)
+    {
+        if (!input.IsQuery && input.Kind is not (InputKind.CreateAccount or InputKind.CreateTrade or InputKind.CloseTrade or InputKind.PriceTick))
+            throw new ArgumentException($"Input kind {input.Kind} has no journal encoding.", nameof(input));
+        if (input.Symbol is { } symbol && Encoding.UTF8.GetByteCount(symbol) > MaxSymbolBytes)
+            throw new ArgumentException($"Symbol is longer than {MaxSymbolBytes} UTF-8 bytes.", nameof(input));
+    }
 
     public static void Encode(in EngineInput input, IBufferWriter<byte> writer)
     {

@@ -37,7 +37,7 @@ catch (IOException e) when (e.InnerException is AddressInUseException)
 {
     return await RefuseAsync($"{e.Message} Stop what listens there, or choose another address with ASPNETCORE_URLS.");
 }
-return 0;
+return Environment.ExitCode; // 1 when the engine failed (see EngineLifetime)
 
 static async Task<int> RefuseAsync(string reason)
 {

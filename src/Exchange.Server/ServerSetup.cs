@@ -84,6 +84,7 @@ internal static class ServerSetup
             };
         });
         services.AddProblemDetails();
+        services.AddExceptionHandler<EngineStoppedAnswer>();
         services.AddOpenApi();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         services.AddHealthChecks();
@@ -130,19 +131,24 @@ internal static class ServerSetup
         app.MapFallbackToFile("index.html", WebFiles());
 
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).ExcludeFromDescription();
+        // A failed engine thread takes no input until the process restarts (and recovers): not alive.
+        app.MapGet("/healthz", (EngineHost engine) => engine.Fault is null
+            ? Results.Ok(new { status = "alive" })
+            : Results.Json(new { status = "engine stopped" }, statusCode: StatusCodes.Status503ServiceUnavailable)) // why: in the log
+            .ExcludeFromDescription();
         app.MapGet("/readyz", async (EngineHost engine, EventRecorder recorder, ExchangeDbContext db) =>
         {
             var database = await db.Database.CanConnectAsync();
+            var ready = database && engine.Fault is null;
             var body = new
             {
-                status = database ? "ready" : "database unreachable",
+                status = engine.Fault is not null ? "engine stopped" : database ? "ready" : "database unreachable",
                 sequence = engine.DurableSequence,
                 recoveredInMs = (long)engine.Recovery.Duration.TotalMilliseconds,
                 recorderQueue = recorder.QueueLength,
                 recorderFailures = recorder.ConsecutiveFailures,
             };
-            return database ? Results.Ok(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+            return ready ? Results.Ok(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
         }).ExcludeFromDescription();
     }
 
@@ -159,7 +165,7 @@ internal static class ServerSetup
 /// Recovers the engine once the database is migrated and the recorder runs (recovery replays
 /// events into it), and shuts it down (final snapshot) before the recorder stops.
 /// </summary>
-internal sealed class EngineLifetime(IServiceProvider services) : IHostedService
+internal sealed class EngineLifetime(IServiceProvider services, IHostApplicationLifetime application, ILogger<EngineLifetime> logger) : IHostedService
 {
     private EngineHost? _engine;
 
@@ -167,7 +173,21 @@ internal sealed class EngineLifetime(IServiceProvider services) : IHostedService
     {
         _engine = services.GetRequiredService<EngineHost>();
         services.GetRequiredService<PushHub>();
+        _engine.Failed += Stop;
+        if (_engine.Fault is { } early) Stop(early);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// An exchange whose engine has stopped cannot trade: the process stops with exit code 1 so
+    /// a supervisor restarts it, and recovery rebuilds the state from the journal. Meanwhile
+    /// requests are answered 503 ENGINE_STOPPED and /healthz fails.
+    /// </summary>
+    private void Stop(Exception fault)
+    {
+        logger.LogCritical("The engine has stopped ({Reason}): stopping the exchange; start it again to recover from the journal", fault.Message);
+        Environment.ExitCode = 1;
+        application.StopApplication();
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => _engine is null ? Task.CompletedTask : Task.Run(_engine.Dispose, CancellationToken.None);

@@ -53,6 +53,24 @@ public sealed class BadInputTests : IAsyncLifetime
         Assert.Empty((await _trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
     }
 
+    /// <summary>The journal keeps at most 254 bytes of a symbol: a longer one once stopped the engine thread for good.</summary>
+    [Theory]
+    [InlineData("/api/v1/engine", 255, "A")]
+    [InlineData("/api/v1/engine", 128, "é")]
+    [InlineData("/api/v1/engine", 5000, "A")]
+    [InlineData("/api/v1/trades", 255, "A")]
+    public async Task An_asset_too_long_to_journal_is_unknown_and_the_engine_keeps_trading(string path, int repeat, string letter)
+    {
+        var asset = string.Concat(Enumerable.Repeat(letter, repeat));
+        var response = await _trader.Client.PostAsJsonAsync(path,
+            new { command = "CREATE_TRADE", asset, direction = "LONG", margin = 100, leverage = 10 });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("UNKNOWN_ASSET", (await response.ProblemAsync())["code"]!.GetValue<string>());
+        await _trader.OpenAsync("SOL_USDC", "LONG", 100, 10);
+        Assert.Single((await _trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
+
     [Fact]
     public async Task A_10_MB_body_is_refused_as_too_large()
     {

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using Exchange.Engine;
+using Exchange.Journal;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Exchange.Server.Api;
@@ -92,6 +93,10 @@ public static class EngineApi
         if (leverage is null) return Missing("leverage");
         if (!EngineReplies.TryParseDirection(direction, out input.Direction))
             return ApiProblem.BadRequest("INVALID_DIRECTION", "direction must be LONG or SHORT.");
+        // The engine answers UNKNOWN_ASSET for any other unknown asset; one too long for the
+        // journal's record never reaches it.
+        if (System.Text.Encoding.UTF8.GetByteCount(asset) > InputCodec.MaxSymbolBytes)
+            return ApiProblem.BadRequest("UNKNOWN_ASSET", "Unknown asset: GET /api/v1/assets lists the ones traded here.");
         input.Symbol = asset;
         input.Margin = margin.Value;
         input.Leverage = leverage.Value;
