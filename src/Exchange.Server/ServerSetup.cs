@@ -84,7 +84,7 @@ internal static class ServerSetup
             };
         });
         services.AddProblemDetails();
-        services.AddExceptionHandler<EngineStoppedAnswer>();
+        services.AddExceptionHandler<FailureAnswers>();
         services.AddOpenApi();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         services.AddHealthChecks();

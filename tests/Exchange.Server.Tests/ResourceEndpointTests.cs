@@ -155,4 +155,39 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
         Assert.Single((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
         Assert.Equal(4_900m, (await trader.GetJsonAsync("/api/v1/balance"))["balances"]!["USD"].Dec());
     }
+
+    [Fact]
+    public async Task An_idempotency_key_reused_for_a_different_request_is_422_and_changes_nothing()
+    {
+        var trader = await _app.TraderAsync();
+        var key = Guid.NewGuid().ToString();
+        var first = await SendWithKey(trader, "/api/v1/engine", key,
+            new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 100, leverage = 5 });
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var tradeId = (await first.Content.ReadFromJsonAsync<JsonObject>())!["engineResponse"]!["data"]!["tradeId"]!.GetValue<string>();
+
+        var otherTrade = await SendWithKey(trader, "/api/v1/engine", key,
+            new { command = "CREATE_TRADE", asset = "BTC_USDC", direction = "SHORT", margin = 3_000, leverage = 50 });
+        var close = await SendWithKey(trader, $"/api/v1/trades/{tradeId}/close", key, null);
+        var sameAgain = await SendWithKey(trader, "/api/v1/trades", key,
+            new { asset = "SOL_USDC", direction = "long", margin = 100.00m, leverage = 5 }); // the same order, spelt another way
+
+        foreach (var refused in new[] { otherTrade, close })
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+            Assert.Equal("IDEMPOTENCY_KEY_REUSED", (await refused.ProblemAsync())["code"]!.GetValue<string>());
+        }
+        Assert.Equal(HttpStatusCode.Created, sameAgain.StatusCode);
+        Assert.Equal(tradeId, (await sameAgain.Content.ReadFromJsonAsync<JsonObject>())!["tradeId"]!.GetValue<string>());
+        var open = Assert.Single((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+        Assert.Equal(tradeId, open!["tradeId"]!.GetValue<string>());
+        Assert.Equal(4_900m, (await trader.GetJsonAsync("/api/v1/balance"))["balances"]!["USD"].Dec());
+    }
+
+    internal static async Task<HttpResponseMessage> SendWithKey(Trader trader, string path, string key, object? body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = body is null ? null : JsonContent.Create(body) };
+        request.Headers.Add("Idempotency-Key", key);
+        return await trader.Client.SendAsync(request);
+    }
 }

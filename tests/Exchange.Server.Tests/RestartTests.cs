@@ -1,4 +1,6 @@
+using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Exchange.Data;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -99,5 +101,38 @@ public sealed class RestartTests
         await using var rename = connection.CreateCommand();
         rename.CommandText = $"ALTER TABLE \"{from}\" RENAME TO \"{to}\"";
         await rename.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
+    public async Task After_a_restart_an_idempotency_key_still_returns_its_first_outcome_and_refuses_a_different_request()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("exchange-restart-").FullName;
+        var key = Guid.NewGuid().ToString();
+        var order = new { command = "CREATE_TRADE", asset = "ETH_USDC", direction = "LONG", margin = 250, leverage = 4 };
+        string email, orderId;
+        await using (var app = new ExchangeApp(dataDirectory))
+        {
+            await app.MarketAsync();
+            var trader = await app.TraderAsync();
+            email = trader.Email;
+            var first = await ResourceEndpointTests.SendWithKey(trader, "/api/v1/engine", key, order);
+            orderId = (await first.Content.ReadFromJsonAsync<JsonObject>())!["orderId"]!.GetValue<string>();
+            await app.Services.GetRequiredService<EventRecorder>().FlushAsync();
+        }
+
+        await using var restarted = new ExchangeApp(dataDirectory);
+        await restarted.MarketAsync();
+        var client = restarted.CreateClient();
+        (await client.PostAsJsonAsync("/api/v1/auth/signin", new { email, password = "correct horse battery" })).EnsureSuccessStatusCode();
+        var again = new Trader(client, email, "", Guid.Empty);
+
+        var different = await ResourceEndpointTests.SendWithKey(again, "/api/v1/engine", key, order with { margin = 500 });
+        var retry = await ResourceEndpointTests.SendWithKey(again, "/api/v1/engine", key, order);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, different.StatusCode);
+        Assert.Equal("IDEMPOTENCY_KEY_REUSED", (await different.ProblemAsync())["code"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal(orderId, (await retry.Content.ReadFromJsonAsync<JsonObject>())!["orderId"]!.GetValue<string>());
+        Assert.Single((await again.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
     }
 }

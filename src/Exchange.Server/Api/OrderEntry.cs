@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
+using System.Text.Json;
 using Exchange.Engine;
 using Exchange.Journal;
 
@@ -40,7 +41,7 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         "From the API handing a command to the engine until its durable reply, by command and outcome");
 
     private const int RememberedOrders = 100_000;
-    private readonly ConcurrentDictionary<(Guid User, string Key), Lazy<Task<OrderOutcome>>> _idempotent = new();
+    private readonly ConcurrentDictionary<(Guid User, string Key), (string Request, Lazy<Task<OrderOutcome>> Outcome)> _idempotent = new();
     private readonly ConcurrentQueue<(Guid User, string Key)> _idempotentOrder = new();
 
     public EngineConfig Config => engine.Config;
@@ -49,18 +50,52 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     {
         if (input.IsQuery || idempotencyKey is null) return RunAsync(user, input, payloadJson, null);
         // The first request with a key runs; every retry, even a concurrent one, gets its outcome.
+        // A different request under a used key is refused: answering it with the first one's
+        // outcome would tell the client that something it never asked for went through.
         var key = (user, idempotencyKey);
-        var entry = _idempotent.GetOrAdd(key, k => new Lazy<Task<OrderOutcome>>(() => FindOrRunAsync(k.User, input, payloadJson, k.Key)));
-        if (entry.IsValueCreated is false) _ = entry.Value;
+        var request = RequestFingerprint(input.Kind.CommandName(), payloadJson);
+        var entry = _idempotent.GetOrAdd(key, k =>
+            (request, new Lazy<Task<OrderOutcome>>(() => FindOrRunAsync(k, input, payloadJson, request))));
+        if (entry.Request != request) return Task.FromException<OrderOutcome>(new IdempotencyKeyReusedException());
+        if (entry.Outcome.IsValueCreated is false) _ = entry.Outcome.Value;
         _idempotentOrder.Enqueue(key);
         while (_idempotentOrder.Count > RememberedOrders && _idempotentOrder.TryDequeue(out var old)) _idempotent.TryRemove(old, out _);
-        return entry.Value;
+        return entry.Outcome.Value;
     }
 
-    private async Task<OrderOutcome> FindOrRunAsync(Guid user, EngineInput input, string payloadJson, string key)
+    private async Task<OrderOutcome> FindOrRunAsync((Guid User, string Key) key, EngineInput input, string payloadJson, string request)
     {
         await Task.Yield(); // the look-up is a synchronous SQLite read; off the socket thread (see SocketThreads)
-        return await history.FindByIdempotencyKeyAsync(user, key) ?? await RunAsync(user, input, payloadJson, key);
+        if (await history.FindByIdempotencyKeyAsync(key.User, key.Key) is not { } first)
+            return await RunAsync(key.User, input, payloadJson, key.Key);
+        if (RequestFingerprint(first.Command, first.PayloadJson) == request) return first;
+        _idempotent.TryRemove(key, out _); // remembered with this request's fingerprint, not the first one's
+        throw new IdempotencyKeyReusedException();
+    }
+
+    private static readonly string[] RequestFields = ["asset", "direction", "margin", "leverage", "stopLossPrice", "takeProfitPrice", "tradeId"];
+
+    /// <summary>
+    /// What a write asks for, whichever route carried it: the command and its fields, numbers by
+    /// value (a margin of 100 and of 100.0 are one margin), the direction in any case.
+    /// </summary>
+    internal static string RequestFingerprint(string command, string payloadJson)
+    {
+        using var payload = JsonDocument.Parse(payloadJson);
+        var text = new System.Text.StringBuilder(command);
+        foreach (var name in RequestFields)
+        {
+            text.Append('|');
+            if (!payload.RootElement.TryGetProperty(name, out var value)) continue;
+            text.Append(value.ValueKind switch
+            {
+                JsonValueKind.Number => value.GetDecimal().ToString("G29", System.Globalization.CultureInfo.InvariantCulture),
+                JsonValueKind.String when name == "direction" => value.GetString()!.ToUpperInvariant(),
+                JsonValueKind.String => value.GetString(),
+                _ => "",
+            });
+        }
+        return text.ToString();
     }
 
     private async Task<OrderOutcome> RunAsync(Guid user, EngineInput input, string payloadJson, string? idempotencyKey)
@@ -123,3 +158,7 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         return new TradeId(new UInt128(high, BitConverter.ToUInt64(random[2..])));
     }
 }
+
+/// <summary>An Idempotency-Key already used for a different request by the same trader.</summary>
+public sealed class IdempotencyKeyReusedException()
+    : InvalidOperationException("This Idempotency-Key was already used for a different request: send a new key with a new request.");
