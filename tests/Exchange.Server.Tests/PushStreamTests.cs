@@ -13,10 +13,14 @@ public sealed class PushStreamTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
 
-    private async Task<StreamClient> ConnectAsync(Trader? trader)
+    private async Task<StreamClient> ConnectAsync(Trader? trader, string? origin = null)
     {
         var client = _app.Server.CreateWebSocketClient();
-        if (trader is not null) client.ConfigureRequest = r => r.Headers.Cookie = $"authToken={trader.Token}";
+        client.ConfigureRequest = r =>
+        {
+            if (trader is not null) r.Headers.Cookie = $"authToken={trader.Token}";
+            if (origin is not null) r.Headers.Origin = origin;
+        };
         return new StreamClient(await client.ConnectAsync(new Uri(_app.Server.BaseAddress, "api/v1/stream"), CancellationToken.None));
     }
 
@@ -118,5 +122,35 @@ public sealed class PushStreamTests : IAsyncLifetime
         var response = await _app.CreateClient().GetAsync("/api/v1/stream");
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("WEBSOCKET_REQUIRED", (await response.ProblemAsync())["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_traders_stream_opens_from_the_exchanges_own_pages_and_from_programs_without_an_origin()
+    {
+        var trader = await _app.TraderAsync();
+        using var ownPage = await ConnectAsync(trader, origin: "http://localhost");
+        using var program = await ConnectAsync(trader);
+
+        await Task.WhenAll(ownPage.DrainAsync(TimeSpan.FromMilliseconds(300)), program.DrainAsync(TimeSpan.FromMilliseconds(300)));
+
+        var opened = await trader.OpenAsync("SOL_USDC", "LONG", 100, 10);
+
+        foreach (var socket in new[] { ownPage, program })
+            Assert.Contains(await socket.DrainAsync(TimeSpan.FromSeconds(1)), m => Type(m) == "trade_opened" && m["tradeId"]!.GetValue<string>() == opened);
+    }
+
+    [Theory]
+    [InlineData("http://localhost:8080")] // another port of the same host: same site, so the cookie comes along
+    [InlineData("http://evil.localhost")]
+    [InlineData("null")]
+    public async Task A_traders_stream_is_refused_to_a_page_of_another_origin_and_prices_are_not(string origin)
+    {
+        var trader = await _app.TraderAsync();
+
+        var refused = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => ConnectAsync(trader, origin));
+        using var anonymous = await ConnectAsync(null, origin);
+
+        Assert.Contains("403", refused.Message);
+        Assert.Contains(await anonymous.DrainAsync(TimeSpan.FromSeconds(1)), m => Type(m) == "price");
     }
 }

@@ -98,7 +98,8 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub) 
                 await _wake.WaitAsync();
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException) { }
+        // A client that goes away mid-send shows up as any of these (Kestrel's reset connection is an IOException).
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException) { }
         finally
         {
             await _closed.CancelAsync();
@@ -106,9 +107,9 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub) 
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 try { await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token); }
-                catch (Exception e) when (e is OperationCanceledException or WebSocketException) { }
+                catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException) { }
             }
-            try { await reader; } catch (Exception e) when (e is OperationCanceledException or WebSocketException) { }
+            try { await reader; } catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException) { }
         }
     }
 

@@ -18,11 +18,28 @@ public static class StreamApi
             if (!http.WebSockets.IsWebSocketRequest)
                 return ApiProblem.BadRequest("WEBSOCKET_REQUIRED", "Connect with a WebSocket upgrade.");
             Guid? user = principal.Identity?.IsAuthenticated == true ? principal.UserId() : null;
+            if (user is not null && !FromOwnPageOrNotABrowser(http.Request))
+                return ApiProblem.For(StatusCodes.Status403Forbidden, "CROSS_ORIGIN_REFUSED",
+                    "A trader's stream opens only from this exchange's own pages (the Origin must match the host).");
             using var socket = await http.WebSockets.AcceptWebSocketAsync();
             await hub.ServeAsync(socket, user, lifetime.ApplicationStopping);
             return Results.Empty;
         }).ExcludeFromDescription();
         return app;
+    }
+
+    /// <summary>
+    /// Browsers send Origin on every WebSocket handshake, and the auth cookie with it even from a
+    /// page of another origin on the same site (another port of this host, a sibling subdomain:
+    /// SameSite does not stop those), which must not read a trader's stream. Prices stay open to
+    /// any page; programs that are not browsers send no Origin.
+    /// </summary>
+    private static bool FromOwnPageOrNotABrowser(HttpRequest request)
+    {
+        var origin = request.Headers.Origin;
+        if (origin.Count == 0) return true;
+        return origin.Count == 1 && Uri.TryCreate(origin[0], UriKind.Absolute, out var page)
+            && string.Equals(page.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
     }
 }
 
