@@ -3,6 +3,17 @@ using Exchange.Engine;
 
 namespace Exchange.Journal;
 
+/// <summary>Histogram bucket bounds shared by the exchange's latency metrics.</summary>
+public static class LatencyBuckets
+{
+    /// <summary>
+    /// Seconds, for what takes microseconds to milliseconds. Without advice the exporter uses
+    /// bounds meant for milliseconds (5, 10, 25 … 10,000), which put every command of a healthy
+    /// exchange in the first bucket, 0 to 5 s.
+    /// </summary>
+    public static readonly double[] FineSeconds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5];
+}
+
 /// <summary>
 /// The engine host's OpenTelemetry instruments (meter "Exchange.Engine"), exported by the
 /// server at /metrics. Counters are bumped where the work happens; gauges read the state.
@@ -10,8 +21,6 @@ namespace Exchange.Journal;
 internal sealed class EngineMetrics : IDisposable
 {
     public const string MeterName = "Exchange.Engine";
-
-    private static readonly double[] FineSeconds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
 
     private readonly Meter _meter = new(MeterName);
     private readonly Counter<long> _inputs;
@@ -27,20 +36,21 @@ internal sealed class EngineMetrics : IDisposable
     {
         _inputs = _meter.CreateCounter<long>("exchange_engine_inputs", description: "Inputs applied by the engine, by kind");
         _closes = _meter.CreateCounter<long>("exchange_trades_closed", description: "Trades closed, by reason (liquidations included)");
-        _snapshotSeconds = _meter.CreateHistogram<double>("exchange_snapshot_duration", "s", "Time to encode and write a snapshot");
+        _snapshotSeconds = _meter.CreateHistogram("exchange_snapshot_duration", "s", "Time to encode and write a snapshot", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         _snapshotFailures = _meter.CreateCounter<long>("exchange_snapshot_failures", description: "Snapshots that failed to write");
         // Sub-millisecond buckets: a healthy fsync is 0.1-0.5 ms, and its tail is what commands wait for.
         _fsyncSeconds = _meter.CreateHistogram("exchange_journal_fsync_duration", "s",
             "Time of each journal fsync (every acknowledged command waits for one)", tags: null,
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FineSeconds });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets.FineSeconds });
         // A command's time in the engine host splits into these two and the fsync above: where a
         // slow reply waited (for the engine thread, or for the disk behind a slow fsync).
         _queueWait = _meter.CreateHistogram("exchange_engine_queue_wait", "s",
             "From a command's submission until the engine thread takes it", tags: null,
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FineSeconds });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets.FineSeconds });
         _journalWait = _meter.CreateHistogram("exchange_journal_wait", "s",
             "From the engine thread taking a command until it is durable (a query: until what it read is) and its reply is released", tags: null,
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FineSeconds });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets.FineSeconds });
         _batchRecords = _meter.CreateHistogram("exchange_journal_batch_records", "{record}",
             "Records written by each group commit", tags: null,
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024] });

@@ -32,6 +32,15 @@ public sealed class MetricsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Command_latency_is_exported_with_sub_millisecond_buckets()
+    {
+        var text = await ScrapeAfterATradeAsync("exchange_command_latency_seconds_count");
+
+        Assert.Contains("exchange_command_latency_seconds_bucket{otel_scope_name=\"Exchange.Api\",command=\"CREATE_TRADE\",outcome=\"accepted\",le=\"0.001\"}",
+            text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task How_long_commands_wait_for_the_engine_thread_and_for_the_journal_is_exported()
     {
         var text = await ScrapeAfterATradeAsync("exchange_engine_queue_wait_seconds_count", "exchange_journal_wait_seconds_count");

@@ -37,8 +37,9 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
 {
     public const string MeterName = "Exchange.Api";
     private static readonly Meter Meter = new(MeterName);
-    private static readonly Histogram<double> CommandLatency = Meter.CreateHistogram<double>("exchange_command_latency", "s",
-        "From the API handing a command to the engine until its durable reply, by command and outcome");
+    private static readonly Histogram<double> CommandLatency = Meter.CreateHistogram("exchange_command_latency", "s",
+        "From the API handing a command to the engine until its durable reply, by command and outcome", tags: null,
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets.FineSeconds });
 
     private const int RememberedOrders = 100_000;
     private readonly ConcurrentDictionary<(Guid User, string Key), (string Request, Lazy<Task<OrderOutcome>> Outcome)> _idempotent = new();
