@@ -14,6 +14,13 @@ internal static class DataFolderTool
         var dataDir = args.SkipWhile(a => a != "--data").Skip(1).FirstOrDefault()
             ?? Environment.GetEnvironmentVariable("EXCHANGE_DATA_DIR") ?? "./data";
         var options = new EngineHostOptions { DataDirectory = dataDir };
+        if (args.FirstOrDefault() is "list" or "verify" or "hash" && !Directory.Exists(Path.Combine(dataDir, "journal")))
+        {
+            // Recovery would create an empty exchange there and call it healthy: a mistyped path
+            // to a backup must not look like a good one.
+            output.WriteLine($"no exchange data in {Path.GetFullPath(dataDir)} (no journal folder)");
+            return 1;
+        }
         switch (args.FirstOrDefault())
         {
             case "list":

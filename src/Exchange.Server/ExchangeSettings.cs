@@ -1,4 +1,5 @@
 using System.Globalization;
+using Exchange.Data;
 using Exchange.Engine;
 using Exchange.Feed;
 using Exchange.Journal;
@@ -37,12 +38,17 @@ public sealed record ExchangeSettings
             throw new InvalidConfigurationException($"EXCHANGE_ROLES={string.Join(',', roles)} is invalid: expected a comma-separated list of api, engine, feed.");
         if (!roles.Contains("engine") || !roles.Contains("api"))
             throw new InvalidConfigurationException("EXCHANGE_ROLES without api or engine needs distributed mode (REDIS_URL), which is not built yet: run api and engine together.");
+        var databaseUrl = config["DATABASE_URL"] is { Length: > 0 } url ? url : null;
         FeedOptions feed;
         try
         {
             feed = FeedOptions.FromEnvironment(name => config[name]);
+            // Built here only to be checked: a replay file that is missing or has a bad row, an
+            // asset a source cannot quote, a malformed DATABASE_URL stop the start now, not after recovery.
+            if (roles.Contains("feed")) _ = PriceSources.Create(feed);
+            _ = DatabaseSettings.From(databaseUrl, dataDirectory);
         }
-        catch (FeedConfigurationException e)
+        catch (Exception e) when (e is FeedConfigurationException or FormatException)
         {
             throw new InvalidConfigurationException(e.Message);
         }
@@ -51,7 +57,7 @@ public sealed record ExchangeSettings
             Roles = roles,
             Feed = feed,
             DataDirectory = dataDirectory,
-            DatabaseUrl = config["DATABASE_URL"] is { Length: > 0 } url ? url : null,
+            DatabaseUrl = databaseUrl,
             SnapshotIntervalMs = Number(config, "ENGINE_SNAPSHOT_INTERVAL", 15_000, min: 100, max: 86_400_000),
             MaxSnapshots = (int)Number(config, "ENGINE_MAX_SNAPSHOTS", 10, min: 1, max: 1_000),
             AuthRateLimitPerMinute = (int)Number(config, "AUTH_RATE_LIMIT_PER_MINUTE", 30, min: 1, max: 1_000_000),

@@ -1,6 +1,16 @@
 using Exchange.Server;
 using Microsoft.AspNetCore.Connections;
 
+if (args is ["--help"] or ["-h"] or ["help"])
+{
+    Console.WriteLine("""
+        usage: Exchange.Server                         run the exchange (settings: environment variables, see README.md)
+               Exchange.Server --urls http://host:port  ... on another address (default http://localhost:3005)
+               Exchange.Server data list|verify|hash [--data DIR]
+                                                       look into a data folder without starting the exchange
+        """);
+    return 0;
+}
 if (args is ["data", .. var dataArgs]) return DataFolderTool.Run(dataArgs, Console.Out);
 if (args is ["engine-stdio", .. var stdioArgs]) return await EngineLineProtocol.RunAsync(stdioArgs);
 

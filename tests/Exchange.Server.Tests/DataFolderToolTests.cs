@@ -57,6 +57,21 @@ public sealed class DataFolderToolTests : IDisposable
         Assert.Contains("recorder overflow: 2 records waiting", output);
     }
 
+    [Theory]
+    [InlineData("verify")]
+    [InlineData("list")]
+    public void A_folder_without_exchange_data_is_reported_and_left_alone(string command)
+    {
+        var typo = Path.Combine(_dir, "no-such-backup");
+
+        using var output = new StringWriter();
+        var code = DataFolderTool.Run([command, "--data", typo], output);
+
+        Assert.Equal(1, code);
+        Assert.Contains("no exchange data in", output.ToString());
+        Assert.False(Directory.Exists(typo));
+    }
+
     [Fact]
     public async Task Verify_refuses_to_run_beside_a_live_engine()
     {

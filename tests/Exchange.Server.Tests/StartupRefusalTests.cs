@@ -27,6 +27,8 @@ public sealed class StartupRefusalTests : IDisposable
         { "POLLER_UPDATE_INTERVAL", "fast", "POLLER_UPDATE_INTERVAL" },
         { "POLLER_ASSETS", "DOGE", "POLLER_ASSETS" },
         { "CANDLE_BACKFILL", "maybe", "CANDLE_BACKFILL=maybe is invalid" },
+        { "DATABASE_URL", "mysql://user:secret@localhost/exchange", "DATABASE_URL must look like postgresql://" },
+        { "POLLER_SOURCE", "replay:/no/such/prices.csv", "cannot read the file" },
     };
 
     [Theory]
@@ -38,6 +40,29 @@ public sealed class StartupRefusalTests : IDisposable
         Assert.Equal(2, run.ExitCode);
         Assert.StartsWith("exchange: ", run.SingleErrorLine());
         Assert.Contains(expected, run.SingleErrorLine());
+    }
+
+    [Fact]
+    public async Task A_replay_file_with_a_bad_row_stops_the_process_with_one_line_naming_it()
+    {
+        var file = Path.Combine(_dir, "prices.csv");
+        await File.WriteAllLinesAsync(file, ["timestamp,asset,bid,ask", "1700000000000,SOL_USDC,240,239"]);
+
+        var run = await ServerRun.UntilExitAsync(Settings(_dir, ("POLLER_SOURCE", "replay:" + file)));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("line 2", run.SingleErrorLine());
+        Assert.DoesNotContain("Recovered", run.Output); // refused before recovery
+    }
+
+    [Fact]
+    public async Task Help_prints_the_usage_and_starts_nothing()
+    {
+        var run = await ServerRun.UntilExitAsync(Settings(_dir), "--help");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("usage: Exchange.Server", run.Output);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "journal")));
     }
 
     [Fact]
@@ -115,10 +140,11 @@ internal sealed class ServerRun : IAsyncDisposable
     private readonly List<string> _errors = [];
     private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerRun(Dictionary<string, string?> environment)
+    private ServerRun(Dictionary<string, string?> environment, string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Exchange.Server.dll"));
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
         foreach (var name in new[] { "ASPNETCORE_URLS", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT", "EXCHANGE_DATA_DIR", "DATABASE_URL", "REDIS_URL" })
             info.Environment.Remove(name); // the test runner's own settings must not leak in
         foreach (var (name, value) in environment)
@@ -154,9 +180,9 @@ internal sealed class ServerRun : IAsyncDisposable
         lock (_errors) return Assert.Single(_errors);
     }
 
-    public static async Task<ServerRun> UntilExitAsync(Dictionary<string, string?> environment)
+    public static async Task<ServerRun> UntilExitAsync(Dictionary<string, string?> environment, params string[] arguments)
     {
-        var run = new ServerRun(environment);
+        var run = new ServerRun(environment, arguments);
         await run._process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         return run;
     }
@@ -164,7 +190,7 @@ internal sealed class ServerRun : IAsyncDisposable
     /// <summary>Started and listening.</summary>
     public static async Task<ServerRun> StartAsync(Dictionary<string, string?> environment)
     {
-        var run = new ServerRun(environment);
+        var run = new ServerRun(environment, []);
         await Task.WhenAny(run._listening.Task, run._process.WaitForExitAsync()).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(run._listening.Task.IsCompleted, $"the server did not start:\n{run.Output}\n{string.Join('\n', run._errors)}");
         return run;
