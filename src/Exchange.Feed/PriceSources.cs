@@ -11,12 +11,14 @@ public static class PriceSources
     /// <exception cref="FeedConfigurationException">
     /// The source or an asset is unknown to it, or the replay file cannot be read or has a bad row.
     /// </exception>
-    public static IPriceSource Create(FeedOptions options, TimeProvider? time = null, ILogger? logger = null)
+    /// <param name="lastMids">Where each market was when the exchange stopped (by symbol): the simulator resumes from there.</param>
+    public static IPriceSource Create(FeedOptions options, TimeProvider? time = null, ILogger? logger = null,
+        IReadOnlyDictionary<string, decimal>? lastMids = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var source = options.Source;
         if (string.Equals(source, FeedOptions.Simulated, StringComparison.OrdinalIgnoreCase))
-            return new SimulatedPriceSource(SimulatedOptionsFor(options), time);
+            return new SimulatedPriceSource(SimulatedOptionsFor(options, lastMids), time);
         if (string.Equals(source, FeedOptions.Binance, StringComparison.OrdinalIgnoreCase))
             return new BinanceBookTickerSource(BookTickerOptionsFor(options), time, logger);
         if (string.Equals(source, FeedOptions.Backpack, StringComparison.OrdinalIgnoreCase))
@@ -29,12 +31,16 @@ public static class PriceSources
             $"unknown source '{source}' (expected simulated, binance, backpack or replay:<path>)");
     }
 
-    /// <summary>The default market parameters for the selected assets, with the options' seed, volatility and interval.</summary>
-    public static SimulatedOptions SimulatedOptionsFor(FeedOptions options)
+    /// <summary>
+    /// The default market parameters for the selected assets, with the options' seed, volatility
+    /// and interval, each starting from its last mid when there is one.
+    /// </summary>
+    public static SimulatedOptions SimulatedOptionsFor(FeedOptions options, IReadOnlyDictionary<string, decimal>? lastMids = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var assets = options.Assets.Select(symbol => SimulatedAsset.FindDefault(symbol)
-            ?? throw new FeedConfigurationException("POLLER_ASSETS", $"the simulator has no parameters for '{symbol}'"));
+            ?? throw new FeedConfigurationException("POLLER_ASSETS", $"the simulator has no parameters for '{symbol}'"))
+            .Select(asset => lastMids?.GetValueOrDefault(asset.Symbol) is > 0 and var mid ? asset.ResumingAt(mid) : asset);
         return new SimulatedOptions
         {
             Assets = [.. assets],

@@ -197,14 +197,24 @@ internal sealed class EngineLifetime(IServiceProvider services, IHostApplication
 internal sealed class FeedService(EngineHost engine, PriceBoard board, ExchangeSettings settings, TimeProvider time, ILogger<FeedService> logger)
     : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var source = PriceSources.Create(settings.Feed, time, logger);
+        var source = PriceSources.Create(settings.Feed, time, logger, await LastMidsAsync());
         var feed = new PriceFeed(source, (asset, bid, ask) =>
         {
             engine.SubmitTick(asset, bid, ask);
             board.Update(asset, bid, ask, time.GetUtcNow().ToUnixTimeMilliseconds());
         }, settings.Feed, settings.Engine.Assets, time, logger);
-        return feed.RunAsync(stoppingToken);
+        await feed.RunAsync(stoppingToken);
     }
+
+    /// <summary>Each market's mid in the recovered engine (the last tick before the stop), for the simulator to resume from.</summary>
+    private Task<Dictionary<string, decimal>> LastMidsAsync() => engine.ReadAsync(e =>
+    {
+        var mids = new Dictionary<string, decimal>(StringComparer.OrdinalIgnoreCase);
+        foreach (var spec in e.Config.Assets)
+            if (e.Config.TryFindAsset(spec.Symbol, out var asset) && e.Bid(asset).IsSet)
+                mids[spec.Symbol] = (e.Bid(asset).ToDecimal() + e.Ask(asset).ToDecimal()) / 2;
+        return mids;
+    });
 }

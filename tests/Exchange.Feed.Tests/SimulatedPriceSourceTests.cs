@@ -219,4 +219,27 @@ public class SimulatedPriceSourceTests
         Assert.All(received.Take(3), q => Assert.Equal(start, q.TimestampMs));
         Assert.All(received.Skip(3), q => Assert.Equal(start + 500, q.TimestampMs));
     }
+
+    [Fact]
+    public void A_restarted_simulator_resumes_from_the_last_mids_on_the_tick()
+    {
+        var options = PriceSources.SimulatedOptionsFor(new FeedOptions(),
+            new Dictionary<string, decimal> { ["SOL_USDC"] = 231.23456m, ["BTC_USDC"] = 91_234.567m });
+
+        Assert.Equal(231.235m, options.Assets.Single(a => a.Symbol == "SOL_USDC").StartPrice);
+        Assert.Equal(91_234.57m, options.Assets.Single(a => a.Symbol == "BTC_USDC").StartPrice);
+        Assert.Equal(3_500m, options.Assets.Single(a => a.Symbol == "ETH_USDC").StartPrice); // no last price: the default
+        var first = new SimulatedPriceSource(options).Step(0).Single(q => q.Symbol == "SOL_USDC");
+        Assert.InRange(Mid(first), 231.235m * 0.99m, 231.235m * 1.01m);
+    }
+
+    [Theory]
+    [InlineData(0.0001)]
+    [InlineData(500_000_000)]
+    public void A_last_mid_the_walk_cannot_start_from_keeps_the_default(decimal mid)
+    {
+        var options = PriceSources.SimulatedOptionsFor(new FeedOptions(), new Dictionary<string, decimal> { ["SOL_USDC"] = mid });
+
+        Assert.Equal(240m, options.Assets.Single(a => a.Symbol == "SOL_USDC").StartPrice);
+    }
 }

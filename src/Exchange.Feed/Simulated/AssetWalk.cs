@@ -21,8 +21,7 @@ internal sealed class AssetWalk
     public AssetWalk(SimulatedAsset asset, long seed)
     {
         Symbol = asset.Symbol;
-        // The cap keeps 100 × start (the walk's ceiling) inside a long at the 1e-8 scale.
-        if (asset.StartPrice > 100_000_000m || asset.TickSize > asset.StartPrice)
+        if (asset.StartPrice > SimulatedAsset.MaxStartPrice || asset.TickSize > asset.StartPrice)
             throw new ArgumentOutOfRangeException(nameof(asset), $"{asset.Symbol}: start price above 100,000,000 or below the tick");
         _anchor = ToRaw(asset.StartPrice, nameof(asset.StartPrice));
         _tick = ToRaw(asset.TickSize, nameof(asset.TickSize));

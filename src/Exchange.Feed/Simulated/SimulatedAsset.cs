@@ -13,6 +13,20 @@ public sealed record SimulatedAsset(string Symbol, decimal StartPrice, decimal T
 
     public static SimulatedAsset? FindDefault(string symbol) =>
         Defaults.FirstOrDefault(a => string.Equals(a.Symbol, symbol, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// This market starting from <paramref name="mid"/> (on the tick) instead of its default: a
+    /// restarted exchange resumes where its prices were rather than jumping back, which would move
+    /// every open position at once. A price the walk cannot start from keeps the default.
+    /// </summary>
+    public SimulatedAsset ResumingAt(decimal mid)
+    {
+        var onTick = Math.Round(mid / TickSize, MidpointRounding.AwayFromZero) * TickSize;
+        return onTick >= TickSize && onTick <= MaxStartPrice ? this with { StartPrice = onTick } : this;
+    }
+
+    /// <summary>Keeps 100 × start (the walk's ceiling) inside a long at the 1e-8 scale.</summary>
+    public const decimal MaxStartPrice = 100_000_000m;
 }
 
 /// <summary>The simulator's knobs. Rates are per unit of time so changing the interval keeps the market's character.</summary>
