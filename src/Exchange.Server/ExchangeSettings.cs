@@ -76,12 +76,19 @@ public sealed record ExchangeSettings
         DataDirectory = DataDirectory, SnapshotIntervalMs = SnapshotIntervalMs, MaxSnapshots = MaxSnapshots, Engine = Engine,
     };
 
-    /// <summary>The data folder as a full path, made if missing; a path that cannot be a folder is refused here rather than half-way through start-up.</summary>
+    /// <summary>
+    /// The data folder as a full path, made if missing, for its owner only: it holds password
+    /// hashes, every trade and the development signing key. A path that cannot be a folder is
+    /// refused here rather than half-way through start-up.
+    /// </summary>
     private static string DataDirectoryFrom(string configured)
     {
         try
         {
-            return Directory.CreateDirectory(Path.GetFullPath(configured)).FullName;
+            var path = Path.GetFullPath(configured);
+            return (OperatingSystem.IsWindows()
+                ? Directory.CreateDirectory(path)
+                : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute)).FullName;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

@@ -107,6 +107,7 @@ internal static class ServerSetup
     public static void UseExchangeServer(this WebApplication app)
     {
         app.UseThreadPoolExceptForOrderEntry(); // first: see SocketThreads
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), web => web.UseResponseCompression());

@@ -56,6 +56,17 @@ public sealed class StartupRefusalTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task A_new_data_folder_is_made_for_its_owner_only()
+    {
+        var fresh = Path.Combine(_dir, "fresh");
+
+        await using (await ServerRun.StartAsync(Settings(fresh))) { }
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(fresh));
+    }
+
+    [Fact]
     public async Task Help_prints_the_usage_and_starts_nothing()
     {
         var run = await ServerRun.UntilExitAsync(Settings(_dir), "--help");

@@ -85,4 +85,26 @@ public sealed class WebFilesTests : IAsyncLifetime
         using var reader = new StreamReader(stream);
         return await reader.ReadToEndAsync();
     }
+
+    [Fact]
+    public async Task The_terminal_runs_only_its_own_scripts_and_cannot_be_framed()
+    {
+        var client = _app.CreateClient();
+        var page = await client.GetAsync("/");
+        var docs = await client.GetAsync("/docs");
+        var api = await client.GetAsync("/api/v1/assets");
+
+        var policy = string.Join(' ', page.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("script-src 'self'", policy);
+        Assert.Contains("frame-ancestors 'none'", policy);
+        Assert.Equal("DENY", Assert.Single(page.Headers.GetValues("X-Frame-Options")));
+        Assert.Contains("frame-ancestors 'none'", string.Join(' ', docs.Headers.GetValues("Content-Security-Policy")));
+        Assert.DoesNotContain("script-src", string.Join(' ', docs.Headers.GetValues("Content-Security-Policy")));
+        foreach (var response in new[] { page, docs, api })
+        {
+            Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
+            Assert.Equal("no-referrer", Assert.Single(response.Headers.GetValues("Referrer-Policy")));
+        }
+        Assert.False(api.Headers.Contains("Content-Security-Policy"));
+    }
 }
