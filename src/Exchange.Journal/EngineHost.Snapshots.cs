@@ -141,12 +141,14 @@ public sealed partial class EngineHost
         return true;
     }
 
+    private static readonly TimeSpan SlowSnapshotStall = TimeSpan.FromMilliseconds(10), SlowSnapshotWrite = TimeSpan.FromSeconds(1);
+
     private void MaybeSnapshot()
     {
         if (_options.SnapshotIntervalMs <= 0 || NowMs() < _nextSnapshotAtMs || !_snapshotWrite.IsCompleted) return;
         _nextSnapshotAtMs = NowMs() + _options.SnapshotIntervalMs;
         if (_engine.LastSequence == (LastSnapshot?.Header.LastSequence ?? Recovery.SnapshotSequence)) return;
-        StartSnapshot();
+        StartSnapshot(periodic: true);
     }
 
     /// <summary>
@@ -154,7 +156,11 @@ public sealed partial class EngineHost
     /// checksums and writes it on the thread pool. Only snapshots of durable state are
     /// written: the copy waits for the journal to catch up first.
     /// </summary>
-    private Task StartSnapshot()
+    /// <param name="periodic">
+    /// One of the interval's (every 15 s by default, with prices moving): logged at Debug, as the
+    /// snapshot metrics already follow them; shutdown's and requested ones, and any slow one, at Information.
+    /// </param>
+    private Task StartSnapshot(bool periodic = false)
     {
         var stallStarted = Stopwatch.GetTimestamp();
         var image = _engine.CaptureImage(Interlocked.Exchange(ref _slotBuffer, null));
@@ -182,7 +188,8 @@ public sealed partial class EngineHost
                 LastSnapshot = new SnapshotReport(header, stall, written, size, image.Trades().Count());
                 _metrics.SnapshotWritten(written);
                 Volatile.Write(ref _lastSnapshotAtMs, NowMs());
-                _logger.LogInformation(
+                var level = periodic && stall < SlowSnapshotStall && written < SlowSnapshotWrite ? LogLevel.Debug : LogLevel.Information;
+                _logger.Log(level,
                     "Snapshot at sequence {Sequence}: {Trades} open trades, {Size} bytes, engine paused {StallMs:F2} ms, written in {WriteMs} ms",
                     header.LastSequence, LastSnapshot.OpenTrades, size, stall.TotalMilliseconds, (long)written.TotalMilliseconds);
             }

@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Exchange.Data;
 using Exchange.Engine;
 using Exchange.Feed;
+using Exchange.Feed.Simulated;
 using Exchange.Journal;
 using Exchange.Server.Api;
 using Exchange.Server.Auth;
@@ -200,7 +201,11 @@ internal sealed class FeedService(EngineHost engine, PriceBoard board, ExchangeS
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var source = PriceSources.Create(settings.Feed, time, logger, await LastMidsAsync());
+        var lastMids = await LastMidsAsync();
+        var source = PriceSources.Create(settings.Feed, time, logger, lastMids);
+        logger.LogInformation("Prices from {Source} for {Assets}, at most one tick per asset every {Interval} ms{Resuming}",
+            settings.Feed.Source, string.Join(", ", settings.Feed.Assets), settings.Feed.UpdateIntervalMs,
+            source is SimulatedPriceSource && lastMids.Count > 0 ? " (resuming from the last prices)" : "");
         var feed = new PriceFeed(source, (asset, bid, ask) =>
         {
             engine.SubmitTick(asset, bid, ask);
