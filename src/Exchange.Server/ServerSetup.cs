@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Text.Json.Serialization;
 using System.Threading.RateLimiting;
 using Exchange.Data;
 using Exchange.Engine;
@@ -84,10 +85,17 @@ internal static class ServerSetup
                     "Too many sign-in attempts; try again in a minute.").ExecuteAsync(context.HttpContext);
             };
         });
-        services.AddProblemDetails();
+        // Every problem carries a stable code, also the framework's own (a query string that does
+        // not bind, a wrong method): clients branch on codes, not on titles.
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+            c.ProblemDetails.Extensions.TryAdd("code", ApiProblem.CodeForStatus(c.ProblemDetails.Status ?? c.HttpContext.Response.StatusCode)));
         services.AddExceptionHandler<FailureAnswers>();
-        services.AddOpenApi();
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocument>().AddOperationTransformer<ApiDocument>().AddSchemaTransformer<ApiDocument>());
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict; // as ApiJsonContext reads bodies; the OpenAPI schemas follow it
+        });
         services.AddHealthChecks();
         // The web terminal's files only (see UseExchangeServer): API replies stay uncompressed,
         // they are small and on the hot path.
@@ -129,7 +137,7 @@ internal static class ServerSetup
         app.MapStreamApi();
 
         // The web terminal's client-side routes fall back to its index.html; unknown API paths stay 404 problems.
-        app.MapFallback("/api/{**path}", () => ApiProblem.NotFound("NOT_FOUND", "No such API endpoint.")).ExcludeFromDescription();
+        app.MapFallback("/api/{**path}", (HttpContext http, EndpointDataSource endpoints) => ApiProblem.NoEndpoint(http, endpoints)).ExcludeFromDescription();
         app.MapFallbackToFile("index.html", WebFiles());
 
         app.MapPrometheusScrapingEndpoint("/metrics");

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Metadata;
 
 namespace Exchange.Server.Api;
 
@@ -19,6 +20,39 @@ internal static class ApiProblem
     public static ProblemHttpResult BadRequest(string code, string detail) => For(StatusCodes.Status400BadRequest, code, detail);
 
     public static ProblemHttpResult NotFound(string code, string detail) => For(StatusCodes.Status404NotFound, code, detail);
+
+    /// <summary>The code of a problem raised without one (by the framework): named after its status.</summary>
+    public static string CodeForStatus(int status) => status switch
+    {
+        StatusCodes.Status400BadRequest => "BAD_REQUEST",
+        StatusCodes.Status401Unauthorized => "UNAUTHENTICATED",
+        StatusCodes.Status403Forbidden => "FORBIDDEN",
+        StatusCodes.Status404NotFound => "NOT_FOUND",
+        StatusCodes.Status405MethodNotAllowed => "METHOD_NOT_ALLOWED",
+        StatusCodes.Status413PayloadTooLarge => "BODY_TOO_LARGE",
+        StatusCodes.Status415UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+        StatusCodes.Status429TooManyRequests => "RATE_LIMITED",
+        StatusCodes.Status503ServiceUnavailable => "UNAVAILABLE",
+        >= 500 => "INTERNAL_ERROR",
+        _ => "ERROR",
+    };
+
+    /// <summary>
+    /// No endpoint matched an /api path. A JSON endpoint's path posted with another content type
+    /// (curl -d sends a form) also ends here, as routing matches on the content type: that is a
+    /// 415 saying what to send, not a 404 saying the endpoint does not exist.
+    /// </summary>
+    public static ProblemHttpResult NoEndpoint(HttpContext http, EndpointDataSource endpoints)
+    {
+        var request = http.Request;
+        var wantsJson = endpoints.Endpoints.OfType<RouteEndpoint>().Any(e =>
+            e.Metadata.GetMetadata<IAcceptsMetadata>() is not null
+            && e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods.Contains(request.Method, StringComparer.OrdinalIgnoreCase) != false
+            && string.Equals("/" + e.RoutePattern.RawText?.TrimStart('/'), request.Path.Value?.TrimEnd('/'), StringComparison.OrdinalIgnoreCase));
+        return wantsJson
+            ? For(StatusCodes.Status415UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.")
+            : NotFound("NOT_FOUND", "No such API endpoint.");
+    }
 
     private static string Title(string code) =>
         string.Join(' ', code.Split('_').Select((w, i) => i == 0 ? w[..1] + w[1..].ToLowerInvariant() : w.ToLowerInvariant()));

@@ -16,10 +16,16 @@ public static class TradesApi
     {
         var api = app.MapGroup("/api/v1").RequireAuthorization().WithTags("Trading");
         api.MapGet("/balance", BalanceAsync).WithSummary("Free USD, locked margin and equity");
-        api.MapGet("/trades", ListAsync).WithSummary("Open trades (live PnL) or closed trades (paged history)");
-        api.MapPost("/trades", OpenAsync).WithSummary("Open a trade").Accepts<OpenTradeRequest>("application/json");
-        api.MapPost("/trades/{tradeId}/close", CloseAsync).WithSummary("Close an open trade at the market");
-        api.MapGet("/orders/{orderId:guid}", OrderAsync).WithSummary("The outcome of any command by its order id");
+        api.MapGet("/trades", ListAsync).WithSummary("Open trades (live PnL) or closed trades (paged history)")
+            .WithDescription("status=open (the default) answers a page of open trades as below; status=closed a page of closed ones " +
+                "(close price, reason, PnL and payout added), newest first, limit 1-200, nextCursor for the next page (before=).")
+            .Produces<TradePage<OpenTradeView>>().ProducesProblem(StatusCodes.Status400BadRequest);
+        api.MapPost("/trades", OpenAsync).WithSummary("Open a trade").Accepts<OpenTradeRequest>("application/json")
+            .Produces<TradeData>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        api.MapPost("/trades/{tradeId}/close", CloseAsync).WithSummary("Close an open trade at the market")
+            .Produces<CloseTradeData>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapGet("/orders/{orderId}", OrderAsync).WithSummary("The outcome of any command by its order id");
         return app;
     }
 
@@ -79,9 +85,11 @@ public static class TradesApi
         return outcome.Success ? TypedResults.Ok(outcome.Data) : EngineApi.Envelope(outcome);
     }
 
-    private static async Task<Results<Ok<OrderView>, ProblemHttpResult>> OrderAsync(Guid orderId, ClaimsPrincipal principal, OrderEntry orders)
+    private static async Task<Results<Ok<OrderView>, ProblemHttpResult>> OrderAsync(string orderId, ClaimsPrincipal principal, OrderEntry orders)
     {
-        var (outcome, complete) = await orders.FindAsync(principal.UserId(), orderId);
+        // Like a malformed trade id, a malformed order id names no order: the same 404 as an unknown one.
+        if (!Guid.TryParse(orderId, out var id)) return ApiProblem.NotFound("ORDER_NOT_FOUND", "No such order.");
+        var (outcome, complete) = await orders.FindAsync(principal.UserId(), id);
         if (outcome is null && !complete)
             return ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "ORDER_HISTORY_BEHIND",
                 "Recent orders are still being written to the audit trail; try again in a moment.");

@@ -24,9 +24,11 @@ public static class AuthApi
     {
         var auth = app.MapGroup("/api/v1/auth").WithTags("Auth");
         auth.MapPost("/signup", SignUpAsync).RequireRateLimiting(RateLimitPolicy)
-            .WithSummary("Create a user and sign in").Accepts<Credentials>("application/json");
+            .WithSummary("Create a user and sign in").Accepts<Credentials>("application/json")
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status429TooManyRequests);
         auth.MapPost("/signin", SignInAsync).RequireRateLimiting(RateLimitPolicy)
-            .WithSummary("Sign in with email and password").Accepts<Credentials>("application/json");
+            .WithSummary("Sign in with email and password").Accepts<Credentials>("application/json")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         auth.MapGet("/me", MeAsync).RequireAuthorization().WithSummary("The signed-in user");
         auth.MapGet("/session", SessionAsync).WithSummary("The signed-in user, or null: 200 either way (for pages deciding what to show)");
         auth.MapPost("/signout", SignOut).WithSummary("Forget the auth cookie");
