@@ -135,6 +135,44 @@ test('an invalid order shows the API error next to the field', async () => {
   expectedFailures.delete('/api/v1/trades');
 });
 
+test('a leverage the box cannot hold sends nothing, and the order carries the leverage shown', async () => {
+  const page = await newPage();
+  await signUp(page);
+  await selectAsset(page, 'ETH_USDC');
+  const sent = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/trades') sent.push(JSON.parse(r.postData()));
+  });
+  await page.getByTestId('ticket-margin').fill('10');
+  const box = page.getByTestId('ticket-leverage-input');
+  const submit = page.getByTestId('ticket-submit');
+  await box.click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.type('150'); // passes through 15, a valid leverage the slider follows
+  await page.getByTestId('ticket-leverage-error').waitFor();
+  assert.equal(await submit.isDisabled(), true);
+  await page.keyboard.press('Enter');
+  await submit.click({ force: true }); // a real click on the disabled button, which also blurs the box
+  await page.waitForTimeout(500);
+  assert.deepEqual(sent, []);
+  assert.equal(await box.inputValue(), '150');
+  assert.equal(await page.getByTestId('ticket-leverage-error').count(), 1);
+
+  // a price the order cannot carry is explained by its field and also blocks
+  await page.getByTestId('ticket-sl').fill('1,000');
+  await page.locator('[data-testid="ticket-sl-error"][data-source="client"]').waitFor();
+  await page.getByTestId('ticket-sl').fill('');
+
+  await box.fill('30');
+  await submit.click();
+  const row = page.getByTestId('position-row').first();
+  await row.waitFor({ timeout: 10_000 });
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].leverage, 30);
+  assert.match(await row.textContent(), /30x/);
+  assert.match(await row.getByTestId('position-close').getAttribute('aria-label'), /^Close ETH\/USDC LONG 30x/);
+});
+
 test('a second trader does not see the first trader\'s positions', async () => {
   const first = await newPage();
   await signUp(first);

@@ -1,10 +1,10 @@
 import { useState } from 'react';
 import { ApiError } from '../api/http';
 import { pushToast, REASON_LABEL } from '../live/controller';
-import { useLivePositions } from '../live/derived';
+import { useLivePositions, type LivePosition } from '../live/derived';
 import { useStore } from '../live/store';
 import { parseFixed, PRICE_SCALE, QTY_SCALE, USD_SCALE } from '../lib/fixed';
-import { assetLabel, fmtPrice, fmtPriceExact, fmtQty, fmtRoe, fmtTime, fmtUsd, pnlClass } from '../lib/format';
+import { assetLabel, fmtPrice, fmtPriceExact, fmtQty, fmtRoe, fmtTime, fmtUsd, pnlClass, positionLabel } from '../lib/format';
 import { useController } from './context';
 
 export function Blotter() {
@@ -31,12 +31,13 @@ function Positions() {
   const quotes = useStore((s) => s.quotes);
   const [closing, setClosing] = useState<Record<string, boolean>>({});
 
-  const close = async (id: string) => {
+  const close = async (p: LivePosition) => {
+    const id = p.id;
     setClosing((x) => ({ ...x, [id]: true }));
     try {
       await c.close(id);
     } catch (e) {
-      pushToast('error', 'Close failed', e instanceof ApiError ? e.detail : 'The exchange did not answer.');
+      pushToast('error', `Closing ${positionLabel(p)} failed`, e instanceof ApiError ? e.detail : 'The exchange did not answer.');
     } finally {
       setClosing((x) => {
         const { [id]: _, ...rest } = x;
@@ -66,15 +67,16 @@ function Positions() {
                 <td className="num" data-label="Entry" data-testid="position-entry">{fmtPriceExact(p.openPrice, d)}</td>
                 <td className="num" data-label="Mark" data-testid="position-mark">{fmtPrice(p.mark, d)}</td>
                 <td className="num liq" data-label="Liq." data-testid="position-liq">{fmtPriceExact(p.liquidationPrice, d)}</td>
-                <td className="num muted" data-label="SL / TP">{p.stopLoss !== null ? fmtPriceExact(p.stopLoss, d) : '—'} / {p.takeProfit !== null ? fmtPriceExact(p.takeProfit, d) : '—'}</td>
+                <td className="num muted wrap" data-label="SL / TP">{p.stopLoss !== null ? fmtPriceExact(p.stopLoss, d) : '—'}&nbsp;/ {p.takeProfit !== null ? fmtPriceExact(p.takeProfit, d) : '—'}</td>
                 <td className="num" data-label="Margin">{fmtUsd(p.margin)}</td>
-                <td className={`num cell-pnl ${pnlClass(p.pnl)}`} data-label="PnL (ROE)">
+                <td className={`num cell-pnl wrap ${pnlClass(p.pnl)}`} data-label="PnL (ROE)">
                   <span data-testid="position-pnl">{fmtUsd(p.pnl, { sign: true })}</span>{' '}
                   <span className="roe">({fmtRoe(p.pnl, p.margin)}%)</span>
                 </td>
                 <td className="num cell-action">
                   <button type="button" className="close-btn" disabled={!!closing[p.id]} data-testid="position-close"
-                    onClick={() => void close(p.id)}>{closing[p.id] ? '…' : 'Close'}</button>
+                    aria-label={`Close ${positionLabel(p)}, entry ${fmtPriceExact(p.openPrice, d)}`}
+                    onClick={() => void close(p)}>{closing[p.id] ? '…' : 'Close'}</button>
                 </td>
               </tr>
             );

@@ -5,12 +5,15 @@ import { useStore } from '../live/store';
 import { formatFixed, USD_SCALE, floorDiv } from '../lib/fixed';
 import { assetLabel, fmtPrice, fmtPriceExact, fmtQty, fmtUsd, pnlClass } from '../lib/format';
 import { previewOrder, type Direction } from '../lib/positionMath';
+import { isDecimalText, parseLeverage } from '../lib/ticketInput';
 
 type Field = 'margin' | 'leverage' | 'stopLoss' | 'takeProfit';
 type ServerErrors = Partial<Record<Field | 'form', string>>;
 
 const LEVERAGE_MARKS = [1, 10, 25, 50, 100];
-const DECIMAL_INPUT = /^\d*\.?\d*$/;
+const MESSAGE_ID: Record<Field, string> = {
+  margin: 'ticket-margin-error', leverage: 'ticket-leverage-error', stopLoss: 'ticket-sl-error', takeProfit: 'ticket-tp-error',
+};
 
 export function OrderTicket() {
   const c = useController();
@@ -20,8 +23,8 @@ export function OrderTicket() {
 
   const [direction, setDirection] = useState<Direction>('LONG');
   const [margin, setMargin] = useState('100');
-  const [leverage, setLeverage] = useState(10);
-  const [leverageText, setLeverageText] = useState<string | null>(null);
+  const [leverage, setLeverage] = useState(10); // the slider
+  const [leverageText, setLeverageText] = useState<string | null>(null); // the box while typed in
   const [stopLoss, setStopLoss] = useState('');
   const [takeProfit, setTakeProfit] = useState('');
   const [serverErrors, setServerErrors] = useState<ServerErrors>({});
@@ -35,24 +38,33 @@ export function OrderTicket() {
   // a new asset or side makes the server's last answer stale
   useEffect(() => setServerErrors({}), [asset?.symbol, direction]);
 
+  // Exactly what the box shows, or null: the order carries this, never an older valid value
+  // (typing 150 passes through 15, which the slider follows).
+  const shownLeverage = leverageText === null ? leverage : parseLeverage(leverageText, maxLeverage);
+
   const preview = useMemo(
     () =>
       previewOrder({
-        direction, margin, leverage, stopLoss, takeProfit,
+        direction, margin, leverage: shownLeverage ?? NaN, stopLoss, takeProfit,
         bid: quote?.bid ?? null, ask: quote?.ask ?? null,
         mmrPpm: asset?.mmrPpm ?? 5000n,
         freeCents: free, minMarginCents: asset?.minMargin, maxMarginCents: asset?.maxMargin, maxLeverage,
       }),
-    [direction, margin, leverage, stopLoss, takeProfit, quote, asset, free, maxLeverage],
+    [direction, margin, shownLeverage, stopLoss, takeProfit, quote, asset, free, maxLeverage],
   );
 
   const decimals = quote?.decimals ?? 2;
-  const leverageTextError =
-    leverageText !== null && !(Number.isInteger(Number(leverageText)) && leverageText !== '' && Number(leverageText) >= 1 && Number(leverageText) <= maxLeverage)
-      ? `Leverage must be a whole number from 1 to ${maxLeverage}.`
-      : undefined;
-  const err = (f: Field) => serverErrors[f] ?? (f === 'leverage' ? leverageTextError : undefined) ?? preview.errors[f];
-  const isServer = (f: Field) => !!serverErrors[f];
+  // Text the request cannot carry blocks submit (its message is an error); the other checks
+  // only warn, the engine has the last word on them.
+  const unsendable: Record<Field, boolean> = {
+    margin: margin.trim() !== '' && !isDecimalText(margin),
+    leverage: shownLeverage === null,
+    stopLoss: stopLoss.trim() !== '' && !isDecimalText(stopLoss),
+    takeProfit: takeProfit.trim() !== '' && !isDecimalText(takeProfit),
+  };
+  const err = (f: Field) => serverErrors[f] ?? preview.errors[f];
+  const message = (f: Field) => ({ id: MESSAGE_ID[f], text: err(f), server: !!serverErrors[f], blocking: unsendable[f] });
+  const described = (f: Field) => ({ 'aria-invalid': !!err(f), 'aria-describedby': err(f) ? MESSAGE_ID[f] : undefined });
   const edit = (f: Field, set: (v: string) => void) => (v: string) => {
     set(v);
     if (serverErrors[f] || serverErrors.form) setServerErrors((e) => ({ ...e, [f]: undefined, form: undefined }));
@@ -63,23 +75,22 @@ export function OrderTicket() {
     edit('margin', setMargin)(formatFixed(floorDiv(free * num, den), USD_SCALE));
   };
 
-  const canSubmit = !!asset && !busy && margin.trim() !== '' && DECIMAL_INPUT.test(margin.trim()) && margin.trim() !== '.';
+  const canSubmit = !!asset && !busy && margin.trim() !== '' && !Object.values(unsendable).some(Boolean);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (!asset || !canSubmit) return;
+    if (!asset || !canSubmit || shownLeverage === null) return;
     setBusy(true);
     setServerErrors({});
     try {
       // the engine has the last word: warnings above do not block, its answer is shown by the field
-      await c.open({ asset: asset.symbol, direction, margin, leverage, stopLossPrice: stopLoss, takeProfitPrice: takeProfit });
+      await c.open({ asset: asset.symbol, direction, margin, leverage: shownLeverage, stopLossPrice: stopLoss, takeProfitPrice: takeProfit });
       setStopLoss('');
       setTakeProfit('');
     } catch (ex) {
       if (ex instanceof ApiError) {
-        const f = fieldForError(ex);
-        if (f === 'margin' || f === 'leverage' || f === 'stopLoss' || f === 'takeProfit') setServerErrors({ [f]: ex.detail });
-        else setServerErrors({ form: ex.detail });
+        const fields = fieldsFor(ex, { stopLoss, takeProfit });
+        setServerErrors(fields.length ? Object.fromEntries(fields.map((f) => [f, ex.detail])) : { form: ex.detail });
       } else {
         setServerErrors({ form: 'The order could not be sent. Try again.' });
       }
@@ -111,9 +122,9 @@ export function OrderTicket() {
 
       <label className="field">
         <span>Margin <em>USD</em></span>
-        <input inputMode="decimal" autoComplete="off" value={margin} aria-invalid={!!err('margin')}
+        <input inputMode="decimal" autoComplete="off" value={margin} {...described('margin')}
           data-testid="ticket-margin" onChange={(e) => edit('margin', setMargin)(e.target.value)} />
-        <FieldMessage id="ticket-margin-error" text={err('margin')} server={isServer('margin')} />
+        <FieldMessage {...message('margin')} />
       </label>
       <div className="chips" aria-label="Margin as a share of the free balance">
         {([[1n, 10n, '10%'], [1n, 4n, '25%'], [1n, 2n, '50%'], [1n, 1n, 'Max']] as const).map(([n, d, label]) => (
@@ -125,11 +136,13 @@ export function OrderTicket() {
         <span className="field-label">
           Leverage
           <input type="number" className="lev-input" min={1} max={maxLeverage} step={1} value={leverageText ?? leverage} aria-label="Leverage"
-            data-testid="ticket-leverage-input" onBlur={() => setLeverageText(null)}
+            {...described('leverage')} data-testid="ticket-leverage-input"
+            // an invalid box keeps its text and message: snapping back on blur hid what was wrong
+            onBlur={() => { if (shownLeverage !== null) setLeverageText(null); }}
             onChange={(e) => edit('leverage', (v) => {
               setLeverageText(v); // let the field be empty while typing; the slider follows valid values
-              const n = Number(v);
-              if (v !== '' && Number.isInteger(n) && n >= 1 && n <= maxLeverage) setLeverage(n);
+              const n = parseLeverage(v, maxLeverage);
+              if (n !== null) setLeverage(n);
             })(e.target.value)} />
           <em>x</em>
         </span>
@@ -140,21 +153,21 @@ export function OrderTicket() {
             <button key={m} type="button" className={leverage === m ? 'active' : ''} onClick={() => edit('leverage', () => { setLeverageText(null); setLeverage(m); })('')}>{m}x</button>
           ))}
         </div>
-        <FieldMessage id="ticket-leverage-error" text={err('leverage')} server={isServer('leverage')} />
+        <FieldMessage {...message('leverage')} />
       </div>
 
       <div className="row2">
         <label className="field">
           <span>Stop-loss <em>optional</em></span>
           <input inputMode="decimal" autoComplete="off" placeholder={isLong ? 'below entry' : 'above entry'} value={stopLoss}
-            aria-invalid={!!err('stopLoss')} data-testid="ticket-sl" onChange={(e) => edit('stopLoss', setStopLoss)(e.target.value)} />
-          <FieldMessage id="ticket-sl-error" text={err('stopLoss')} server={isServer('stopLoss')} />
+            {...described('stopLoss')} data-testid="ticket-sl" onChange={(e) => edit('stopLoss', setStopLoss)(e.target.value)} />
+          <FieldMessage {...message('stopLoss')} />
         </label>
         <label className="field">
           <span>Take-profit <em>optional</em></span>
           <input inputMode="decimal" autoComplete="off" placeholder={isLong ? 'above entry' : 'below entry'} value={takeProfit}
-            aria-invalid={!!err('takeProfit')} data-testid="ticket-tp" onChange={(e) => edit('takeProfit', setTakeProfit)(e.target.value)} />
-          <FieldMessage id="ticket-tp-error" text={err('takeProfit')} server={isServer('takeProfit')} />
+            {...described('takeProfit')} data-testid="ticket-tp" onChange={(e) => edit('takeProfit', setTakeProfit)(e.target.value)} />
+          <FieldMessage {...message('takeProfit')} />
         </label>
       </div>
 
@@ -181,10 +194,19 @@ export function OrderTicket() {
   );
 }
 
-function FieldMessage({ id, text, server }: { id: string; text?: string; server: boolean }) {
+/** The engine's answers for the ticket's fields; TRIGGER_PRICE_INVALID names no side, so it goes by each price sent. */
+function fieldsFor(ex: ApiError, sent: { stopLoss: string; takeProfit: string }): Field[] {
+  if (ex.code === 'TRIGGER_PRICE_INVALID') return (['stopLoss', 'takeProfit'] as const).filter((f) => sent[f].trim() !== '');
+  const f = fieldForError(ex);
+  return f === 'margin' || f === 'leverage' || f === 'stopLoss' || f === 'takeProfit' ? [f] : [];
+}
+
+/** An error (the engine's, or text that cannot be sent) interrupts as an alert; a warning is announced politely. */
+function FieldMessage({ id, text, server, blocking }: { id: string; text?: string; server: boolean; blocking: boolean }) {
   if (!text) return null;
+  const error = server || blocking;
   return (
-    <small className={server ? 'error' : 'warn'} id={id} data-testid={id} data-source={server ? 'api' : 'client'} role={server ? 'alert' : undefined}>
+    <small className={error ? 'error' : 'warn'} id={id} data-testid={id} data-source={server ? 'api' : 'client'} role={error ? 'alert' : 'status'}>
       {text}
     </small>
   );

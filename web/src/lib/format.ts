@@ -44,3 +44,8 @@ export function pnlClass(v: bigint | null | undefined): string {
 export function assetLabel(symbol: string): string {
   return symbol.replace('_', '/');
 }
+
+/** Names a position for the trader (toasts, the Close button's accessible name): "SOL/USDC LONG 10x". */
+export function positionLabel(p: { asset: string; direction: string; leverage: number | string }): string {
+  return `${assetLabel(p.asset)} ${p.direction} ${p.leverage}x`;
+}

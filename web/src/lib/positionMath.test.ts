@@ -140,6 +140,13 @@ describe('order preview', () => {
     expect(previewOrder({ ...base, takeProfit: '239' }).errors.takeProfit).toMatch(/above/);
     expect(previewOrder({ ...base, direction: 'SHORT', stopLoss: '239' }).errors.stopLoss).toMatch(/above/);
     expect(previewOrder({ ...base, leverage: 101 }).errors.leverage).toBeDefined();
+    expect(previewOrder({ ...base, leverage: NaN }).notional).toBeNull();
+    // text the request cannot carry gets the format, not a misleading range message
+    expect(previewOrder({ ...base, margin: '1,000' }).errors.margin).toMatch(/no commas/);
+    expect(previewOrder({ ...base, margin: '1e3' }).requiredMargin).toBeNull();
+    expect(previewOrder({ ...base, stopLoss: '1,000' }).errors.stopLoss).toMatch(/no commas/);
+    expect(previewOrder({ ...base, takeProfit: 'abc' }).errors.takeProfit).toMatch(/no commas/);
+    expect(previewOrder({ ...base, stopLoss: '0' }).errors.stopLoss).toMatch(/positive/);
     expect(previewOrder({ ...base, bid: null, ask: null }).errors.price).toBeDefined();
     // a 100x LONG with a 1 % spread is liquidated by the spread alone
     expect(previewOrder({ ...base, leverage: 100, bid: price('99'), ask: price('100') }).errors.leverage).toMatch(/spread/);

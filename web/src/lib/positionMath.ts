@@ -11,6 +11,7 @@
 // valued/closed at the ask.
 
 import { ceilDiv, floorDiv, max, parseFixed, pow10, PRICE_SCALE, QTY_SCALE, USD_SCALE } from './fixed';
+import { DECIMAL_FORMAT_HINT, isDecimalText } from './ticketInput';
 
 export type Direction = 'LONG' | 'SHORT';
 
@@ -76,7 +77,7 @@ export function equityFor(freeCents: bigint, positions: { marginCents: bigint; p
 export interface OrderPreviewInput {
   direction: Direction;
   margin: string; // as typed
-  leverage: number;
+  leverage: number; // NaN when the leverage box holds no valid number: nothing is previewed
   bid: bigint | null; // 1e-8
   ask: bigint | null;
   mmrPpm: bigint;
@@ -114,9 +115,9 @@ export function previewOrder(i: OrderPreviewInput): OrderPreview {
   };
 
   const marginText = i.margin.trim();
-  const margin = marginText === '' ? null : parseFixed(marginText, USD_SCALE);
+  const margin = marginText === '' || !isDecimalText(marginText) ? null : parseFixed(marginText, USD_SCALE);
   if (marginText !== '' && margin === null) {
-    errors.margin = /^\d*\.?\d*$/.test(marginText) ? 'At most 2 decimals (cents).' : 'Enter an amount in USD.';
+    errors.margin = isDecimalText(marginText) ? 'At most 2 decimals (cents).' : DECIMAL_FORMAT_HINT;
   } else if (margin !== null) {
     if (margin <= 0n) errors.margin = 'Margin must be greater than zero.';
     else if (i.minMarginCents != null && margin < i.minMarginCents) errors.margin = 'Below the minimum margin.';
@@ -130,6 +131,10 @@ export function previewOrder(i: OrderPreviewInput): OrderPreview {
   const trigger = (text: string | undefined, key: 'stopLoss' | 'takeProfit'): bigint | null => {
     const t = (text ?? '').trim();
     if (t === '') return null;
+    if (!isDecimalText(t)) {
+      errors[key] = DECIMAL_FORMAT_HINT;
+      return null;
+    }
     const v = parseFixed(t, PRICE_SCALE);
     if (v === null || v <= 0n) {
       errors[key] = 'Enter a positive price with at most 8 decimals.';

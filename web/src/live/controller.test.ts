@@ -11,6 +11,7 @@ vi.mock('../api/trading', () => ({
   getBalance: vi.fn(async () => ({ balances: { USD: '4500' }, lockedMargin: '500', equity: '5000' })),
   getOpenTrades: vi.fn(async () => api.open),
   getClosedTrades: vi.fn(async () => ({ trades: api.closed, nextCursor: null })),
+  closeTrade: vi.fn(async (tradeId: string) => ({ tradeId, closePrice: '95010', pnl: '-2.64', marginReturned: '500', totalReturn: '497.36' })),
 }));
 
 import { TerminalController } from './controller';
@@ -47,6 +48,20 @@ describe('terminal controller', () => {
 
     await c.refreshAccount(); // nothing new: no second toast
     expect(store.get().toasts).toHaveLength(1);
+    c.stop();
+  });
+
+  it('names the position in the toast of a close this page asked for', async () => {
+    const c = new TerminalController();
+    api.open = [{ ...trade, markPrice: '95010', unrealizedPnl: '-2.64', status: 'open' }];
+    await c.refreshAccount();
+    api.open = [];
+    await c.close('b1');
+    const toasts = store.get().toasts;
+    expect(toasts).toHaveLength(1);
+    expect(toasts[0].kind).toBe('manual');
+    expect(toasts[0].title).toBe('BTC/USDC SHORT 50x closed');
+    expect(toasts[0].body).toBe('at 95,010.00 · PnL -2.64 USD');
     c.stop();
   });
 

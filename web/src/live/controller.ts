@@ -6,6 +6,7 @@ import { ApiError } from '../api/http';
 import * as trading from '../api/trading';
 import type { ClosedTradeView, PriceView } from '../api/types';
 import { formatFixed, parseFixed, PRICE_SCALE, QTY_SCALE, USD_SCALE } from '../lib/fixed';
+import { positionLabel } from '../lib/format';
 import { LiveStream, type PushMessage } from './stream';
 import { store, toAsset, toBalance, toPosition, toQuote, type Toast, type ToastKind } from './store';
 
@@ -261,11 +262,13 @@ export class TerminalController {
 
   async close(tradeId: string): Promise<void> {
     this.closingHere.add(tradeId);
+    // named before the close: the answer does not say which position it was
+    const p = store.get().positions.find((x) => x.id === tradeId);
     try {
       const r = await trading.closeTrade(tradeId);
       this.toasted.add(tradeId);
       const pnl = usd(r.pnl);
-      pushToast('manual', 'Position closed', `at ${showPrice(r.closePrice)} · PnL ${pnl === null ? r.pnl : showUsd(pnl)} USD`);
+      pushToast('manual', p ? `${positionLabel(p)} closed` : 'Position closed', `at ${showPrice(r.closePrice)} · PnL ${pnl === null ? r.pnl : showUsd(pnl)} USD`);
     } catch (e) {
       this.closingHere.delete(tradeId);
       throw e;
