@@ -22,6 +22,7 @@ ExchangeSettings settings;
 try
 {
     settings = ExchangeSettings.From(builder.Configuration, builder.Environment.IsDevelopment());
+    DataFolderLock.Take(settings.DataDirectory).Dispose(); // refused here in one line; the host holds it while it runs
 }
 catch (InvalidConfigurationException e)
 {
@@ -36,7 +37,6 @@ app.UseExchangeServer();
 SocketThreads.CompleteSocketsInline(settings); // after Build: test hosts stop there and keep the default
 try
 {
-    using var dataFolder = DataFolderLock.Take(settings.DataDirectory);
     await app.RunAsync();
 }
 catch (InvalidConfigurationException e)
