@@ -147,6 +147,19 @@ public static class LedgerReason
 /// The highest engine event sequence already written, advanced in the same transaction as
 /// the rows, so that a replay skips exactly what is there. One row (Id 1) per engine.
 /// </summary>
+/// <summary>
+/// A sign-in token its owner signed out of before it expired: refused from then on, on every
+/// server that shares the database. Rows past their expiry are useless and get deleted.
+/// </summary>
+public sealed class SignedOutToken
+{
+    /// <summary>The token's <c>jti</c>.</summary>
+    public required string TokenId { get; set; }
+
+    public Guid UserId { get; set; }
+    public long ExpiresAtMs { get; set; }
+}
+
 public sealed class RecorderCursor
 {
     public const int DefaultId = 1;

@@ -30,6 +30,7 @@ public class ExchangeDbContext : DbContext
     public DbSet<LedgerEntry> Ledger => Set<LedgerEntry>();
     public DbSet<RecorderCursor> RecorderCursors => Set<RecorderCursor>();
     public DbSet<Candle> Candles => Set<Candle>();
+    public DbSet<SignedOutToken> SignedOutTokens => Set<SignedOutToken>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -107,6 +108,13 @@ public class ExchangeDbContext : DbContext
             cursor.Property(c => c.Id).ValueGeneratedNever();
             // Present from the first migration on, so the recorder only ever updates it.
             cursor.HasData(new RecorderCursor { Id = RecorderCursor.DefaultId, LastEventSequence = 0 });
+        });
+
+        modelBuilder.Entity<SignedOutToken>(token =>
+        {
+            token.ToTable("SignedOutTokens");
+            token.HasKey(t => t.TokenId);
+            token.Property(t => t.TokenId).HasMaxLength(64);
         });
 
         modelBuilder.Entity<Candle>(candle =>

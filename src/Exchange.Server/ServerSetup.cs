@@ -25,11 +25,14 @@ internal static class ServerSetup
     public static void AddExchangeServer(this IServiceCollection services, ExchangeSettings settings)
     {
         services.AddSingleton(settings);
+        services.AddHostedService<DataFolderLock>(); // first: built, and so taken, before any other hosted service
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(settings.Engine);
         // Hosted services start in this order and stop in reverse: migrate, recorder, engine
         // (recovery, then a final snapshot on stop while the recorder still runs), feed.
         services.AddExchangeDatabase(settings.DatabaseUrl, settings.DataDirectory);
+        services.AddSingleton<SignedOutTokens>();
+        services.AddHostedService(sp => sp.GetRequiredService<SignedOutTokens>()); // after the migration
         services.AddEventRecorder(settings.Engine,
             new EventRecorderOptions { OverflowDirectory = Path.Combine(settings.DataDirectory, RecorderOverflowFolder) });
         services.AddSingleton(sp => new EventFanout(sp.GetRequiredService<EventRecorder>(), new Lazy<PushHub>(sp.GetRequiredService<PushHub>)));
@@ -46,7 +49,7 @@ internal static class ServerSetup
         services.AddSingleton(sp => new AuthTokens(settings.JwtKey, sp.GetRequiredService<TimeProvider>()));
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<AuthTokens, TimeProvider>((options, tokens, time) =>
+            .Configure<AuthTokens, TimeProvider, SignedOutTokens>((options, tokens, time, signedOut) =>
             {
                 options.MapInboundClaims = false;
                 options.SaveToken = false; // nothing reads the token back from the request's properties; saves copying it per request
@@ -60,6 +63,12 @@ internal static class ServerSetup
                     {
                         if (string.IsNullOrEmpty(context.Request.Headers.Authorization))
                             context.Token = context.Request.Cookies[AuthTokens.CookieName];
+                        return Task.CompletedTask;
+                    },
+                    // Also for a token remembered as valid (RememberingTokenHandler): a sign-out counts at once.
+                    OnTokenValidated = context =>
+                    {
+                        if (signedOut.IsSignedOut(context.Principal!)) context.Fail("This token was signed out of.");
                         return Task.CompletedTask;
                     },
                     OnChallenge = async context =>

@@ -31,7 +31,7 @@ public static class AuthApi
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         auth.MapGet("/me", MeAsync).RequireAuthorization().WithSummary("The signed-in user");
         auth.MapGet("/session", SessionAsync).WithSummary("The signed-in user, or null: 200 either way (for pages deciding what to show)");
-        auth.MapPost("/signout", SignOut).WithSummary("Forget the auth cookie");
+        auth.MapPost("/signout", SignOutAsync).WithSummary("Sign out: the token sent is refused from now on (cookie or Bearer), and the cookie is deleted");
         return app;
     }
 
@@ -88,8 +88,9 @@ public static class AuthApi
         return TypedResults.Ok(new SessionView(user is null ? null : new UserView(user.Id, user.Email, user.CreatedAtMs)));
     }
 
-    private static NoContent SignOut(HttpContext http)
+    private static async Task<NoContent> SignOutAsync(HttpContext http, ClaimsPrincipal principal, SignedOutTokens signedOut)
     {
+        if (principal.Identity?.IsAuthenticated == true) await signedOut.SignOutAsync(principal);
         http.Response.Cookies.Delete(AuthTokens.CookieName, AuthTokens.CookieOptions(http.Request, DateTimeOffset.UnixEpoch));
         return TypedResults.NoContent();
     }

@@ -12,6 +12,7 @@ public sealed class AuthTokens(SymmetricSecurityKey key, TimeProvider time)
     public const string Issuer = "exchange";
     public const string Audience = "exchange";
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
+    public const string TokenIdClaim = "jti";
 
     public (string Token, DateTimeOffset ExpiresAt) Issue(Guid userId, string email)
     {
@@ -24,7 +25,9 @@ public sealed class AuthTokens(SymmetricSecurityKey key, TimeProvider time)
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
             Expires = expires.UtcDateTime,
-            Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("email", email)]),
+            // jti: what signing out names, so that this token, and only this one, is refused after it.
+            Subject = new ClaimsIdentity([new Claim("sub", userId.ToString()), new Claim("email", email),
+                new Claim(TokenIdClaim, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)))]),
             SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
         });
         return (token, expires);

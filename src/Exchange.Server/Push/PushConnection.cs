@@ -17,7 +17,8 @@ namespace Exchange.Server.Push;
 /// Closing or aborting still ends a send stuck behind a client that stopped reading: the socket
 /// is aborted (as a cancelled WebSocket send would do).
 /// </remarks>
-internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub) : IDisposable
+/// <param name="signedIn">For a trader's socket: whether its token still holds (not signed out of, not expired), asked at each wake-up.</param>
+internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, Func<bool>? signedIn = null) : IDisposable
 {
     public const int MaxQueuedEvents = 1024;
     private static readonly TimeSpan PingEvery = TimeSpan.FromSeconds(15);
@@ -83,6 +84,7 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub) 
             for (var i = 0; i < hub.AssetCount; i++) _dirtyPrices |= 1 << i;
             while (!token.IsCancellationRequested && socket.State == WebSocketState.Open)
             {
+                if (signedIn?.Invoke() == false) break; // a trader's stream must not outlive the sign-in it opened with
                 while (_events.Reader.TryRead(out var message)) await SendAsync(message, token);
                 var dirty = Interlocked.Exchange(ref _dirtyPrices, 0);
                 for (var i = 0; dirty != 0; i++, dirty >>= 1)

@@ -96,9 +96,9 @@ public sealed class PushHub
     }
 
     /// <summary>Serves one socket until it closes.</summary>
-    public async Task ServeAsync(WebSocket socket, Guid? user, CancellationToken stopping)
+    public async Task ServeAsync(WebSocket socket, Guid? user, CancellationToken stopping, Func<bool>? signedIn = null)
     {
-        using var connection = new PushConnection(socket, user, this);
+        using var connection = new PushConnection(socket, user, this, signedIn);
         _all.TryAdd(connection, 0);
         if (user is { } id) _byUser.GetOrAdd(id, _ => new()).TryAdd(connection, 0);
         try

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Exchange.Data;
 using Exchange.Journal;
 using Exchange.Server.Api;
+using Exchange.Server.Auth;
 
 namespace Exchange.Server.Push;
 
@@ -13,7 +14,8 @@ public static class StreamApi
 {
     public static IEndpointRouteBuilder MapStreamApi(this IEndpointRouteBuilder app)
     {
-        app.Map("/api/v1/stream", async (HttpContext http, ClaimsPrincipal principal, PushHub hub, IHostApplicationLifetime lifetime) =>
+        app.Map("/api/v1/stream", async (HttpContext http, ClaimsPrincipal principal, PushHub hub, IHostApplicationLifetime lifetime,
+            SignedOutTokens signedOut, TimeProvider time) =>
         {
             if (!http.WebSockets.IsWebSocketRequest)
                 return ApiProblem.BadRequest("WEBSOCKET_REQUIRED", "Connect with a WebSocket upgrade.");
@@ -22,10 +24,18 @@ public static class StreamApi
                 return ApiProblem.For(StatusCodes.Status403Forbidden, "CROSS_ORIGIN_REFUSED",
                     "A trader's stream opens only from this exchange's own pages (the Origin must match the host).");
             using var socket = await http.WebSockets.AcceptWebSocketAsync();
-            await hub.ServeAsync(socket, user, lifetime.ApplicationStopping);
+            await hub.ServeAsync(socket, user, lifetime.ApplicationStopping, user is null ? null : StillSignedIn(principal, signedOut, time));
             return Results.Empty;
         }).ExcludeFromDescription();
         return app;
+    }
+
+    /// <summary>Until the token is signed out of or expires: then the socket closes, at its next message or ping.</summary>
+    private static Func<bool> StillSignedIn(ClaimsPrincipal principal, SignedOutTokens signedOut, TimeProvider time)
+    {
+        var tokenId = principal.FindFirstValue(AuthTokens.TokenIdClaim);
+        var expiresAtMs = long.TryParse(principal.FindFirstValue("exp"), out var exp) ? exp * 1000 : long.MaxValue;
+        return () => (tokenId is null || !signedOut.IsSignedOut(tokenId)) && time.GetUtcNow().ToUnixTimeMilliseconds() < expiresAtMs;
     }
 
     /// <summary>

@@ -172,6 +172,23 @@ namespace Exchange.Data.Migrations.Postgres
                         });
                 });
 
+            modelBuilder.Entity("Exchange.Data.SignedOutToken", b =>
+                {
+                    b.Property<string>("TokenId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long>("ExpiresAtMs")
+                        .HasColumnType("bigint");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("TokenId");
+
+                    b.ToTable("SignedOutTokens", (string)null);
+                });
+
             modelBuilder.Entity("Exchange.Data.Trade", b =>
                 {
                     b.Property<string>("TradeId")

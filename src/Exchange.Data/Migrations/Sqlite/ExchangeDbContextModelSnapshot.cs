@@ -167,6 +167,23 @@ namespace Exchange.Data.Migrations.Sqlite
                         });
                 });
 
+            modelBuilder.Entity("Exchange.Data.SignedOutToken", b =>
+                {
+                    b.Property<string>("TokenId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ExpiresAtMs")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("TokenId");
+
+                    b.ToTable("SignedOutTokens", (string)null);
+                });
+
             modelBuilder.Entity("Exchange.Data.Trade", b =>
                 {
                     b.Property<string>("TradeId")
