@@ -155,20 +155,35 @@ internal static class ServerSetup
             ? Results.Ok(new { status = "alive" })
             : Results.Json(new { status = "engine stopped" }, statusCode: StatusCodes.Status503ServiceUnavailable)) // why: in the log
             .ExcludeFromDescription();
-        app.MapGet("/readyz", async (EngineHost engine, EventRecorder recorder, ExchangeDbContext db) =>
+        app.MapGet("/readyz", async (EngineHost engine, EventRecorder recorder, ExchangeDbContext db, PriceBoard board,
+            ExchangeSettings settings, TimeProvider time) =>
         {
             var database = await db.Database.CanConnectAsync();
-            var ready = database && engine.Fault is null;
+            // With a feed of its own, an exchange without fresh prices rejects every order (NO_PRICE,
+            // PRICE_STALE): not ready, whatever else works.
+            var stalePrices = settings.Roles.Contains("feed") ? StalePrices(board, settings, time) : [];
+            var status = engine.Fault is not null ? "engine stopped"
+                : !database ? "database unreachable"
+                : stalePrices.Count > 0 ? "no fresh prices for " + string.Join(", ", stalePrices)
+                : "ready";
             var body = new
             {
-                status = engine.Fault is not null ? "engine stopped" : database ? "ready" : "database unreachable",
+                status,
                 sequence = engine.DurableSequence,
                 recoveredInMs = (long)engine.Recovery.Duration.TotalMilliseconds,
                 recorderQueue = recorder.QueueLength,
                 recorderFailures = recorder.ConsecutiveFailures,
             };
-            return ready ? Results.Ok(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+            return status == "ready" ? Results.Ok(body) : Results.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
         }).ExcludeFromDescription();
+    }
+
+    /// <summary>The feed's assets whose last price is older than the engine accepts for an order.</summary>
+    private static List<string> StalePrices(PriceBoard board, ExchangeSettings settings, TimeProvider time)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var fresh = board.All().Where(p => now - p.Timestamp <= settings.Engine.PriceMaxAgeMs).Select(p => p.Asset).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return [.. settings.Feed.Assets.Where(a => !fresh.Contains(a))];
     }
 
     // Vite names every file under /assets by its content hash: those are cached for good; the page
