@@ -86,7 +86,7 @@ public static class CandlesApi
             return ApiProblem.BadRequest("INVALID_LIMIT", $"limit must be a whole number from 1 to {MaxLimit}.");
 
         var rows = await candles.QueryAsync(config.Assets[id.Index].Symbol, width, from, to, limit, cancellationToken);
-        return TypedResults.Ok(rows.ConvertAll(c => new CandleView(c.OpenTimeMs, c.Open, c.High, c.Low, c.Close)));
+        return TypedResults.Ok(rows.ConvertAll(c => new CandleView(c.OpenTimeMs, TradesApi.Plain(c.Open), TradesApi.Plain(c.High), TradesApi.Plain(c.Low), TradesApi.Plain(c.Close))));
     }
 
     private static bool TryMilliseconds(string? text, long fallback, out long value)

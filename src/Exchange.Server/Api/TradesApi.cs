@@ -55,9 +55,9 @@ public static class TradesApi
         var query = db.Trades.AsNoTracking().Where(t => t.UserId == user && t.Status == "closed");
         if (before is { } cursor) query = query.Where(t => t.ClosedAtMs < cursor);
         var rows = await query.OrderByDescending(t => t.ClosedAtMs).Take(take + 1).ToListAsync();
-        var page = rows.Take(take).Select(t => new ClosedTradeView(t.TradeId, t.Asset, t.Direction, t.OpenPrice, t.Quantity,
-            t.Margin, t.Leverage, t.LiquidationPrice, t.StopLossPrice, t.TakeProfitPrice, t.OpenedAtMs, t.ClosePrice,
-            t.CloseReason, t.Pnl, t.Payout, t.ClosedAtMs)).ToList();
+        var page = rows.Take(take).Select(t => new ClosedTradeView(t.TradeId, t.Asset, t.Direction, Plain(t.OpenPrice), Plain(t.Quantity),
+            Plain(t.Margin), t.Leverage, Plain(t.LiquidationPrice), Plain(t.StopLossPrice), Plain(t.TakeProfitPrice), t.OpenedAtMs,
+            Plain(t.ClosePrice), t.CloseReason, Plain(t.Pnl), Plain(t.Payout), t.ClosedAtMs)).ToList();
         var next = rows.Count > take ? page[^1].ClosedAt?.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
         return TypedResults.Ok(new TradePage<ClosedTradeView>(page, next));
     }
@@ -97,6 +97,15 @@ public static class TradesApi
         return TypedResults.Ok(new OrderView(outcome.OrderId, outcome.Command, outcome.Status, outcome.Code.Name(),
             outcome.Code.Message(), outcome.Sequence, outcome.LatencyMs, outcome.CreatedAtMs, outcome.Data));
     }
+
+    /// <summary>
+    /// Without trailing zeros: a database hands decimals back with its column's scale (PostgreSQL's
+    /// numeric(_, 8) gives 94987.09000000, SQLite's text 1000.0), where the engine's replies say
+    /// 94987.09 and 1000; the same trade reads the same from both.
+    /// </summary>
+    internal static decimal Plain(decimal value) => value / 1.0000000000000000000000000000m;
+
+    internal static decimal? Plain(decimal? value) => value is { } v ? Plain(v) : null;
 
     private static ProblemHttpResult Rejected(RejectCode code)
     {
