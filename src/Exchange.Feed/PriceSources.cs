@@ -24,8 +24,16 @@ public static class PriceSources
         if (string.Equals(source, FeedOptions.Backpack, StringComparison.OrdinalIgnoreCase))
             return new BackpackBookTickerSource(BookTickerOptionsFor(options), time, logger);
         if (source.StartsWith(FeedOptions.ReplayPrefix, StringComparison.OrdinalIgnoreCase))
-            return ReplayPriceSource.FromFile(source[FeedOptions.ReplayPrefix.Length..], options.Assets,
+        {
+            var replay = ReplayPriceSource.FromFile(source[FeedOptions.ReplayPrefix.Length..], options.Assets,
                 TimeSpan.FromMilliseconds(options.UpdateIntervalMs), time);
+            // An asset the file never quotes would have no price for as long as the exchange runs.
+            var missing = options.Assets.Where(a => !replay.Rows.Any(r => string.Equals(r.Symbol, a, StringComparison.OrdinalIgnoreCase))).ToList();
+            if (missing.Count > 0)
+                throw new FeedConfigurationException("POLLER_ASSETS",
+                    $"the replay file has no rows for {string.Join(", ", missing)}: select the assets it quotes");
+            return replay;
+        }
 
         throw new FeedConfigurationException("POLLER_SOURCE",
             $"unknown source '{source}' (expected simulated, binance, backpack or replay:<path>)");

@@ -339,7 +339,8 @@ public sealed partial class EngineHost : IDisposable
         }
         finally
         {
-            _journal.Dispose();
+            if (Fault is null) _journal.Dispose();
+            else _journal.Abandon(); // what was not durable at the failure was never acknowledged
             _wake.Dispose();
             _metrics.Dispose();
         }

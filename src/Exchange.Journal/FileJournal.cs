@@ -153,9 +153,18 @@ public sealed partial class FileJournal : IDisposable
     }
 
     /// <summary>Commits what is pending, then closes the files. Call it once the producer has stopped.</summary>
-    public void Dispose()
+    public void Dispose() => Close(commitPending: true);
+
+    /// <summary>
+    /// Closes the files without committing what is pending: for a producer that failed part-way,
+    /// whose uncommitted records nobody heard back about and must not come back at recovery (one
+    /// of them may be the input it failed on, which would fail recovery the same way).
+    /// </summary>
+    public void Abandon() => Close(commitPending: false);
+
+    private void Close(bool commitPending)
     {
-        if (Volatile.Read(ref pendingLength) > 0)
+        if (commitPending && Volatile.Read(ref pendingLength) > 0)
         {
             try
             {

@@ -56,6 +56,35 @@ public class FileJournalTests
     }
 
     [Fact]
+    public void Abandoning_keeps_what_was_committed_and_drops_what_was_only_appended()
+    {
+        using var dir = new TempJournalDirectory();
+        var journal = FileJournal.Open(dir.Path, NoFsync());
+        for (var s = 1; s <= 10; s++) journal.Append(s, PayloadFor(s));
+        journal.Commit();
+        for (var s = 11; s <= 15; s++) journal.Append(s, PayloadFor(s));
+
+        journal.Abandon();
+
+        using var reopened = FileJournal.Open(dir.Path, NoFsync());
+        Assert.Equal(10, reopened.LastSequence);
+        AssertRecords(reopened, 1, 10);
+    }
+
+    [Fact]
+    public void Disposing_commits_what_was_appended()
+    {
+        using var dir = new TempJournalDirectory();
+        var journal = FileJournal.Open(dir.Path, NoFsync());
+        for (var s = 1; s <= 15; s++) journal.Append(s, PayloadFor(s));
+
+        journal.Dispose();
+
+        using var reopened = FileJournal.Open(dir.Path, NoFsync());
+        Assert.Equal(15, reopened.LastSequence);
+    }
+
+    [Fact]
     public void Record_larger_than_a_segment_gets_a_segment_of_its_own()
     {
         using var dir = new TempJournalDirectory();

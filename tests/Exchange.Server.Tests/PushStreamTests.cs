@@ -139,6 +139,23 @@ public sealed class PushStreamTests : IAsyncLifetime
             Assert.Contains(await socket.DrainAsync(TimeSpan.FromSeconds(1)), m => Type(m) == "trade_opened" && m["tradeId"]!.GetValue<string>() == opened);
     }
 
+    [Fact]
+    public async Task Behind_a_proxy_that_rewrites_the_host_the_forwarded_host_is_the_sites_own()
+    {
+        var trader = await _app.TraderAsync();
+        var client = _app.Server.CreateWebSocketClient();
+        client.ConfigureRequest = r =>
+        {
+            r.Headers.Cookie = $"authToken={trader.Token}";
+            r.Headers.Origin = "https://exchange.example";
+            r.Headers["X-Forwarded-Host"] = "exchange.example";
+        };
+
+        using var socket = new StreamClient(await client.ConnectAsync(new Uri(_app.Server.BaseAddress, "api/v1/stream"), CancellationToken.None));
+
+        Assert.Contains(await socket.DrainAsync(TimeSpan.FromSeconds(1)), m => Type(m) == "price");
+    }
+
     [Theory]
     [InlineData("http://localhost:8080")] // another port of the same host: same site, so the cookie comes along
     [InlineData("http://evil.localhost")]

@@ -184,6 +184,22 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
         Assert.Equal(4_900m, (await trader.GetJsonAsync("/api/v1/balance"))["balances"]!["USD"].Dec());
     }
 
+    [Fact]
+    public async Task A_close_retried_through_the_other_route_with_the_id_in_other_case_gets_its_first_outcome()
+    {
+        var trader = await _app.TraderAsync();
+        var tradeId = await trader.OpenAsync("SOL_USDC", "LONG", 100, 5);
+        var key = Guid.NewGuid().ToString();
+
+        var first = await SendWithKey(trader, "/api/v1/engine", key, new { command = "CLOSE_TRADE", tradeId = tradeId.ToUpperInvariant() });
+        var retry = await SendWithKey(trader, $"/api/v1/trades/{tradeId}/close", key, null);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        var closed = (await first.Content.ReadFromJsonAsync<JsonObject>())!["engineResponse"]!["data"]!.ToJsonString();
+        Assert.Equal(closed, (await retry.Content.ReadFromJsonAsync<JsonObject>())!.ToJsonString()); // the first close, not a second attempt
+    }
+
     internal static async Task<HttpResponseMessage> SendWithKey(Trader trader, string path, string key, object? body)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = body is null ? null : JsonContent.Create(body) };

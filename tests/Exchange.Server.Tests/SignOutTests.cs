@@ -28,7 +28,7 @@ public sealed class SignOutTests
             Assert.Equal(HttpStatusCode.Unauthorized, (await Bearer(app, signedOutToken).GetAsync("/api/v1/auth/me")).StatusCode);
             Assert.Equal(HttpStatusCode.Unauthorized,
                 (await Bearer(app, signedOutToken).PostAsJsonAsync("/api/v1/engine", new { command = "GET_BALANCE" })).StatusCode);
-            Assert.Equal(HttpStatusCode.Unauthorized, (await trader.Client.GetAsync("/api/v1/balance")).StatusCode); // the cookie is gone too
+            Assert.Equal(HttpStatusCode.Unauthorized, (await trader.Client.GetAsync("/api/v1/balance")).StatusCode); // its cookie: the same token
             Assert.Equal(HttpStatusCode.OK, (await Bearer(app, otherToken).GetAsync("/api/v1/balance")).StatusCode);
         }
 

@@ -29,6 +29,7 @@ public sealed class StartupRefusalTests : IDisposable
         { "CANDLE_BACKFILL", "maybe", "CANDLE_BACKFILL=maybe is invalid" },
         { "DATABASE_URL", "mysql://user:secret@localhost/exchange", "DATABASE_URL must look like postgresql://" },
         { "POLLER_SOURCE", "replay:/no/such/prices.csv", "cannot read the file" },
+        { "POLLER_UPDATE_INTERVAL", "20000", "orders would be rejected between ticks" },
     };
 
     [Theory]
@@ -64,6 +65,18 @@ public sealed class StartupRefusalTests : IDisposable
         await using (await ServerRun.StartAsync(Settings(fresh))) { }
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(fresh));
+    }
+
+    [Fact]
+    public async Task A_replay_file_without_rows_for_a_traded_asset_stops_the_process_with_one_line()
+    {
+        var file = Path.Combine(_dir, "btc-only.csv");
+        await File.WriteAllLinesAsync(file, ["timestamp,asset,bid,ask", "1700000000000,BTC_USDC,95000,95010"]);
+
+        var run = await ServerRun.UntilExitAsync(Settings(_dir, ("POLLER_SOURCE", "replay:" + file)));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("the replay file has no rows for ETH_USDC, SOL_USDC", run.SingleErrorLine());
     }
 
     [Fact]

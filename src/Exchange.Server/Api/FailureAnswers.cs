@@ -8,9 +8,9 @@ namespace Exchange.Server.Api;
 /// than a bare 500.
 /// <list type="bullet">
 /// <item>The engine is shutting down, or its thread has failed: 503 ENGINE_STOPPED. Shutting down
-/// refuses before anything is queued; a failure may catch a command already journaled, so that
-/// answer says how to learn the outcome (a retry under the same Idempotency-Key returns it once
-/// the exchange is back).</item>
+/// refuses before anything is queued; a failure may catch a command already durable whose answer
+/// was not sent yet, so that answer says the outcome is unknown and where to look. (An
+/// Idempotency-Key does not help there: keys live in the database, written after the answer.)</item>
 /// <item>An Idempotency-Key reused for a different request: 422 IDEMPOTENCY_KEY_REUSED.</item>
 /// </list>
 /// </summary>
@@ -25,8 +25,8 @@ internal sealed class FailureAnswers(IProblemDetailsService problems) : IExcepti
                 problem = ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "ENGINE_STOPPED",
                     stopped.InnerException is null
                         ? "The exchange is shutting down; nothing was done. Retry once it is back."
-                        : "The trading engine stopped after a failure before answering. Once the exchange is restarted, " +
-                          "retry with the same Idempotency-Key to learn whether a write went through.");
+                        : "The trading engine stopped after a failure before answering: the command may or may not have " +
+                          "been done. Once the exchange is back, look at your trades and balance before sending it again.");
                 http.Response.Headers.RetryAfter = "5";
                 break;
             case IdempotencyKeyReusedException reused:

@@ -91,7 +91,9 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
             text.Append(value.ValueKind switch
             {
                 JsonValueKind.Number => value.GetDecimal().ToString("G29", System.Globalization.CultureInfo.InvariantCulture),
-                JsonValueKind.String when name == "direction" => value.GetString()!.ToUpperInvariant(),
+                // As the engine reads them: asset and direction in any case, a trade id in either hex case.
+                JsonValueKind.String when name == "tradeId" && TradeId.TryParse(value.GetString(), out var trade) => trade.ToString(),
+                JsonValueKind.String when name is "direction" or "asset" => value.GetString()!.ToUpperInvariant(),
                 JsonValueKind.String => value.GetString(),
                 _ => "",
             });

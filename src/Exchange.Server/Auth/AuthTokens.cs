@@ -97,7 +97,8 @@ public sealed class AuthTokens(SymmetricSecurityKey key, TimeProvider time)
     {
         var aside = path + ".new";
         File.Delete(aside); // left by a crash: it may have other permissions, which a create would keep
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
+        // CreateNew: a file (or a link) that appears there after the delete is refused, not followed.
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         using (var file = new FileStream(aside, options)) file.Write(RandomNumberGenerator.GetBytes(64));
         File.Move(aside, path, overwrite: false);

@@ -48,8 +48,11 @@ public static class StreamApi
     {
         var origin = request.Headers.Origin;
         if (origin.Count == 0) return true;
-        return origin.Count == 1 && Uri.TryCreate(origin[0], UriKind.Absolute, out var page)
-            && string.Equals(page.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
+        if (origin.Count != 1 || !Uri.TryCreate(origin[0], UriKind.Absolute, out var page)) return false;
+        // Behind a proxy that rewrites Host, X-Forwarded-Host names the site the browser was on.
+        // Safe to believe: a page cannot set headers on a WebSocket handshake, only Origin is its own.
+        return string.Equals(page.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase)
+            || request.Headers["X-Forwarded-Host"].Any(h => string.Equals(page.Authority, h, StringComparison.OrdinalIgnoreCase));
     }
 }
 
