@@ -34,12 +34,15 @@ public static class InputCodec
     /// <summary>Enough room for any input whose symbol is at most 254 UTF-8 bytes.</summary>
     public const int MaxEncodedLength = HeaderLength + 16 * 3 + 1 + MaxSymbolBytes + 1 + 4 * MaxDecimalLength;
 
+    /// <summary>Whether a record can hold <paramref name="symbol"/> (at most <see cref="MaxSymbolBytes"/> UTF-8 bytes).</summary>
+    public static bool SymbolFits(string symbol) => Encoding.UTF8.GetByteCount(symbol) <= MaxSymbolBytes;
+
     /// <summary>Throws what <see cref="Encode(in EngineInput, Span{byte})"/> would, without encoding: for callers that must not find out on the engine thread.</summary>
     public static void ThrowIfUnencodable(in EngineInput input)
     {
         if (!input.IsQuery && input.Kind is not (InputKind.CreateAccount or InputKind.CreateTrade or InputKind.CloseTrade or InputKind.PriceTick))
             throw new ArgumentException($"Input kind {input.Kind} has no journal encoding.", nameof(input));
-        if (input.Symbol is { } symbol && Encoding.UTF8.GetByteCount(symbol) > MaxSymbolBytes)
+        if (input.Symbol is { } symbol && !SymbolFits(symbol))
             throw new ArgumentException($"Symbol is longer than {MaxSymbolBytes} UTF-8 bytes.", nameof(input));
     }
 

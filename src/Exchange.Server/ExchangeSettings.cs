@@ -46,17 +46,13 @@ public sealed record ExchangeSettings
             // Built here only to be checked: a replay file that is missing or has a bad row, an
             // asset a source cannot quote, a malformed DATABASE_URL stop the start now, not after recovery.
             if (roles.Contains("feed")) _ = PriceSources.Create(feed);
-            var stale = new EngineConfig().PriceMaxAgeMs;
-            if (roles.Contains("feed") && feed.UpdateIntervalMs >= stale)
-                throw new InvalidConfigurationException($"POLLER_UPDATE_INTERVAL={feed.UpdateIntervalMs} is invalid: the engine refuses a price " +
-                    $"older than {stale} ms, so orders would be rejected between ticks; use less than {stale}.");
             _ = DatabaseSettings.From(databaseUrl, dataDirectory);
         }
         catch (Exception e) when (e is FeedConfigurationException or FormatException)
         {
             throw new InvalidConfigurationException(e.Message);
         }
-        return new ExchangeSettings
+        var settings = new ExchangeSettings
         {
             Roles = roles,
             Feed = feed,
@@ -73,6 +69,11 @@ public sealed record ExchangeSettings
             },
             JwtKey = AuthTokens.LoadKey(config["AUTH_JWT_SECRET"], isDevelopment, dataDirectory),
         };
+        var stale = settings.Engine.PriceMaxAgeMs;
+        if (roles.Contains("feed") && feed.UpdateIntervalMs >= stale)
+            throw new InvalidConfigurationException($"POLLER_UPDATE_INTERVAL={feed.UpdateIntervalMs} is invalid: the engine refuses a price " +
+                $"older than {stale} ms, so orders would be rejected between ticks; use less than {stale}.");
+        return settings;
     }
 
     public EngineHostOptions EngineHostOptions() => new()

@@ -250,9 +250,11 @@ internal sealed class FeedService(EngineHost engine, PriceBoard board, ExchangeS
     private Task<Dictionary<string, decimal>> LastMidsAsync() => engine.ReadAsync(e =>
     {
         var mids = new Dictionary<string, decimal>(StringComparer.OrdinalIgnoreCase);
-        foreach (var spec in e.Config.Assets)
-            if (e.Config.TryFindAsset(spec.Symbol, out var asset) && e.Bid(asset).IsSet)
-                mids[spec.Symbol] = (e.Bid(asset).ToDecimal() + e.Ask(asset).ToDecimal()) / 2;
+        for (var i = 0; i < e.Config.Assets.Count; i++)
+        {
+            var asset = new AssetId(i); // an asset's id is its place in the config
+            if (e.Bid(asset).IsSet) mids[e.Config.Assets[i].Symbol] = (e.Bid(asset).ToDecimal() + e.Ask(asset).ToDecimal()) / 2;
+        }
         return mids;
     });
 }

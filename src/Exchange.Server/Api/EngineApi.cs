@@ -99,7 +99,7 @@ public static class EngineApi
             return ApiProblem.BadRequest("INVALID_DIRECTION", "direction must be LONG or SHORT.");
         // The engine answers UNKNOWN_ASSET for any other unknown asset; one too long for the
         // journal's record never reaches it.
-        if (System.Text.Encoding.UTF8.GetByteCount(asset) > InputCodec.MaxSymbolBytes)
+        if (!InputCodec.SymbolFits(asset))
             return ApiProblem.BadRequest("UNKNOWN_ASSET", "Unknown asset: GET /api/v1/assets lists the ones traded here.");
         input.Symbol = asset;
         input.Margin = margin.Value;

@@ -14,6 +14,10 @@ public sealed class AuthTokens(SymmetricSecurityKey key, TimeProvider time)
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
     public const string TokenIdClaim = "jti";
 
+    /// <summary>When a validated token expires (its <c>exp</c>), in Unix milliseconds; null without one.</summary>
+    public static long? ExpiresAtMs(ClaimsPrincipal principal) =>
+        long.TryParse(principal.FindFirstValue("exp"), out var seconds) ? seconds * 1000 : null;
+
     public (string Token, DateTimeOffset ExpiresAt) Issue(Guid userId, string email)
     {
         var now = time.GetUtcNow();

@@ -42,9 +42,7 @@ public sealed class SignedOutTokens(IDbContextFactory<ExchangeDbContext> databas
     public async Task SignOutAsync(ClaimsPrincipal principal)
     {
         if (principal.FindFirstValue(AuthTokens.TokenIdClaim) is not { } id || _expiresAtMs.ContainsKey(id)) return;
-        var expiresAtMs = long.TryParse(principal.FindFirstValue("exp"), out var exp)
-            ? exp * 1000
-            : time.GetUtcNow().Add(AuthTokens.Lifetime).ToUnixTimeMilliseconds();
+        var expiresAtMs = AuthTokens.ExpiresAtMs(principal) ?? time.GetUtcNow().Add(AuthTokens.Lifetime).ToUnixTimeMilliseconds();
         await using var db = await databases.CreateDbContextAsync();
         db.SignedOutTokens.Add(new SignedOutToken { TokenId = id, UserId = principal.UserId(), ExpiresAtMs = expiresAtMs });
         try

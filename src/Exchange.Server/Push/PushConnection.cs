@@ -100,8 +100,7 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
                 await _wake.WaitAsync();
             }
         }
-        // A client that goes away mid-send shows up as any of these (Kestrel's reset connection is an IOException).
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException) { }
+        catch (Exception e) when (ClientGone(e)) { }
         finally
         {
             await _closed.CancelAsync();
@@ -109,11 +108,14 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 try { await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token); }
-                catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException) { }
+                catch (Exception e) when (ClientGone(e)) { }
             }
-            try { await reader; } catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException) { }
+            try { await reader; } catch (Exception e) when (ClientGone(e)) { }
         }
     }
+
+    /// <summary>A client that goes away mid-send shows up as any of these (Kestrel's reset connection is an IOException).</summary>
+    private static bool ClientGone(Exception e) => e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException;
 
     /// <summary>Closing wakes the loop, and ends a send that is stuck behind a client that stopped reading.</summary>
     private void OnClosed()

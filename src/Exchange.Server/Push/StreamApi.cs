@@ -34,7 +34,7 @@ public static class StreamApi
     private static Func<bool> StillSignedIn(ClaimsPrincipal principal, SignedOutTokens signedOut, TimeProvider time)
     {
         var tokenId = principal.FindFirstValue(AuthTokens.TokenIdClaim);
-        var expiresAtMs = long.TryParse(principal.FindFirstValue("exp"), out var exp) ? exp * 1000 : long.MaxValue;
+        var expiresAtMs = AuthTokens.ExpiresAtMs(principal) ?? long.MaxValue;
         return () => (tokenId is null || !signedOut.IsSignedOut(tokenId)) && time.GetUtcNow().ToUnixTimeMilliseconds() < expiresAtMs;
     }
 
