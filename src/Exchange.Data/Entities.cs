@@ -40,7 +40,8 @@ public sealed class Order
     /// <summary>The <c>data</c> the API answered with.</summary>
     public string? ResponseJson { get; set; }
 
-    public long LatencyMicros { get; set; }
+    /// <summary>From submission to the durable answer; null for an order re-created from the journal after a crash.</summary>
+    public long? LatencyMicros { get; set; }
 
     /// <summary>The log sequence the command got (0 for queries, which are not logged).</summary>
     public long Sequence { get; set; }

@@ -57,10 +57,11 @@ public sealed record EventRecorderOptions
 /// the failure to memory.
 /// </para>
 /// <para>
-/// Events lost in a crash are re-created: the engine host writes a snapshot only once
-/// <see cref="RecordedEventSequence"/> covers it, so whatever was queued but not committed is
-/// re-created by the next recovery. Orders are not in the journal: those the database has not
-/// taken at shutdown are kept in the overflow file and written at the next start.
+/// Events and orders lost in a crash are re-created: the engine host writes a snapshot only once
+/// <see cref="RecordedEventSequence"/> covers it and a <see cref="FlushAsync"/> after its last
+/// answered command completed, so whatever was queued but not committed is re-created by the
+/// next recovery (orders from the journaled commands, without their latency). Orders the
+/// database has not taken at shutdown also wait in the overflow file for the next start.
 /// </para>
 /// </summary>
 public sealed partial class EventRecorder : BackgroundService, IEngineEventListener
@@ -500,7 +501,9 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     {
         if (rows.OrdersById.TryGetValue(record.OrderId, out var existing))
         {
-            record.UpdateOutcome(existing); // tracked or about to be inserted: either way the row gets it
+            // Tracked or about to be inserted: either way the row gets it. A row re-created by
+            // recovery only fills a gap; the stored one has the measured latency.
+            if (record.LatencyMicros is not null) record.UpdateOutcome(existing);
             return true;
         }
         if (record.IdempotencyKey is { } key)

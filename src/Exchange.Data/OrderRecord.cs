@@ -3,9 +3,10 @@ using Exchange.Engine;
 namespace Exchange.Data;
 
 /// <summary>
-/// A command and its outcome as the API hands it to <see cref="EventRecorder.RecordOrder"/>.
-/// Immutable, because it crosses from a request thread to the recorder's; recording the same
-/// OrderId again replaces the outcome (pending → success/rejected), never the reverse.
+/// A command and its outcome as handed to <see cref="EventRecorder.RecordOrder"/>.
+/// Immutable, because it crosses from the engine's thread to the recorder's; recording the
+/// same OrderId again replaces the outcome (pending → success/rejected), never the reverse.
+/// One re-created by recovery has no latency (nobody timed it) and never replaces a stored row.
 /// </summary>
 public sealed record OrderRecord(
     Guid OrderId,
@@ -16,7 +17,7 @@ public sealed record OrderRecord(
     string Code,
     string? Message,
     string? ResponseJson,
-    long LatencyMicros,
+    long? LatencyMicros,
     long Sequence,
     long CreatedAtMs,
     string? IdempotencyKey = null)

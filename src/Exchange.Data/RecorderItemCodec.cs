@@ -13,7 +13,7 @@ namespace Exchange.Data;
 ///   TradeOpened:    header trade(StateCodec.TradeLength)
 ///   TradeClosed:    header trade reason(u8) closePrice pnl payout insuranceFundChange (i64 each)
 ///   BalanceChanged: header user free locked
-///   Order:          orderId userId (16 each) latencyMicros sequence createdAtMs (i64 each),
+///   Order:          orderId userId (16 each) latencyMicros (long.MinValue = none) sequence createdAtMs (i64 each),
 ///                   then command payloadJson status code message responseJson idempotencyKey
 ///   FlushMarker:    nothing (the waiting task stays in memory)
 ///   MemoryFollows:  nothing
@@ -26,6 +26,7 @@ namespace Exchange.Data;
 internal static class RecorderItemCodec
 {
     public const byte Version = 1;
+    private const long NoLatency = long.MinValue; // added within version 1: no file before it holds this value
 
     public enum Kind : byte
     {
@@ -148,7 +149,7 @@ internal static class RecorderItemCodec
         var s = Start(output, Kind.Order, 16 + 16 + 3 * 8);
         r.OrderId.TryWriteBytes(s);
         r.UserId.TryWriteBytes(s[16..]);
-        BinaryPrimitives.WriteInt64LittleEndian(s[32..], r.LatencyMicros);
+        BinaryPrimitives.WriteInt64LittleEndian(s[32..], r.LatencyMicros ?? NoLatency);
         BinaryPrimitives.WriteInt64LittleEndian(s[40..], r.Sequence);
         BinaryPrimitives.WriteInt64LittleEndian(s[48..], r.CreatedAtMs);
         foreach (var text in (ReadOnlySpan<string?>)[r.Command, r.PayloadJson, r.Status, r.Code, r.Message, r.ResponseJson, r.IdempotencyKey])
@@ -159,7 +160,7 @@ internal static class RecorderItemCodec
     {
         var orderId = new Guid(s[..16]);
         var userId = new Guid(s.Slice(16, 16));
-        var latency = BinaryPrimitives.ReadInt64LittleEndian(s[32..]);
+        var latency = BinaryPrimitives.ReadInt64LittleEndian(s[32..]) is var micros and not NoLatency ? micros : (long?)null;
         var sequence = BinaryPrimitives.ReadInt64LittleEndian(s[40..]);
         var createdAt = BinaryPrimitives.ReadInt64LittleEndian(s[48..]);
         var rest = s[56..];

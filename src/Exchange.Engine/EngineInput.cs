@@ -39,6 +39,12 @@ public struct EngineInput
     public decimal? StopLossPrice;
     public decimal? TakeProfitPrice;
 
+    /// <summary>
+    /// The trader's Idempotency-Key for this command, if any. The engine ignores it; it travels in
+    /// the journal so that recovery can rebuild the command's order row, key included, after a crash.
+    /// </summary>
+    public string? IdempotencyKey;
+
     /// <summary>PriceTick: which asset and the book's best bid and ask.</summary>
     public AssetId Asset;
     public Price Bid;

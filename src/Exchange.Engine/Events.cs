@@ -57,6 +57,12 @@ public readonly record struct CommandReply
     public UserId User { get; init; }
     public RejectCode Code { get; init; }
 
+    /// <summary>
+    /// Set by the engine host as it hands the reply out: from submission until the command was
+    /// durable and answered. The engine has no clock and leaves it zero (so do replays).
+    /// </summary>
+    public TimeSpan Latency { get; init; }
+
     public bool Accepted => Code == RejectCode.None;
 
     /// <summary>CREATE_ACCOUNT: the demo balance credited.</summary>

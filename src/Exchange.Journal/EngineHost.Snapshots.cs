@@ -129,16 +129,27 @@ public sealed partial class EngineHost
     /// <summary>Keeps an image's trade array that nobody reads any more, for the next snapshot to copy into.</summary>
     private void OfferSlotBuffer(TradeView[] slots) => Volatile.Write(ref _slotBuffer, slots);
 
-    private bool WaitForListener(long eventSequence)
+    /// <summary>
+    /// Waits until the listener holds everything up to the image: its events, and the answered
+    /// commands (which have no event sequence: once the engine thread has handed out every
+    /// output up to the image, a flush covers them).
+    /// </summary>
+    private bool WaitForListener(long eventSequence, long inputSequence)
     {
         if (_listener is null) return true;
         var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
-        while (_listener.RecordedEventSequence < eventSequence)
+        while (_listener.RecordedEventSequence < eventSequence || Volatile.Read(ref _releasedThrough) < inputSequence)
         {
             if (Stopwatch.GetTimestamp() > deadline || _listener.IsFailing) return false;
+            Wake(); // an idle engine thread releases what the flush made durable when it next looks
             Thread.Sleep(5);
         }
-        return true;
+        var flushed = _listener.FlushAsync();
+        while (Task.WaitAny([flushed], 5) < 0) // WaitAny: a flush cancelled by a stopping listener is a "no", not an exception
+        {
+            if (Stopwatch.GetTimestamp() > deadline || _listener.IsFailing) return false;
+        }
+        return flushed.IsCompletedSuccessfully;
     }
 
     private static readonly TimeSpan SlowSnapshotStall = TimeSpan.FromMilliseconds(10), SlowSnapshotWrite = TimeSpan.FromSeconds(1);
@@ -174,7 +185,7 @@ public sealed partial class EngineHost
             {
                 // A snapshot must never hold inputs that a crash could still take back.
                 _journal.Flush();
-                if (!WaitForListener(image.EventSequence))
+                if (!WaitForListener(image.EventSequence, image.LastSequence))
                 {
                     _logger.LogWarning("Snapshot at sequence {Sequence} skipped: the event recorder is behind or failing", image.LastSequence);
                     return;

@@ -39,6 +39,8 @@ public sealed partial class EngineHost : IDisposable
     // is not durable yet, and a reused list.
     private Output? _notDurable;
     private readonly List<Output> _released = [];
+    private readonly List<AnsweredCommand> _answered = [];
+    private long _releasedThrough; // every output at or below this sequence has gone to the listener and its caller
     private readonly CollectingSink _sink = new();
     private readonly ArrayBufferWriter<byte> _encoded = new(256);
 
@@ -67,7 +69,7 @@ public sealed partial class EngineHost : IDisposable
         _journal = journal;
         _snapshots = snapshots;
         Recovery = recovery;
-        _sequence = Math.Max(engine.LastSequence, journal.LastSequence);
+        _sequence = _releasedThrough = Math.Max(engine.LastSequence, journal.LastSequence);
         _lastTimestampMs = _startedAtMs = NowMs();
         _nextSnapshotAtMs = _lastTimestampMs + options.SnapshotIntervalMs;
         _metrics = new EngineMetrics(this, () => engine.OpenTradeCount);
@@ -251,19 +253,26 @@ public sealed partial class EngineHost : IDisposable
         }
         _metrics.Applied(input.Kind);
         if (pending.Done is null && _sink.Events is null) return;
-        _held.Enqueue(new Output(barrier, _sink.Reply, _sink.Events, pending.Done, takenAt));
+        _held.Enqueue(new Output(barrier, _sink.Reply, _sink.Events, pending.Done, input, pending.EnqueuedAt, takenAt));
     }
 
     /// <summary>
     /// Hands out replies and events of everything at or below <paramref name="durable"/>, in
-    /// order. Events go to the listener before the replies complete, so a client that reads
-    /// history right after its reply finds the recorder already holding the events.
+    /// order. Answered commands and events go to the listener before the replies complete, so
+    /// a client that reads its order or history right after its reply finds the recorder
+    /// already holding them.
     /// </summary>
     private void ReleaseDurable(long durable)
     {
         List<object>? events = null;
+        var releasedAt = Stopwatch.GetTimestamp();
         while (TakeReleasable(durable, out var output))
         {
+            if (output.Done is not null)
+            {
+                output = output with { Reply = output.Reply with { Latency = Stopwatch.GetElapsedTime(output.EnqueuedAt, releasedAt) } };
+                if (output.Input.OrderId != Guid.Empty) _answered.Add(new AnsweredCommand(output.Input, output.Reply));
+            }
             _released.Add(output);
             if (output.Events is not null)
             {
@@ -272,8 +281,12 @@ public sealed partial class EngineHost : IDisposable
                     if (e is TradeClosed closed) _metrics.Closed(closed.Reason);
             }
         }
+        if (_answered.Count > 0)
+        {
+            _listener?.OnCommands(_answered, replayed: false);
+            _answered.Clear();
+        }
         if (events is not null) _listener?.OnEvents(events, replayed: false);
-        var releasedAt = Stopwatch.GetTimestamp();
         foreach (var output in _released)
         {
             if (output.Done is null) continue;
@@ -281,6 +294,7 @@ public sealed partial class EngineHost : IDisposable
             output.Done.TrySetResult(output.Reply); // may run a caller's continuation right here
         }
         _released.Clear();
+        if (durable > _releasedThrough) Volatile.Write(ref _releasedThrough, durable);
     }
 
     /// <summary>
@@ -358,8 +372,9 @@ public sealed partial class EngineHost : IDisposable
         }
     }
 
-    /// <param name="TakenAt">When the engine thread took the input (a <see cref="Stopwatch"/> timestamp).</param>
-    private readonly record struct Output(long Barrier, CommandReply Reply, List<object>? Events, TaskCompletionSource<CommandReply>? Done, long TakenAt);
+    /// <param name="EnqueuedAt">When it was submitted, and <paramref name="TakenAt"/> when the engine thread took it (<see cref="Stopwatch"/> timestamps).</param>
+    private readonly record struct Output(long Barrier, CommandReply Reply, List<object>? Events, TaskCompletionSource<CommandReply>? Done,
+        EngineInput Input, long EnqueuedAt, long TakenAt);
 }
 
 /// <summary>The engine takes no input: it is shutting down, or its thread failed (<see cref="Exception.InnerException"/> says why).</summary>

@@ -52,11 +52,25 @@ public sealed record RecoveryPhases(TimeSpan SnapshotLoad, TimeSpan Restore, Tim
         $"snapshot {SnapshotLoad.TotalMilliseconds:F0} ms, restore {Restore.TotalMilliseconds:F0} ms, journal check wait {JournalWait.TotalMilliseconds:F0} ms, replay {Replay.TotalMilliseconds:F0} ms");
 }
 
-/// <summary>Receives the engine's events once the inputs that caused them are durable, in order.</summary>
+/// <summary>
+/// A trader's command (one with an order id) and the engine's answer: what an audit trail of
+/// orders is made from. <see cref="CommandReply.Latency"/> is zero for a replayed one.
+/// </summary>
+public readonly record struct AnsweredCommand(EngineInput Input, CommandReply Reply);
+
+/// <summary>Receives the engine's events and answered commands once the inputs that caused them are durable, in order.</summary>
 public interface IEngineEventListener
 {
     /// <param name="replayed">true for events re-created by recovery (they may have been delivered before the restart).</param>
     void OnEvents(IReadOnlyList<object> events, bool replayed);
+
+    /// <summary>
+    /// The commands that carry an order id, as they are answered (queries included), and at
+    /// recovery the journaled ones replayed (<paramref name="replayed"/>; they may have been
+    /// delivered before the restart, or lost with it). Called before the replies complete;
+    /// the list is reused, so copy what you keep.
+    /// </summary>
+    void OnCommands(IReadOnlyList<AnsweredCommand> commands, bool replayed) { }
 
     /// <summary>
     /// The highest event sequence the listener has made durable itself. A snapshot is written
@@ -64,6 +78,12 @@ public interface IEngineEventListener
     /// events after the snapshot: anything earlier must already be safe with the listener.
     /// </summary>
     long RecordedEventSequence => long.MaxValue;
+
+    /// <summary>
+    /// Completes once everything handed over before the call (commands included, which have no
+    /// event sequence) is durable with the listener; a snapshot waits for it for the same reason.
+    /// </summary>
+    Task FlushAsync() => Task.CompletedTask;
 
     /// <summary>
     /// True while the listener cannot make anything durable (its database refuses writes): a

@@ -7,23 +7,25 @@ using Exchange.Engine;
 namespace Exchange.Journal;
 
 /// <summary>
-/// The journal's binary form of an <see cref="EngineInput"/>. Version 1, little-endian:
+/// The journal's binary form of an <see cref="EngineInput"/>. Version 2, little-endian:
 /// <code>
 /// u8 version | u8 kind | i64 sequence | i64 timestampMs | kind fields
-///   CreateAccount, queries: orderId(16) user(16)
-///   CreateTrade:  orderId user tradeId(16) symbol direction(u8) margin leverage stopLoss? takeProfit?
-///   CloseTrade:   orderId user tradeId
+///   CreateAccount, queries: orderId(16) user(16) key
+///   CreateTrade:  orderId user tradeId(16) symbol direction(u8) margin leverage stopLoss? takeProfit? key
+///   CloseTrade:   orderId user tradeId key
 ///   PriceTick:    asset(i32) bid(i64) ask(i64)
-/// symbol  = u8 length+1 (0 = null) then UTF-8
+/// symbol, key = u8 length+1 (0 = null) then UTF-8; key is the Idempotency-Key
 /// decimal = u8 header (bit 7 sign, bits 0-4 scale; 0xFF = null) | u8 n | n bytes of the
 ///           96-bit magnitude, low first — the exact bits of the decimal, in 2..14 bytes.
 /// guid = Guid.TryWriteBytes (little-endian layout); tradeId = u64 low, u64 high.
 /// </code>
-/// The format is frozen by a golden test: change it only under a new version byte.
+/// Version 1 is version 2 without the keys; journals written in it still replay.
+/// Both formats are frozen by golden tests: change the format only under a new version byte.
 /// </summary>
 public static class InputCodec
 {
-    public const byte FormatVersion = 1;
+    public const byte FormatVersion = 2;
+    private const byte FormatWithoutKeys = 1;
 
     private const byte NullDecimal = 0xFF;
     /// <summary>The longest symbol a record holds, in UTF-8 bytes (its length is one byte).</summary>
@@ -31,11 +33,14 @@ public static class InputCodec
     private const int MaxDecimalLength = 2 + 12;
     private const int HeaderLength = 1 + 1 + 8 + 8;
 
-    /// <summary>Enough room for any input whose symbol is at most 254 UTF-8 bytes.</summary>
-    public const int MaxEncodedLength = HeaderLength + 16 * 3 + 1 + MaxSymbolBytes + 1 + 4 * MaxDecimalLength;
+    /// <summary>Enough room for any input whose symbol and key are at most 254 UTF-8 bytes each.</summary>
+    public const int MaxEncodedLength = HeaderLength + 16 * 3 + 1 + MaxSymbolBytes + 1 + 4 * MaxDecimalLength + 1 + MaxSymbolBytes;
 
     /// <summary>Whether a record can hold <paramref name="symbol"/> (at most <see cref="MaxSymbolBytes"/> UTF-8 bytes).</summary>
     public static bool SymbolFits(string symbol) => Encoding.UTF8.GetByteCount(symbol) <= MaxSymbolBytes;
+
+    /// <summary>Whether a record can hold <paramref name="idempotencyKey"/> (as long as a symbol may be).</summary>
+    public static bool KeyFits(string idempotencyKey) => SymbolFits(idempotencyKey);
 
     /// <summary>Throws what <see cref="Encode(in EngineInput, Span{byte})"/> would, without encoding: for callers that must not find out on the engine thread.</summary>
     public static void ThrowIfUnencodable(in EngineInput input)
@@ -44,6 +49,8 @@ public static class InputCodec
             throw new ArgumentException($"Input kind {input.Kind} has no journal encoding.", nameof(input));
         if (input.Symbol is { } symbol && !SymbolFits(symbol))
             throw new ArgumentException($"Symbol is longer than {MaxSymbolBytes} UTF-8 bytes.", nameof(input));
+        if (input.IdempotencyKey is { } key && !KeyFits(key))
+            throw new ArgumentException($"Idempotency key is longer than {MaxSymbolBytes} UTF-8 bytes.", nameof(input));
     }
 
     public static void Encode(in EngineInput input, IBufferWriter<byte> writer)
@@ -66,22 +73,25 @@ public static class InputCodec
             case InputKind.CreateAccount or InputKind.GetBalance or InputKind.GetUsdBalance or InputKind.GetOpenTrades:
                 w.Guid(input.OrderId);
                 w.Guid(input.User.Value);
+                w.Text(input.IdempotencyKey);
                 break;
             case InputKind.CreateTrade:
                 w.Guid(input.OrderId);
                 w.Guid(input.User.Value);
                 w.UInt128(input.TradeId.Value);
-                w.Symbol(input.Symbol);
+                w.Text(input.Symbol);
                 w.Byte((byte)input.Direction);
                 w.Decimal(input.Margin);
                 w.Decimal(input.Leverage);
                 w.Decimal(input.StopLossPrice);
                 w.Decimal(input.TakeProfitPrice);
+                w.Text(input.IdempotencyKey);
                 break;
             case InputKind.CloseTrade:
                 w.Guid(input.OrderId);
                 w.Guid(input.User.Value);
                 w.UInt128(input.TradeId.Value);
+                w.Text(input.IdempotencyKey);
                 break;
             case InputKind.PriceTick:
                 w.Int32(input.Asset.Index);
@@ -100,14 +110,16 @@ public static class InputCodec
     {
         var r = new SpanReader(payload);
         var version = r.Byte();
-        if (version != FormatVersion)
-            throw new InvalidDataException($"Unknown input format version {version} (this build reads {FormatVersion}).");
+        if (version is not (FormatVersion or FormatWithoutKeys))
+            throw new InvalidDataException($"Unknown input format version {version} (this build reads {FormatWithoutKeys} and {FormatVersion}).");
+        var keyed = version == FormatVersion;
         var input = new EngineInput { Kind = (InputKind)r.Byte(), Sequence = r.Int64(), TimestampMs = r.Int64() };
         switch (input.Kind)
         {
             case InputKind.CreateAccount or InputKind.GetBalance or InputKind.GetUsdBalance or InputKind.GetOpenTrades:
                 input.OrderId = r.Guid();
                 input.User = new UserId(r.Guid());
+                if (keyed) input.IdempotencyKey = r.Key();
                 break;
             case InputKind.CreateTrade:
                 input.OrderId = r.Guid();
@@ -119,11 +131,13 @@ public static class InputCodec
                 input.Leverage = r.Decimal() ?? throw new InvalidDataException("Leverage is missing.");
                 input.StopLossPrice = r.Decimal();
                 input.TakeProfitPrice = r.Decimal();
+                if (keyed) input.IdempotencyKey = r.Key();
                 break;
             case InputKind.CloseTrade:
                 input.OrderId = r.Guid();
                 input.User = new UserId(r.Guid());
                 input.TradeId = new TradeId(r.UInt128());
+                if (keyed) input.IdempotencyKey = r.Key();
                 break;
             case InputKind.PriceTick:
                 input.Asset = new AssetId(r.Int32());
@@ -164,18 +178,19 @@ public static class InputCodec
             BinaryPrimitives.WriteUInt64LittleEndian(span[8..], (ulong)(value >> 64));
         }
 
-        public void Symbol(string? symbol)
+        /// <summary>A symbol or a key: u8 length+1 (0 = null), then UTF-8.</summary>
+        public void Text(string? text)
         {
-            if (symbol is null)
+            if (text is null)
             {
                 Byte(0);
                 return;
             }
-            var length = Encoding.UTF8.GetByteCount(symbol);
+            var length = Encoding.UTF8.GetByteCount(text);
             if (length > MaxSymbolBytes)
-                throw new ArgumentException($"Symbol is longer than {MaxSymbolBytes} UTF-8 bytes.");
+                throw new ArgumentException($"Text is longer than {MaxSymbolBytes} UTF-8 bytes.");
             Byte((byte)(length + 1));
-            Encoding.UTF8.GetBytes(symbol, Take(length));
+            Encoding.UTF8.GetBytes(text, Take(length));
         }
 
         public void Decimal(decimal? value)
@@ -234,6 +249,21 @@ public static class InputCodec
             return SymbolCache.Get(Take(prefix - 1));
         }
 
+        /// <summary>Keys are all different: not worth the symbols' cache.</summary>
+        public string? Key()
+        {
+            var prefix = Byte();
+            if (prefix == 0) return null;
+            try
+            {
+                return StrictUtf8.GetString(Take(prefix - 1));
+            }
+            catch (DecoderFallbackException e)
+            {
+                throw new InvalidDataException("Idempotency key is not valid UTF-8.", e);
+            }
+        }
+
         public decimal? Decimal()
         {
             var header = Byte();
@@ -260,9 +290,10 @@ public static class InputCodec
     /// A replay decodes the same few symbols a million times: hand out one string per symbol
     /// instead of allocating each time. Slots hold immutable entries, so any thread may read.
     /// </summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
     private static class SymbolCache
     {
-        private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
         private static readonly Entry?[] Slots = new Entry?[64];
 
         private sealed record Entry(byte[] Utf8, string Text);

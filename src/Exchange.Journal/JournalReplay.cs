@@ -61,6 +61,7 @@ internal static class JournalReplay
 
         long replayed = 0;
         var collect = listener is null ? null : new CollectingSink();
+        var answered = new List<AnsweredCommand>();
         try
         {
             foreach (var batch in full.GetConsumingEnumerable())
@@ -76,9 +77,15 @@ internal static class JournalReplay
                     {
                         collect.Reset();
                         engine.Apply(in input, collect);
+                        if (collect.HasReply && input.OrderId != Guid.Empty) answered.Add(new AnsweredCommand(input, collect.Reply));
                         if (collect.Events is not null) listener!.OnEvents(collect.Events, replayed: true);
                     }
                     replayed++;
+                }
+                if (answered.Count > 0)
+                {
+                    listener!.OnCommands(answered, replayed: true);
+                    answered.Clear();
                 }
                 Array.Clear(batch.Items, 0, batch.Count); // drop the symbols' references
                 empty.Add(batch.Items);

@@ -235,6 +235,31 @@ public sealed class EventRecorderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_order_recovery_re_creates_fills_a_gap_and_never_replaces_the_stored_row()
+    {
+        var recorder = await _test.StartRecorderAsync();
+        Guid stored = Guid.NewGuid(), lost = Guid.NewGuid(), parked = Guid.NewGuid();
+        recorder.RecordOrder(Order(stored, UserA, key: "k-stored"));
+        await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        // After a crash: recovery re-creates every journaled order after the snapshot, timed by nobody.
+        recorder.RecordOrder(Order(stored, UserA, key: "k-stored") with { LatencyMicros = null, PayloadJson = "{}" });
+        recorder.RecordOrder(Order(lost, UserA, key: "k-lost") with { LatencyMicros = null });
+        recorder.RecordOrder(Order(parked, UserB) with { LatencyMicros = null });
+        await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        // One that waited in the overflow file through the restart arrives after its re-created twin.
+        recorder.RecordOrder(Order(parked, UserB));
+        await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        await using var db = _test.Context();
+        var orders = await db.Orders.ToDictionaryAsync(o => o.OrderId);
+        Assert.Equal(3, orders.Count);
+        Assert.Equal((812L, """{"asset":"BTC_USDC","margin":500}"""), (orders[stored].LatencyMicros, orders[stored].PayloadJson));
+        Assert.Equal(((long?)null, "k-lost", "success"), (orders[lost].LatencyMicros, orders[lost].IdempotencyKey, orders[lost].Status));
+        Assert.Equal(812L, orders[parked].LatencyMicros);
+    }
+
+    [Fact]
     public async Task A_batch_with_more_trades_and_orders_than_one_look_up_takes_finds_every_stored_one()
     {
         const int count = 2_000; // the recorder looks trades and orders up 800 at a time

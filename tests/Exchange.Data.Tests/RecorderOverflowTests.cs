@@ -29,6 +29,7 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
             EventRecorderTests.Order(Guid.NewGuid(), Trader, key: "retry-1"),
             EventRecorderTests.Order(Guid.NewGuid(), Trader) with { Message = null, ResponseJson = null, PayloadJson = "" },
             EventRecorderTests.Order(Guid.NewGuid(), Trader) with { PayloadJson = "{\"note\":\"ünïcødé ✓ 🚀 ' \\\" <b>\"}", Message = new string('x', 1 << 20) },
+            EventRecorderTests.Order(Guid.NewGuid(), Trader) with { LatencyMicros = null }, // re-created by recovery: nobody timed it
         };
         Assert.Contains(items, i => i is AccountCreated);
         Assert.Contains(items, i => i is TradeClosed { Reason: CloseReason.StopLoss });

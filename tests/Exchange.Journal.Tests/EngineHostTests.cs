@@ -283,10 +283,85 @@ public sealed class EngineHostTests : IDisposable
         Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "snapshots"), "*.snap"));
     }
 
+    [Fact]
+    public async Task Answered_commands_reach_the_listener_before_their_replies_and_again_from_the_journal_at_recovery()
+    {
+        var user = new UserId(Guid.NewGuid());
+        var opened = new TradeId(new UInt128(7, 7));
+        var listener = new RecordingListener { Recorded = long.MaxValue };
+        using (var host = EngineHost.Start(Options(), listener: listener))
+        {
+            host.SubmitTick(new AssetId(0), Price.FromDecimal(95_000m), Price.FromDecimal(95_001m));
+            var created = await host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = user, OrderId = Guid.NewGuid(), IdempotencyKey = "a-1" });
+            var answered = Assert.Single(listener.Commands); // by the time the reply is here
+            Assert.Equal((created, "a-1", false), (answered.Command.Reply, answered.Command.Input.IdempotencyKey, answered.Replayed));
+            Assert.True(created.Latency > TimeSpan.Zero);
+
+            await host.SubmitAsync(new EngineInput { Kind = InputKind.GetBalance, User = user }); // no order id: a read, not an order
+            await host.SubmitAsync(new EngineInput { Kind = InputKind.GetBalance, User = user, OrderId = Guid.NewGuid() });
+            await host.SubmitAsync(new EngineInput
+            {
+                Kind = InputKind.CreateTrade, User = user, OrderId = Guid.NewGuid(), TradeId = opened, Symbol = "BTC_USDC",
+                Direction = Direction.Long, Margin = 100m, Leverage = 5m, IdempotencyKey = "t-1",
+            });
+            var rejected = await host.SubmitAsync(new EngineInput { Kind = InputKind.CloseTrade, User = user, OrderId = Guid.NewGuid(), TradeId = new TradeId(1) });
+            Assert.False(rejected.Accepted);
+            Assert.Equal([InputKind.CreateAccount, InputKind.GetBalance, InputKind.CreateTrade, InputKind.CloseTrade],
+                listener.Commands.Select(c => c.Command.Input.Kind));
+        }
+        var live = listener.Commands;
+        foreach (var snapshot in Directory.GetFiles(Path.Combine(_dir, "snapshots"))) File.Delete(snapshot);
+
+        var afterCrash = new RecordingListener { Recorded = long.MaxValue };
+        using (EngineHost.Start(Options(), listener: afterCrash))
+        {
+            // The journaled ones (not the query), each with its key and outcome, and no latency: nobody timed them.
+            var replayed = afterCrash.Commands;
+            Assert.All(replayed, c => Assert.True(c.Replayed));
+            Assert.Equal(live.Where(c => !c.Command.Input.IsQuery).Select(c => (c.Command.Input.OrderId, c.Command.Input.IdempotencyKey, c.Command.Reply with { Latency = default })),
+                replayed.Select(c => (c.Command.Input.OrderId, c.Command.Input.IdempotencyKey, c.Command.Reply)));
+            Assert.All(replayed, c => Assert.Equal(TimeSpan.Zero, c.Command.Reply.Latency));
+        }
+    }
+
+    [Fact]
+    public async Task A_snapshot_waits_until_the_listener_has_flushed_the_answered_commands()
+    {
+        var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listener = new RecordingListener { Recorded = long.MaxValue, Flush = flushed.Task };
+        using var host = EngineHost.Start(Options(), listener: listener);
+        // Rejected: no events, so only the flush says the listener holds its order.
+        await host.SubmitAsync(new EngineInput { Kind = InputKind.CloseTrade, User = new UserId(Guid.NewGuid()), OrderId = Guid.NewGuid(), TradeId = new TradeId(1) });
+
+        var snapshot = host.SnapshotNowAsync();
+        await Task.Delay(300);
+        Assert.False(snapshot.IsCompleted);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "snapshots"), "*.snap"));
+
+        flushed.SetResult();
+        var written = await snapshot.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, written!.Header.LastSequence);
+    }
+
     /// <summary>A listener whose durable progress the test sets by hand.</summary>
     private sealed class RecordingListener : IEngineEventListener
     {
         private long _delivered;
+        private readonly List<(AnsweredCommand Command, bool Replayed)> _commands = [];
+
+        public List<(AnsweredCommand Command, bool Replayed)> Commands
+        {
+            get { lock (_commands) return [.. _commands]; }
+        }
+
+        public Task Flush { get; init; } = Task.CompletedTask;
+
+        public void OnCommands(IReadOnlyList<AnsweredCommand> commands, bool replayed)
+        {
+            lock (_commands) _commands.AddRange(commands.Select(c => (c, replayed)));
+        }
+
+        Task IEngineEventListener.FlushAsync() => Flush;
 
         public long Delivered => Volatile.Read(ref _delivered);
         public long Recorded { get; set; }

@@ -53,6 +53,9 @@ public class InputCodecTests
             EngineInput.CreateTrade(5, 70, Alice, Trade, null!, Direction.Long, 1m, 1m),
             EngineInput.CreateTrade(6, 80, Alice, Trade, "", Direction.Long, 1m, 1m),
             EngineInput.CreateTrade(7, 90, Alice, Trade, "ÄPFEL€", (Direction)99, 1m, 1m),
+            EngineInput.CreateAccount(8, 100, Alice, Order) with { IdempotencyKey = "signup-1" },
+            EngineInput.CreateTrade(9, 110, Alice, Trade, "BTC", Direction.Short, 1m, 1m, orderId: Order) with { IdempotencyKey = "" },
+            EngineInput.CloseTrade(10, 120, Alice, Trade, Order) with { IdempotencyKey = new string('k', InputCodec.MaxSymbolBytes) },
         ];
         foreach (var input in inputs) AssertSame(input, RoundTrip(input));
     }
@@ -65,7 +68,9 @@ public class InputCodecTests
             (seq, ts, user, order, hi, lo, margin, leverage) =>
                 EngineInput.CreateTrade(seq, ts, new UserId(user), new TradeId(new UInt128(hi, lo)),
                     "SYM" + (seq % 1000), seq % 2 == 0 ? Direction.Long : Direction.Short,
-                    margin, leverage, seq % 3 == 0 ? null : margin, seq % 5 == 0 ? null : leverage, order));
+                    margin, leverage, seq % 3 == 0 ? null : margin, seq % 5 == 0 ? null : leverage, order)
+                with
+                { IdempotencyKey = seq % 7 == 0 ? null : $"key-{seq}-ü" });
         inputs.Sample(input => AssertSame(input, RoundTrip(input)), iter: 2000);
     }
 
@@ -80,15 +85,16 @@ public class InputCodecTests
         Assert.Equal(span[..length].ToArray(), writer.WrittenSpan.ToArray());
     }
 
-    // These bytes are the on-disk format of version 1: if this test fails, old journals no
+    // These bytes are the on-disk format of version 2: if this test fails, old journals no
     // longer replay. Change the format only under a new version byte.
     [Fact]
-    public void Format_version_1_bytes_are_frozen()
+    public void Format_version_2_bytes_are_frozen()
     {
         var trade = EngineInput.CreateTrade(42, 1_700_000_000_123, Alice, Trade, "BTCUSD", Direction.Short,
-            250.5m, 20m, 70000.01m, null, Order);
+            250.5m, 20m, 70000.01m, null, Order) with
+        { IdempotencyKey = "k-1" };
         Assert.Equal(string.Concat(
-                "01", "04", "2a00000000000000", "7b68e5cf8b010000",   // version, kind, sequence, timestamp
+                "02", "04", "2a00000000000000", "7b68e5cf8b010000",   // version, kind, sequence, timestamp
                 "443322116655887799aabbccddeeff00",                   // order id (Guid byte order)
                 "3d2c1b0a5f4e71608293a4b5c6d7e8f9",                   // user
                 "1032547698badcfe", "efcdab8967452301",               // trade id: low, high
@@ -96,21 +102,60 @@ public class InputCodecTests
                 "01" + "02" + "c909",                                 // margin 250.5 = 2505 at scale 1
                 "00" + "01" + "14",                                   // leverage 20
                 "02" + "03" + "c1cf6a",                               // stop-loss 70000.01
-                "ff"),                                                // no take-profit
+                "ff",                                                 // no take-profit
+                "04", "6b2d31"),                                      // key "k-1"
             Hex(Encode(trade)));
+
+        var close = EngineInput.CloseTrade(44, 1_700_000_000_125, Alice, Trade, Order);
+        Assert.Equal(string.Concat(
+                "02", "05", "2c00000000000000", "7d68e5cf8b010000",
+                "443322116655887799aabbccddeeff00", "3d2c1b0a5f4e71608293a4b5c6d7e8f9",
+                "1032547698badcfe", "efcdab8967452301",
+                "00"),                                                // no key
+            Hex(Encode(close)));
 
         var tick = EngineInput.Tick(43, 1_700_000_000_124, new AssetId(3), new Price(6_500_012_345_678), new Price(6_500_112_345_678));
         Assert.Equal(string.Concat(
-                "01", "14", "2b00000000000000", "7c68e5cf8b010000",
+                "02", "14", "2b00000000000000", "7c68e5cf8b010000",
                 "03000000", "4e49ed66e9050000", "4e2ae36ce9050000"),  // asset, bid, ask
             Hex(Encode(tick)));
+    }
+
+    // Journals written before the keys (version 1) must replay forever.
+    [Fact]
+    public void Format_version_1_records_still_decode_without_keys()
+    {
+        var trade = InputCodec.Decode(Convert.FromHexString(string.Concat(
+            "01", "04", "2a00000000000000", "7b68e5cf8b010000",
+            "443322116655887799aabbccddeeff00", "3d2c1b0a5f4e71608293a4b5c6d7e8f9",
+            "1032547698badcfe", "efcdab8967452301",
+            "07", "425443555344", "02", "01" + "02" + "c909", "00" + "01" + "14", "02" + "03" + "c1cf6a", "ff")));
+        AssertSame(EngineInput.CreateTrade(42, 1_700_000_000_123, Alice, Trade, "BTCUSD", Direction.Short,
+            250.5m, 20m, 70000.01m, null, Order), trade);
+
+        var account = InputCodec.Decode(Convert.FromHexString(string.Concat(
+            "01", "01", "0100000000000000", "0a00000000000000",
+            "443322116655887799aabbccddeeff00", "3d2c1b0a5f4e71608293a4b5c6d7e8f9")));
+        AssertSame(EngineInput.CreateAccount(1, 10, Alice, Order), account);
+
+        var tick = InputCodec.Decode(Convert.FromHexString(string.Concat(
+            "01", "14", "2b00000000000000", "7c68e5cf8b010000", "03000000", "4e49ed66e9050000", "4e2ae36ce9050000")));
+        AssertSame(EngineInput.Tick(43, 1_700_000_000_124, new AssetId(3), new Price(6_500_012_345_678), new Price(6_500_112_345_678)), tick);
+    }
+
+    [Fact]
+    public void A_key_the_record_cannot_hold_is_refused_before_encoding()
+    {
+        var input = EngineInput.CloseTrade(1, 1, Alice, Trade, Order) with { IdempotencyKey = new string('k', InputCodec.MaxSymbolBytes + 1) };
+        Assert.Throws<ArgumentException>(() => InputCodec.ThrowIfUnencodable(input));
+        Assert.Throws<ArgumentException>(() => Encode(input));
     }
 
     [Fact]
     public void Unknown_format_version_is_invalid_data()
     {
         var bytes = Encode(EngineInput.CreateAccount(1, 1, Alice));
-        bytes[0] = 2;
+        bytes[0] = 3;
         Assert.Throws<InvalidDataException>(() => InputCodec.Decode(bytes));
     }
 
@@ -132,6 +177,14 @@ public class InputCodecTests
         var bytes = Encode(EngineInput.CreateTrade(1, 1, Alice, Trade, "BTC", Direction.Long, 1m, 1m));
         var symbolAt = 1 + 1 + 8 + 8 + 16 + 16 + 16 + 1;
         bytes[symbolAt] = 0xFF;
+        Assert.Throws<InvalidDataException>(() => InputCodec.Decode(bytes));
+    }
+
+    [Fact]
+    public void Key_that_is_not_utf8_is_invalid_data()
+    {
+        var bytes = Encode(EngineInput.CloseTrade(1, 1, Alice, Trade, Order) with { IdempotencyKey = "abc" });
+        bytes[^1] = 0xFF;
         Assert.Throws<InvalidDataException>(() => InputCodec.Decode(bytes));
     }
 
@@ -161,6 +214,7 @@ public class InputCodecTests
         Assert.Equal(expected.TimestampMs, actual.TimestampMs);
         Assert.Equal(expected.OrderId, actual.OrderId);
         Assert.Equal(expected.User, actual.User);
+        Assert.Equal(expected.IdempotencyKey, actual.IdempotencyKey);
         if (expected.Kind is InputKind.PriceTick)
         {
             Assert.Equal(expected.Asset, actual.Asset);

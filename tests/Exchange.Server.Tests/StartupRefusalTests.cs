@@ -142,7 +142,7 @@ public sealed class StartupRefusalTests : IDisposable
         Directory.EnumerateFiles(Path.Combine(_dir, "journal")).Sum(f => new FileInfo(f).Length);
 
     /// <summary>A production-like environment on a free port; <paramref name="overrides"/> win (an empty value unsets).</summary>
-    private static Dictionary<string, string?> Settings(string dataDir, params (string Name, string Value)[] overrides)
+    internal static Dictionary<string, string?> Settings(string dataDir, params (string Name, string Value)[] overrides)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -181,7 +181,12 @@ internal sealed class ServerRun : IAsyncDisposable
         {
             if (e.Data is null) return;
             lock (_output) _output.Add(e.Data);
-            if (e.Data.Contains("Now listening on:", StringComparison.Ordinal)) _listening.TrySetResult();
+            const string listening = "Now listening on: ";
+            if (e.Data.IndexOf(listening, StringComparison.Ordinal) is var at and >= 0 && !_listening.Task.IsCompleted)
+            {
+                Address = new Uri(e.Data[(at + listening.Length)..].Trim());
+                _listening.TrySetResult();
+            }
         };
         _process.ErrorDataReceived += (_, e) =>
         {
@@ -193,6 +198,9 @@ internal sealed class ServerRun : IAsyncDisposable
     }
 
     public int ExitCode => _process.ExitCode;
+
+    /// <summary>Where the server listens, once started.</summary>
+    public Uri? Address { get; private set; }
 
     public string Output
     {
@@ -218,6 +226,13 @@ internal sealed class ServerRun : IAsyncDisposable
         await Task.WhenAny(run._listening.Task, run._process.WaitForExitAsync()).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(run._listening.Task.IsCompleted, $"the server did not start:\n{run.Output}\n{string.Join('\n', run._errors)}");
         return run;
+    }
+
+    /// <summary>SIGKILL: no shutdown, no final snapshot, no recorder flush.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
     }
 
     public async ValueTask DisposeAsync()

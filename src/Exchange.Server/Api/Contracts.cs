@@ -28,7 +28,7 @@ public sealed record OpenTradeRequest(
 public sealed record EngineResponse(string Status, object? Data, string Message, string? Code = null);
 
 /// <summary>The seed's envelope.</summary>
-public sealed record EngineEnvelope(bool Success, Guid OrderId, EngineResponse EngineResponse, decimal Latency);
+public sealed record EngineEnvelope(bool Success, Guid OrderId, EngineResponse EngineResponse, decimal? Latency);
 
 public sealed record AccountCreatedData(decimal InitialUsdBalance);
 
@@ -109,6 +109,6 @@ public sealed record OrderView(
     string Code,
     string Message,
     long Sequence,
-    decimal LatencyMs,
+    decimal? LatencyMs,
     long CreatedAt,
     object? Data);

@@ -9,9 +9,11 @@ namespace Exchange.Server.Api;
 /// <list type="bullet">
 /// <item>The engine is shutting down, or its thread has failed: 503 ENGINE_STOPPED. Shutting down
 /// refuses before anything is queued; a failure may catch a command already durable whose answer
-/// was not sent yet, so that answer says the outcome is unknown and where to look. (An
-/// Idempotency-Key does not help there: keys live in the database, written after the answer.)</item>
+/// was not sent yet, so that answer says the outcome is unknown and how to learn it: the key
+/// travels in the journal with the command, so a retry under it after the restart is answered
+/// with the first outcome if the command was done, and runs it if not.</item>
 /// <item>An Idempotency-Key reused for a different request: 422 IDEMPOTENCY_KEY_REUSED.</item>
+/// <item>A key that cannot be looked up yet (recovered orders still on their way to the database): 503 ORDER_HISTORY_BEHIND.</item>
 /// </list>
 /// </summary>
 internal sealed class FailureAnswers(IProblemDetailsService problems) : IExceptionHandler
@@ -26,8 +28,13 @@ internal sealed class FailureAnswers(IProblemDetailsService problems) : IExcepti
                     stopped.InnerException is null
                         ? "The exchange is shutting down; nothing was done. Retry once it is back."
                         : "The trading engine stopped after a failure before answering: the command may or may not have " +
-                          "been done. Once the exchange is back, look at your trades and balance before sending it again.");
+                          "been done. Once the exchange is back, send it again with the same Idempotency-Key (it is never " +
+                          "done twice), or look at your trades and balance before sending it without one.");
                 http.Response.Headers.RetryAfter = "5";
+                break;
+            case OrderHistoryBehindException behind:
+                problem = ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "ORDER_HISTORY_BEHIND", behind.Message);
+                http.Response.Headers.RetryAfter = "1";
                 break;
             case IdempotencyKeyReusedException reused:
                 problem = ApiProblem.For(StatusCodes.Status422UnprocessableEntity, "IDEMPOTENCY_KEY_REUSED", reused.Message);

@@ -21,7 +21,7 @@ internal static class HttpExtensions
         key = null;
         problem = null;
         if (!request.Headers.TryGetValue("Idempotency-Key", out var values)) return true;
-        if (values.Count != 1 || values[0] is not { Length: > 0 and <= MaxIdempotencyKeyLength } single)
+        if (values.Count != 1 || values[0] is not { Length: > 0 and <= MaxIdempotencyKeyLength } single || !Exchange.Journal.InputCodec.KeyFits(single))
         {
             problem = ApiProblem.BadRequest("INVALID_IDEMPOTENCY_KEY",
                 $"Send one Idempotency-Key of 1 to {MaxIdempotencyKeyLength} characters.");

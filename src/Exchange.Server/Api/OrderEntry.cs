@@ -19,7 +19,7 @@ public sealed record OrderOutcome(
     RejectCode Code,
     object? Data,
     long Sequence,
-    decimal LatencyMs,
+    decimal? LatencyMs,
     long CreatedAtMs,
     string PayloadJson)
 {
@@ -30,11 +30,16 @@ public sealed record OrderOutcome(
 
 /// <summary>
 /// The order-entry gateway between HTTP and the engine: stamps each command with a
-/// time-ordered order id (and trade id for CREATE_TRADE) before it enters the log, submits it, times it,
-/// hands it to the recorder, and honours Idempotency-Key so a retried write never runs twice.
+/// time-ordered order id (and trade id for CREATE_TRADE) and its Idempotency-Key before it
+/// enters the log, submits it, and honours the key so a retried write never runs twice, also
+/// after a crash (the engine's listener records the order, from the journal at recovery).
 /// </summary>
 public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistory history)
 {
+    // Built after recovery (it needs the engine host), so this flush follows the orders that
+    // recovery re-created: until they are in the database, a key's look-up there could miss one.
+    private readonly Task _recoveredOrdersRecorded = history.FlushAsync();
+
     public const string MeterName = "Exchange.Api";
     private static readonly Meter Meter = new(MeterName);
     private static readonly Histogram<double> CommandLatency = Meter.CreateHistogram("exchange_command_latency", "s",
@@ -67,11 +72,24 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     private async Task<OrderOutcome> FindOrRunAsync((Guid User, string Key) key, EngineInput input, string payloadJson, string request)
     {
         await Task.Yield(); // the look-up is a synchronous SQLite read; off the socket thread (see SocketThreads)
+        if (!_recoveredOrdersRecorded.IsCompletedSuccessfully && !await FinishedAsync(_recoveredOrdersRecorded, RecoveredOrdersWait))
+        {
+            _idempotent.TryRemove(key, out _); // not answered: a retry looks again
+            throw new OrderHistoryBehindException();
+        }
         if (await history.FindByIdempotencyKeyAsync(key.User, key.Key) is not { } first)
             return await RunAsync(key.User, input, payloadJson, key.Key);
         if (RequestFingerprint(first.Command, first.PayloadJson) == request) return first;
         _idempotent.TryRemove(key, out _); // remembered with this request's fingerprint, not the first one's
         throw new IdempotencyKeyReusedException();
+    }
+
+    private static readonly TimeSpan RecoveredOrdersWait = TimeSpan.FromSeconds(2);
+
+    private static async Task<bool> FinishedAsync(Task task, TimeSpan wait)
+    {
+        await Task.WhenAny(task, Task.Delay(wait)).ConfigureAwait(false);
+        return task.IsCompletedSuccessfully;
     }
 
     private static readonly string[] RequestFields = ["asset", "direction", "margin", "leverage", "stopLossPrice", "takeProfitPrice", "tradeId"];
@@ -106,21 +124,19 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         var now = time.GetUtcNow();
         input.User = new UserId(user);
         input.OrderId = Guid.CreateVersion7(now);
+        input.IdempotencyKey = idempotencyKey;
         if (input.Kind == InputKind.CreateTrade) input.TradeId = NewTradeId(now);
-        var createdAt = now.ToUnixTimeMilliseconds();
-        var started = Stopwatch.GetTimestamp();
         // Resumes on the engine thread: what follows, and the handler's reply, take microseconds.
+        // The engine's listener has queued the order's row by then (OrderHistory.Record).
         var reply = await engine.SubmitAsync(input, continueOnEngineThread: true);
-        var latency = Stopwatch.GetElapsedTime(started);
-        var code = EngineReplies.Public(reply.Code);
-        CommandLatency.Record(latency.TotalSeconds, new KeyValuePair<string, object?>("command", reply.Kind.CommandName()),
+        CommandLatency.Record(reply.Latency.TotalSeconds, new KeyValuePair<string, object?>("command", reply.Kind.CommandName()),
             new KeyValuePair<string, object?>("outcome", reply.Accepted ? "accepted" : "rejected"));
-        var outcome = new OrderOutcome(input.OrderId, user, reply.Kind.CommandName(), code,
-            EngineReplies.Data(in reply, engine.Config), reply.Sequence,
-            Math.Round((decimal)latency.Ticks / TimeSpan.TicksPerMillisecond, 3), createdAt, payloadJson);
-        history.Record(outcome, idempotencyKey);
-        return outcome;
+        return new OrderOutcome(input.OrderId, user, reply.Kind.CommandName(), EngineReplies.Public(reply.Code),
+            EngineReplies.Data(in reply, engine.Config), reply.Sequence, LatencyMs(reply.Latency), now.ToUnixTimeMilliseconds(), payloadJson);
     }
+
+    /// <summary>Milliseconds to the microsecond, as the row stores them.</summary>
+    internal static decimal LatencyMs(TimeSpan latency) => latency.Ticks / (TimeSpan.TicksPerMillisecond / 1000) / 1000m;
 
     /// <summary>An order by id, if it belongs to <paramref name="user"/>; <c>Complete</c> is false while the database lags too far behind to say.</summary>
     public async Task<(OrderOutcome? Outcome, bool Complete)> FindAsync(Guid user, Guid orderId)
@@ -136,11 +152,16 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     private bool MayBePending(Guid orderId)
     {
         if (orderId.Version != 7) return false;
+        var ageMs = time.GetUtcNow().ToUnixTimeMilliseconds() - StampedAtMs(orderId);
+        return ageMs is >= -60_000 and <= 600_000;
+    }
+
+    /// <summary>The Unix milliseconds in a UUIDv7 order id: when order entry stamped it (the order's creation time).</summary>
+    internal static long StampedAtMs(Guid orderId)
+    {
         Span<byte> bytes = stackalloc byte[16];
         orderId.TryWriteBytes(bytes, bigEndian: true, out _);
-        var stampedMs = (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes) >> 16;
-        var ageMs = time.GetUtcNow().ToUnixTimeMilliseconds() - stampedMs;
-        return ageMs is >= -60_000 and <= 600_000;
+        return (long)(System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes) >> 16);
     }
 
     public Task<CommandReply> QueryAsync(Guid user, InputKind kind) =>
@@ -161,6 +182,10 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         return new TradeId(new UInt128(high, BitConverter.ToUInt64(random[2..])));
     }
 }
+
+/// <summary>Orders that recovery re-created are not in the database yet: a key cannot be looked up safely.</summary>
+public sealed class OrderHistoryBehindException()
+    : InvalidOperationException("Orders from before the restart are still being written to the audit trail; retry in a moment.");
 
 /// <summary>An Idempotency-Key already used for a different request by the same trader.</summary>
 public sealed class IdempotencyKeyReusedException()

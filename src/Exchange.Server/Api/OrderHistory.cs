@@ -1,21 +1,47 @@
 using System.Text.Json;
 using Exchange.Data;
 using Exchange.Engine;
+using Exchange.Journal;
 using Microsoft.EntityFrameworkCore;
 
 namespace Exchange.Server.Api;
 
-/// <summary>Orders in the database: written through the recorder (the engine never waits), read back by id or idempotency key.</summary>
-public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory scopes)
+/// <summary>
+/// Orders in the database: written through the recorder from the engine's answered commands
+/// (so recovery re-creates the ones a crash took from the recorder's queue, keys included),
+/// read back by id or idempotency key.
+/// </summary>
+public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory scopes, EngineConfig config)
 {
     private static readonly Dictionary<string, RejectCode> CodesByName =
         Enum.GetValues<RejectCode>().ToDictionary(c => c.Name());
 
-    public void Record(OrderOutcome outcome, string? idempotencyKey) => recorder.RecordOrder(new OrderRecord(
-        outcome.OrderId, outcome.UserId, outcome.Command, outcome.PayloadJson,
-        outcome.Success ? OrderStatus.Success : OrderStatus.Rejected, outcome.Code.Name(), outcome.Code.Message(),
-        outcome.Data is null ? null : JsonSerializer.Serialize(outcome.Data, outcome.Data.GetType(), ApiJsonContext.Default),
-        (long)(outcome.LatencyMs * 1000), outcome.Sequence, outcome.CreatedAtMs, idempotencyKey));
+    /// <summary>
+    /// Queues a command's row, on the engine thread before its reply completes. The payload is
+    /// the command as the engine took it; one <paramref name="replayed"/> by recovery has no
+    /// latency and only fills a gap in the table.
+    /// </summary>
+    public void Record(in AnsweredCommand command, bool replayed)
+    {
+        var (input, reply) = command;
+        var code = EngineReplies.Public(reply.Code);
+        var data = code == RejectCode.None ? EngineReplies.Data(in reply, config) : null;
+        recorder.RecordOrder(new OrderRecord(
+            input.OrderId, input.User.Value, input.Kind.CommandName(), PayloadJson(in input),
+            code == RejectCode.None ? OrderStatus.Success : OrderStatus.Rejected, code.Name(), code.Message(),
+            data is null ? null : JsonSerializer.Serialize(data, data.GetType(), ApiJsonContext.Default),
+            replayed ? null : reply.Latency.Ticks / (TimeSpan.TicksPerMillisecond / 1000), reply.Sequence,
+            OrderEntry.StampedAtMs(input.OrderId), input.IdempotencyKey));
+    }
+
+    /// <summary>The command in the engine endpoint's request shape.</summary>
+    internal static string PayloadJson(in EngineInput input) => JsonSerializer.Serialize(input.Kind switch
+    {
+        InputKind.CreateTrade => new EngineRequest(input.Kind.CommandName(), input.Symbol, input.Direction.Name(), input.Margin,
+            input.Leverage, input.StopLossPrice, input.TakeProfitPrice),
+        InputKind.CloseTrade => new EngineRequest(input.Kind.CommandName(), TradeId: input.TradeId.ToString()),
+        _ => new EngineRequest(input.Kind.CommandName()),
+    }, ApiJsonContext.Default.EngineRequest);
 
     /// <summary>
     /// An order by id. One answered a moment ago may still wait in the recorder's queue: on a
@@ -49,4 +75,7 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
         return new OrderOutcome(row.OrderId, row.UserId, row.Command, CodesByName.GetValueOrDefault(row.Code, RejectCode.None),
             data, row.Sequence, row.LatencyMicros / 1000m, row.CreatedAtMs, row.PayloadJson);
     }
+
+    /// <summary>Completes once everything queued before the call is in the database.</summary>
+    public Task FlushAsync() => recorder.FlushAsync();
 }

@@ -56,12 +56,22 @@ public static class StreamApi
     }
 }
 
-/// <summary>The engine's one event listener: the recorder (durable audit trail) first, then the push hub (live, replays skipped).</summary>
-public sealed class EventFanout(EventRecorder recorder, Lazy<PushHub> hub) : IEngineEventListener
+/// <summary>
+/// The engine's one listener: the recorder (durable audit trail: events, and orders through
+/// <see cref="OrderHistory"/>) first, then the push hub (live events, replays skipped).
+/// </summary>
+public sealed class EventFanout(EventRecorder recorder, OrderHistory orders, Lazy<PushHub> hub) : IEngineEventListener
 {
     public long RecordedEventSequence => recorder.RecordedEventSequence;
 
     public bool IsFailing => recorder.IsFailing;
+
+    public Task FlushAsync() => recorder.FlushAsync();
+
+    public void OnCommands(IReadOnlyList<AnsweredCommand> commands, bool replayed)
+    {
+        for (var i = 0; i < commands.Count; i++) orders.Record(commands[i], replayed);
+    }
 
     public void OnEvents(IReadOnlyList<object> events, bool replayed)
     {

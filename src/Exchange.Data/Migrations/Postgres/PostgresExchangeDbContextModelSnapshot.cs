@@ -118,7 +118,7 @@ namespace Exchange.Data.Migrations.Postgres
                         .HasMaxLength(128)
                         .HasColumnType("character varying(128)");
 
-                    b.Property<long>("LatencyMicros")
+                    b.Property<long?>("LatencyMicros")
                         .HasColumnType("bigint");
 
                     b.Property<string>("Message")

@@ -113,7 +113,7 @@ namespace Exchange.Data.Migrations.Sqlite
                         .HasMaxLength(128)
                         .HasColumnType("TEXT");
 
-                    b.Property<long>("LatencyMicros")
+                    b.Property<long?>("LatencyMicros")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Message")

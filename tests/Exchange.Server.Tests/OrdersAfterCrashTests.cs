@@ -1,0 +1,87 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace Exchange.Server.Tests;
+
+/// <summary>
+/// The real server killed with SIGKILL right after answering: orders the recorder had not
+/// written yet come back from the journal, so a trader can still look each one up, and a retry
+/// under its Idempotency-Key is answered with the first outcome instead of trading again.
+/// </summary>
+public sealed class OrdersAfterCrashTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("exchange-orders-crash-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task After_a_sigkill_every_answered_order_is_found_and_a_keyed_retry_never_trades_twice()
+    {
+        const int trades = 12;
+        var sent = new List<(string Key, string OrderId, string TradeId)>();
+        string token;
+        await using (var server = await ServerRun.StartAsync(StartupRefusalTests.Settings(_dir)))
+        {
+            using var client = Client(server);
+            token = await SignUpAsync(client);
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            (await client.PostAsJsonAsync("/api/v1/engine", new { command = "CREATE_ACCOUNT" })).EnsureSuccessStatusCode();
+            await WaitForPricesAsync(client);
+            for (var i = 0; i < trades; i++)
+            {
+                var key = $"open-{i}";
+                var reply = await OpenAsync(client, key);
+                sent.Add((key, reply["orderId"]!.GetValue<string>(), reply["engineResponse"]!["data"]!["tradeId"]!.GetValue<string>()));
+            }
+            // At once: the recorder lets rows gather for 100 ms, so the last orders are not in the database yet.
+            await server.KillAsync();
+        }
+
+        await using (var restarted = await ServerRun.StartAsync(StartupRefusalTests.Settings(_dir)))
+        {
+            using var client = Client(restarted);
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            foreach (var (key, orderId, tradeId) in sent)
+            {
+                var order = await client.GetFromJsonAsync<JsonObject>($"/api/v1/orders/{orderId}");
+                Assert.Equal(("CREATE_TRADE", "success", tradeId), (order!["command"]!.GetValue<string>(), order["status"]!.GetValue<string>(),
+                    order["data"]!["tradeId"]!.GetValue<string>()));
+
+                var retry = await OpenAsync(client, key);
+                Assert.Equal((orderId, tradeId), (retry["orderId"]!.GetValue<string>(), retry["engineResponse"]!["data"]!["tradeId"]!.GetValue<string>()));
+            }
+            var open = (await client.GetFromJsonAsync<JsonObject>("/api/v1/trades?status=open"))!["trades"]!.AsArray();
+            Assert.Equal(sent.Select(s => s.TradeId).Order(), open.Select(t => t!["tradeId"]!.GetValue<string>()).Order());
+        }
+    }
+
+    private static HttpClient Client(ServerRun server) => new() { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>CREATE_TRADE through the engine endpoint, whose envelope names the order.</summary>
+    private static async Task<JsonObject> OpenAsync(HttpClient client, string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/engine")
+        {
+            Content = JsonContent.Create(new { command = "CREATE_TRADE", asset = "BTC_USDC", direction = "LONG", margin = 10, leverage = 5 }),
+        };
+        request.Headers.Add("Idempotency-Key", key);
+        var reply = await client.SendAsync(request);
+        var body = await reply.Content.ReadAsStringAsync();
+        Assert.True(reply.StatusCode == HttpStatusCode.OK, body);
+        return JsonNode.Parse(body)!.AsObject();
+    }
+
+    private static async Task<string> SignUpAsync(HttpClient client)
+    {
+        var signup = await client.PostAsJsonAsync("/api/v1/auth/signup", new { email = "crash@example.com", password = "correct horse battery" });
+        signup.EnsureSuccessStatusCode();
+        return (await signup.Content.ReadFromJsonAsync<JsonObject>())!["token"]!.GetValue<string>();
+    }
+
+    private static async Task WaitForPricesAsync(HttpClient client)
+    {
+        for (var i = 0; i < 100 && (await client.GetAsync("/readyz")).StatusCode != HttpStatusCode.OK; i++) await Task.Delay(100);
+    }
+}
