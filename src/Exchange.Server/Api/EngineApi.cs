@@ -36,8 +36,7 @@ public static class EngineApi
         var (input, invalid) = ToInput(body!);
         if (invalid is not null) return invalid;
         if (!request.TryGetIdempotencyKey(out var key, out var badKey)) return badKey!;
-        var payload = JsonSerializer.Serialize(body!, ApiJsonContext.Default.EngineRequest);
-        var outcome = await orders.SubmitAsync(principal.UserId(), input, payload, key);
+        var outcome = await orders.SubmitAsync(principal.UserId(), input, key);
         return Envelope(outcome);
     }
 

@@ -21,7 +21,7 @@ public sealed record OrderOutcome(
     long Sequence,
     decimal? LatencyMs,
     long CreatedAtMs,
-    string PayloadJson)
+    string? PayloadJson = null)
 {
     public bool Success => Code == RejectCode.None;
     public string Status => Success ? "success" : "rejected";
@@ -52,16 +52,16 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
 
     public EngineConfig Config => engine.Config;
 
-    public Task<OrderOutcome> SubmitAsync(Guid user, EngineInput input, string payloadJson, string? idempotencyKey)
+    public Task<OrderOutcome> SubmitAsync(Guid user, EngineInput input, string? idempotencyKey)
     {
-        if (input.IsQuery || idempotencyKey is null) return RunAsync(user, input, payloadJson, null);
+        if (input.IsQuery || idempotencyKey is null) return RunAsync(user, input, null);
         // The first request with a key runs; every retry, even a concurrent one, gets its outcome.
         // A different request under a used key is refused: answering it with the first one's
         // outcome would tell the client that something it never asked for went through.
         var key = (user, idempotencyKey);
-        var request = RequestFingerprint(input.Kind.CommandName(), payloadJson);
+        var request = RequestFingerprint(input.Kind.CommandName(), OrderHistory.PayloadJson(in input));
         var entry = _idempotent.GetOrAdd(key, k =>
-            (request, new Lazy<Task<OrderOutcome>>(() => FindOrRunAsync(k, input, payloadJson, request))));
+            (request, new Lazy<Task<OrderOutcome>>(() => FindOrRunAsync(k, input, request))));
         if (entry.Request != request) return Task.FromException<OrderOutcome>(new IdempotencyKeyReusedException());
         if (entry.Outcome.IsValueCreated is false) _ = entry.Outcome.Value;
         _idempotentOrder.Enqueue(key);
@@ -69,7 +69,7 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         return entry.Outcome.Value;
     }
 
-    private async Task<OrderOutcome> FindOrRunAsync((Guid User, string Key) key, EngineInput input, string payloadJson, string request)
+    private async Task<OrderOutcome> FindOrRunAsync((Guid User, string Key) key, EngineInput input, string request)
     {
         await Task.Yield(); // the look-up is a synchronous SQLite read; off the socket thread (see SocketThreads)
         if (!_recoveredOrdersRecorded.IsCompletedSuccessfully && !await FinishedAsync(_recoveredOrdersRecorded, RecoveredOrdersWait))
@@ -78,8 +78,8 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
             throw new OrderHistoryBehindException();
         }
         if (await history.FindByIdempotencyKeyAsync(key.User, key.Key) is not { } first)
-            return await RunAsync(key.User, input, payloadJson, key.Key);
-        if (RequestFingerprint(first.Command, first.PayloadJson) == request) return first;
+            return await RunAsync(key.User, input, key.Key);
+        if (RequestFingerprint(first.Command, first.PayloadJson!) == request) return first;
         _idempotent.TryRemove(key, out _); // remembered with this request's fingerprint, not the first one's
         throw new IdempotencyKeyReusedException();
     }
@@ -96,7 +96,9 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
 
     /// <summary>
     /// What a write asks for, whichever route carried it: the command and its fields, numbers by
-    /// value (a margin of 100 and of 100.0 are one margin), the direction in any case.
+    /// value (a margin of 100 and of 100.0 are one margin), the direction in any case. From the
+    /// stored payload: rows written before payloads were made from the input hold the request's
+    /// own JSON, so the fingerprint reads JSON rather than the input.
     /// </summary>
     internal static string RequestFingerprint(string command, string payloadJson)
     {
@@ -119,7 +121,7 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         return text.ToString();
     }
 
-    private async Task<OrderOutcome> RunAsync(Guid user, EngineInput input, string payloadJson, string? idempotencyKey)
+    private async Task<OrderOutcome> RunAsync(Guid user, EngineInput input, string? idempotencyKey)
     {
         var now = time.GetUtcNow();
         input.User = new UserId(user);
@@ -132,7 +134,7 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         CommandLatency.Record(reply.Latency.TotalSeconds, new KeyValuePair<string, object?>("command", reply.Kind.CommandName()),
             new KeyValuePair<string, object?>("outcome", reply.Accepted ? "accepted" : "rejected"));
         return new OrderOutcome(input.OrderId, user, reply.Kind.CommandName(), EngineReplies.Public(reply.Code),
-            EngineReplies.Data(in reply, engine.Config), reply.Sequence, LatencyMs(reply.Latency), now.ToUnixTimeMilliseconds(), payloadJson);
+            EngineReplies.Data(in reply, engine.Config), reply.Sequence, LatencyMs(reply.Latency), now.ToUnixTimeMilliseconds());
     }
 
     /// <summary>Milliseconds to the microsecond, as the row stores them.</summary>

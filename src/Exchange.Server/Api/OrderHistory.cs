@@ -11,7 +11,7 @@ namespace Exchange.Server.Api;
 /// (so recovery re-creates the ones a crash took from the recorder's queue, keys included),
 /// read back by id or idempotency key.
 /// </summary>
-public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory scopes, EngineConfig config)
+public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory scopes, EngineConfig config, ILogger<OrderHistory> logger)
 {
     private static readonly Dictionary<string, RejectCode> CodesByName =
         Enum.GetValues<RejectCode>().ToDictionary(c => c.Name());
@@ -25,13 +25,22 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
     {
         var (input, reply) = command;
         var code = EngineReplies.Public(reply.Code);
-        var data = code == RejectCode.None ? EngineReplies.Data(in reply, config) : null;
-        recorder.RecordOrder(new OrderRecord(
-            input.OrderId, input.User.Value, input.Kind.CommandName(), PayloadJson(in input),
-            code == RejectCode.None ? OrderStatus.Success : OrderStatus.Rejected, code.Name(), code.Message(),
-            data is null ? null : JsonSerializer.Serialize(data, data.GetType(), ApiJsonContext.Default),
-            replayed ? null : reply.Latency.Ticks / (TimeSpan.TicksPerMillisecond / 1000), reply.Sequence,
-            OrderEntry.StampedAtMs(input.OrderId), input.IdempotencyKey));
+        try
+        {
+            var data = code == RejectCode.None ? EngineReplies.Data(in reply, config) : null;
+            recorder.RecordOrder(new OrderRecord(
+                input.OrderId, input.User.Value, input.Kind.CommandName(), PayloadJson(in input),
+                code == RejectCode.None ? OrderStatus.Success : OrderStatus.Rejected, code.Name(), code.Message(),
+                data is null ? null : JsonSerializer.Serialize(data, data.GetType(), ApiJsonContext.Default),
+                replayed ? null : reply.Latency.Ticks / (TimeSpan.TicksPerMillisecond / 1000), reply.Sequence,
+                OrderEntry.StampedAtMs(input.OrderId), input.IdempotencyKey));
+        }
+        catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            // On the engine thread, where a throw would stop trading: one row that cannot be written
+            // is not worth that. (Every reply shape is serialized by the tests.)
+            logger.LogError(e, "Order {OrderId} ({Command}) not recorded: its row could not be made", input.OrderId, input.Kind.CommandName());
+        }
     }
 
     /// <summary>The command in the engine endpoint's request shape.</summary>

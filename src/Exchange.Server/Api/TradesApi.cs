@@ -70,8 +70,7 @@ public static class TradesApi
         if (EngineApi.TradeFields(ref input, body!.Asset, body.Direction, body.Margin, body.Leverage, body.StopLossPrice, body.TakeProfitPrice) is { } invalid)
             return invalid;
         if (!request.TryGetIdempotencyKey(out var key, out var badKey)) return badKey!;
-        var payload = JsonSerializer.Serialize(body, ApiJsonContext.Default.OpenTradeRequest);
-        var outcome = await orders.SubmitAsync(principal.UserId(), input, payload, key);
+        var outcome = await orders.SubmitAsync(principal.UserId(), input, key);
         return outcome.Success ? TypedResults.Created("/api/v1/trades?status=open", outcome.Data) : EngineApi.Envelope(outcome);
     }
 
@@ -81,7 +80,7 @@ public static class TradesApi
         if (!TradeId.TryParse(tradeId, out var id)) return Rejected(RejectCode.TradeNotFound);
         if (!request.TryGetIdempotencyKey(out var key, out var badKey)) return badKey!;
         var input = new EngineInput { Kind = InputKind.CloseTrade, TradeId = id };
-        var outcome = await orders.SubmitAsync(principal.UserId(), input, $"{{\"tradeId\":\"{id}\"}}", key);
+        var outcome = await orders.SubmitAsync(principal.UserId(), input, key);
         return outcome.Success ? TypedResults.Ok(outcome.Data) : EngineApi.Envelope(outcome);
     }
 
