@@ -167,6 +167,12 @@ public sealed class RecorderCursor
 
     public int Id { get; set; }
     public long LastEventSequence { get; set; }
+
+    /// <summary>
+    /// The highest input sequence of a journaled command whose order row is written (orders are
+    /// written in sequence order): recovery re-creates only the orders after it.
+    /// </summary>
+    public long LastOrderSequence { get; set; }
 }
 
 /// <summary>

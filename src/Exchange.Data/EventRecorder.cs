@@ -79,6 +79,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     private readonly BatchRows _rows = new();
 
     private long _recorded;
+    private long _recordedOrders;
     private long _eventsWritten;
     private long _eventsSkipped;
     private long _ordersWritten;
@@ -120,6 +121,12 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
 
     /// <summary>Every event at or below this is committed to the database.</summary>
     public long RecordedEventSequence => Volatile.Read(ref _recorded);
+
+    /// <summary>
+    /// Every journaled command's order at or below this input sequence is committed (known from
+    /// <see cref="StartAsync"/> on): recovery need not re-create those.
+    /// </summary>
+    public long RecordedOrderSequence => Volatile.Read(ref _recordedOrders);
 
     /// <summary>Items waiting, in memory and in the overflow file.</summary>
     public int QueueLength => _queue.Count;
@@ -210,6 +217,30 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         ReleaseWaiters();
         Hurry();
         return done.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads how far events and orders are recorded before the engine recovers (hosted services
+    /// start in order), so that recovery hands over only the replayed events and commands the
+    /// database lacks, instead of queueing everything since the snapshot for the writer to skip
+    /// (and re-making every order's row). If the database cannot say now, recovery hands over
+    /// all of them, and the writer skips the recorded ones.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var db = await _factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+            var cursor = await db.RecorderCursors.AsNoTracking()
+                .SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _recordedOrders, cursor.LastOrderSequence);
+            if (cursor.LastEventSequence > RecordedEventSequence) Volatile.Write(ref _recorded, cursor.LastEventSequence);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            _logger.LogWarning(e, "Could not read how far orders are recorded; recovery re-creates every order since the snapshot");
+        }
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -370,8 +401,10 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         var cursor = await db.RecorderCursors.SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken)
             .ConfigureAwait(false);
         var start = cursor.LastEventSequence;
+        var ordersBefore = cursor.LastOrderSequence;
         await LoadTradesAsync(db, batch, start, rows, cancellationToken).ConfigureAwait(false);
-        await LoadOrdersAsync(db, batch, rows, cancellationToken).ConfigureAwait(false);
+        await LoadOrdersAsync(db, batch, ordersBefore, rows, cancellationToken).ConfigureAwait(false);
+        var lastOrder = ordersBefore;
 
         var last = start;
         var previous = _previousEvent;
@@ -382,7 +415,9 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
             switch (item)
             {
                 case OrderRecord order:
+                    if (IsRecorded(order, ordersBefore)) break;
                     if (ApplyOrder(rows, order)) ordersWritten++;
+                    lastOrder = Math.Max(lastOrder, order.Sequence); // queries have sequence 0
                     break;
                 case FlushMarker marker:
                     (markers ??= []).Add(marker);
@@ -415,6 +450,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         await _bulk.InsertAsync(db, rows.Ledger, cancellationToken).ConfigureAwait(false);
         await _bulk.InsertAsync(db, rows.NewOrders, cancellationToken).ConfigureAwait(false);
         cursor.LastEventSequence = last;
+        cursor.LastOrderSequence = lastOrder;
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false); // the cursor and changed order outcomes
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         if (_sqliteSync is not null)
@@ -432,6 +468,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         Interlocked.Add(ref _eventsSkipped, skipped);
         Interlocked.Add(ref _ordersWritten, ordersWritten);
         if (skipped > 0) _logger.LogDebug("Skipped {Skipped} events already recorded", skipped);
+        Volatile.Write(ref _recordedOrders, lastOrder);
         Publish(last, markers);
     }
 
@@ -459,10 +496,19 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         }).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// An order re-created by recovery (no latency) that the database holds already: orders are
+    /// written in sequence order, so every one at or below the cursor is. One with its latency
+    /// (from the overflow file, say) still goes through: it may replace a re-created row.
+    /// </summary>
+    private static bool IsRecorded(OrderRecord order, long recordedOrders) =>
+        order.LatencyMicros is null && order.Sequence > 0 && order.Sequence <= recordedOrders;
+
     /// <summary>The batch's orders already in the database (tracked, for outcome updates) and the idempotency keys taken.</summary>
-    private static async Task LoadOrdersAsync(ExchangeDbContext db, List<object> batch, BatchRows rows, CancellationToken cancellationToken)
+    private static async Task LoadOrdersAsync(ExchangeDbContext db, List<object> batch, long recordedOrders, BatchRows rows,
+        CancellationToken cancellationToken)
     {
-        var orders = batch.OfType<OrderRecord>();
+        var orders = batch.OfType<OrderRecord>().Where(o => !IsRecorded(o, recordedOrders));
         await InChunksAsync(orders.Select(o => o.OrderId), rows.Guids, async ids =>
         {
             foreach (var order in await db.Orders.Where(o => EF.Parameter(ids).Contains(o.OrderId)).ToListAsync(cancellationToken).ConfigureAwait(false))

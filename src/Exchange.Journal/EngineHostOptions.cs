@@ -73,6 +73,12 @@ public interface IEngineEventListener
     void OnCommands(IReadOnlyList<AnsweredCommand> commands, bool replayed) { }
 
     /// <summary>
+    /// The input sequence up to which the listener holds every answered command already, read
+    /// once as recovery starts: it hands over only the replayed commands after it.
+    /// </summary>
+    long RecordedCommandSequence => 0;
+
+    /// <summary>
     /// The highest event sequence the listener has made durable itself. A snapshot is written
     /// only once this reaches the snapshot's events, because recovery re-creates only the
     /// events after the snapshot: anything earlier must already be safe with the listener.

@@ -62,6 +62,7 @@ internal static class JournalReplay
         long replayed = 0;
         var collect = listener is null ? null : new CollectingSink();
         var answered = new List<AnsweredCommand>();
+        var commandsHeld = listener?.RecordedCommandSequence ?? long.MaxValue;
         try
         {
             foreach (var batch in full.GetConsumingEnumerable())
@@ -77,7 +78,8 @@ internal static class JournalReplay
                     {
                         collect.Reset();
                         engine.Apply(in input, collect);
-                        if (collect.HasReply && input.OrderId != Guid.Empty) answered.Add(new AnsweredCommand(input, collect.Reply));
+                        if (collect.HasReply && input.OrderId != Guid.Empty && input.Sequence > commandsHeld)
+                            answered.Add(new AnsweredCommand(input, collect.Reply));
                         if (collect.Events is not null) listener!.OnEvents(collect.Events, replayed: true);
                     }
                     replayed++;

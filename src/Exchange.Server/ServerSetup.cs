@@ -228,13 +228,19 @@ internal sealed class EngineLifetime(IServiceProvider services, IHostApplication
     public Task StopAsync(CancellationToken cancellationToken) => _engine is null ? Task.CompletedTask : Task.Run(_engine.Dispose, CancellationToken.None);
 }
 
-/// <summary>The feed role: runs the configured price source into the engine's log and the price board.</summary>
-internal sealed class FeedService(EngineHost engine, PriceBoard board, ExchangeSettings settings, TimeProvider time, ILogger<FeedService> logger)
+/// <summary>
+/// The feed role: runs the configured price source into the engine's log and the price board.
+/// The engine is resolved when the feed starts, not when it is built: the host builds every
+/// hosted service before starting the first, and building the engine host recovers it, which
+/// must wait for the migration and for the recorder to know how far it has recorded.
+/// </summary>
+internal sealed class FeedService(IServiceProvider services, PriceBoard board, ExchangeSettings settings, TimeProvider time, ILogger<FeedService> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var lastMids = await LastMidsAsync();
+        var engine = services.GetRequiredService<EngineHost>();
+        var lastMids = await LastMidsAsync(engine);
         var source = PriceSources.Create(settings.Feed, time, logger, lastMids);
         logger.LogInformation("Prices from {Source} for {Assets}, at most one tick per asset every {Interval} ms{Resuming}",
             settings.Feed.Source, string.Join(", ", settings.Feed.Assets), settings.Feed.UpdateIntervalMs,
@@ -248,7 +254,7 @@ internal sealed class FeedService(EngineHost engine, PriceBoard board, ExchangeS
     }
 
     /// <summary>Each market's mid in the recovered engine (the last tick before the stop), for the simulator to resume from.</summary>
-    private Task<Dictionary<string, decimal>> LastMidsAsync() => engine.ReadAsync(e =>
+    private static Task<Dictionary<string, decimal>> LastMidsAsync(EngineHost engine) => engine.ReadAsync(e =>
     {
         var mids = new Dictionary<string, decimal>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < e.Config.Assets.Count; i++)

@@ -244,11 +244,11 @@ public sealed class EventRecorderTests : IAsyncLifetime
 
         // After a crash: recovery re-creates every journaled order after the snapshot, timed by nobody.
         recorder.RecordOrder(Order(stored, UserA, key: "k-stored") with { LatencyMicros = null, PayloadJson = "{}" });
-        recorder.RecordOrder(Order(lost, UserA, key: "k-lost") with { LatencyMicros = null });
-        recorder.RecordOrder(Order(parked, UserB) with { LatencyMicros = null });
+        recorder.RecordOrder(Order(lost, UserA, key: "k-lost") with { LatencyMicros = null, Sequence = 43 });
+        recorder.RecordOrder(Order(parked, UserB) with { LatencyMicros = null, Sequence = 44 });
         await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
         // One that waited in the overflow file through the restart arrives after its re-created twin.
-        recorder.RecordOrder(Order(parked, UserB));
+        recorder.RecordOrder(Order(parked, UserB) with { Sequence = 44 });
         await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
         await using var db = _test.Context();
@@ -257,6 +257,35 @@ public sealed class EventRecorderTests : IAsyncLifetime
         Assert.Equal((812L, """{"asset":"BTC_USDC","margin":500}"""), (orders[stored].LatencyMicros, orders[stored].PayloadJson));
         Assert.Equal(((long?)null, "k-lost", "success"), (orders[lost].LatencyMicros, orders[lost].IdempotencyKey, orders[lost].Status));
         Assert.Equal(812L, orders[parked].LatencyMicros);
+    }
+
+    [Fact]
+    public async Task Orders_re_created_at_or_below_the_order_cursor_are_skipped_and_a_restarted_recorder_knows_the_cursor()
+    {
+        var recorder = await _test.StartRecorderAsync();
+        Guid first = Guid.NewGuid(), query = Guid.NewGuid();
+        recorder.RecordOrder(Order(first, UserA) with { Sequence = 40 });
+        recorder.RecordOrder(Order(query, UserA) with { Command = "GET_BALANCE", Sequence = 0 }); // queries have no sequence
+        await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(40, recorder.RecordedOrderSequence);
+
+        // Re-created by recovery: at or below the cursor the database holds them (one with a
+        // changed payload shows it is not even looked at); above it they fill the gap.
+        var lost = Guid.NewGuid();
+        recorder.RecordOrder(Order(first, UserA) with { Sequence = 40, LatencyMicros = null, PayloadJson = "{}" });
+        recorder.RecordOrder(Order(Guid.NewGuid(), UserA) with { Sequence = 39, LatencyMicros = null });
+        recorder.RecordOrder(Order(lost, UserA) with { Sequence = 41, LatencyMicros = null });
+        await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        await using (var db = _test.Context())
+        {
+            var rows = await db.Orders.ToDictionaryAsync(o => o.OrderId);
+            Assert.Equal(new[] { first, query, lost }.Order(), rows.Keys.Order());
+            Assert.Equal((812L, "{\"asset\":\"BTC_USDC\",\"margin\":500}"), (rows[first].LatencyMicros, rows[first].PayloadJson));
+            Assert.Equal(41, (await db.RecorderCursors.SingleAsync()).LastOrderSequence);
+        }
+        var restarted = await _test.StartRecorderAsync();
+        Assert.Equal(41, restarted.RecordedOrderSequence);
     }
 
     [Fact]

@@ -322,6 +322,13 @@ public sealed class EngineHostTests : IDisposable
                 replayed.Select(c => (c.Command.Input.OrderId, c.Command.Input.IdempotencyKey, c.Command.Reply)));
             Assert.All(replayed, c => Assert.Equal(TimeSpan.Zero, c.Command.Reply.Latency));
         }
+
+        // A listener that holds the orders up to the trade's already gets only the later ones.
+        var tradeSequence = live.Single(c => c.Command.Input.Kind == InputKind.CreateTrade).Command.Reply.Sequence;
+        foreach (var snapshot in Directory.GetFiles(Path.Combine(_dir, "snapshots"))) File.Delete(snapshot);
+        var holdingSome = new RecordingListener { Recorded = long.MaxValue, RecordedCommands = tradeSequence };
+        using (EngineHost.Start(Options(), listener: holdingSome))
+            Assert.Equal([InputKind.CloseTrade], holdingSome.Commands.Select(c => c.Command.Input.Kind));
     }
 
     [Fact]
@@ -355,6 +362,9 @@ public sealed class EngineHostTests : IDisposable
         }
 
         public Task Flush { get; init; } = Task.CompletedTask;
+        public long RecordedCommands { get; init; }
+
+        long IEngineEventListener.RecordedCommandSequence => RecordedCommands;
 
         public void OnCommands(IReadOnlyList<AnsweredCommand> commands, bool replayed)
         {

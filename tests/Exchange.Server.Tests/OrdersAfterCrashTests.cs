@@ -54,6 +54,10 @@ public sealed class OrdersAfterCrashTests : IDisposable
             }
             var open = (await client.GetFromJsonAsync<JsonObject>("/api/v1/trades?status=open"))!["trades"]!.AsArray();
             Assert.Equal(sent.Select(s => s.TradeId).Order(), open.Select(t => t!["tradeId"]!.GetValue<string>()).Order());
+
+            // Recovery waited for the migration (and the recorder's cursors): it re-made only the missing rows.
+            var output = restarted.Output;
+            Assert.True(output.IndexOf("Database ready", StringComparison.Ordinal) < output.IndexOf("Recovered", StringComparison.Ordinal), output);
         }
     }
 

@@ -68,6 +68,8 @@ public sealed class EventFanout(EventRecorder recorder, OrderHistory orders, Laz
 
     public Task FlushAsync() => recorder.FlushAsync();
 
+    public long RecordedCommandSequence => recorder.RecordedOrderSequence;
+
     public void OnCommands(IReadOnlyList<AnsweredCommand> commands, bool replayed)
     {
         for (var i = 0; i < commands.Count; i++) orders.Record(commands[i], replayed);

@@ -160,6 +160,9 @@ namespace Exchange.Data.Migrations.Postgres
                     b.Property<long>("LastEventSequence")
                         .HasColumnType("bigint");
 
+                    b.Property<long>("LastOrderSequence")
+                        .HasColumnType("bigint");
+
                     b.HasKey("Id");
 
                     b.ToTable("RecorderCursor", (string)null);
@@ -168,7 +171,8 @@ namespace Exchange.Data.Migrations.Postgres
                         new
                         {
                             Id = 1,
-                            LastEventSequence = 0L
+                            LastEventSequence = 0L,
+                            LastOrderSequence = 0L
                         });
                 });
 

@@ -155,6 +155,9 @@ namespace Exchange.Data.Migrations.Sqlite
                     b.Property<long>("LastEventSequence")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long>("LastOrderSequence")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.ToTable("RecorderCursor", (string)null);
@@ -163,7 +166,8 @@ namespace Exchange.Data.Migrations.Sqlite
                         new
                         {
                             Id = 1,
-                            LastEventSequence = 0L
+                            LastEventSequence = 0L,
+                            LastOrderSequence = 0L
                         });
                 });
 

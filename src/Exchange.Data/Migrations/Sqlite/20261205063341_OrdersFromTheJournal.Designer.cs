@@ -5,53 +5,48 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
-using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace Exchange.Data.Migrations.Postgres
+namespace Exchange.Data.Migrations.Sqlite
 {
-    [DbContext(typeof(PostgresExchangeDbContext))]
-    [Migration("20261205055810_OrderLatencyUnknown")]
-    partial class OrderLatencyUnknown
+    [DbContext(typeof(ExchangeDbContext))]
+    [Migration("20261205063341_OrdersFromTheJournal")]
+    partial class OrdersFromTheJournal
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
-            modelBuilder
-                .HasAnnotation("ProductVersion", "10.0.15")
-                .HasAnnotation("Relational:MaxIdentifierLength", 63);
-
-            NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
+            modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
             modelBuilder.Entity("Exchange.Data.Candle", b =>
                 {
                     b.Property<string>("Asset")
                         .HasMaxLength(32)
-                        .HasColumnType("character varying(32)");
+                        .HasColumnType("TEXT");
 
                     b.Property<int>("IntervalSeconds")
-                        .HasColumnType("integer");
+                        .HasColumnType("INTEGER");
 
                     b.Property<long>("OpenTimeMs")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<decimal>("Close")
                         .HasPrecision(28, 8)
-                        .HasColumnType("numeric(28,8)");
+                        .HasColumnType("TEXT");
 
                     b.Property<decimal>("High")
                         .HasPrecision(28, 8)
-                        .HasColumnType("numeric(28,8)");
+                        .HasColumnType("TEXT");
 
                     b.Property<decimal>("Low")
                         .HasPrecision(28, 8)
-                        .HasColumnType("numeric(28,8)");
+                        .HasColumnType("TEXT");
 
                     b.Property<decimal>("Open")
                         .HasPrecision(28, 8)
-                        .HasColumnType("numeric(28,8)");
+                        .HasColumnType("TEXT");
 
                     b.HasKey("Asset", "IntervalSeconds", "OpenTimeMs");
 
@@ -61,37 +56,37 @@ namespace Exchange.Data.Migrations.Postgres
             modelBuilder.Entity("Exchange.Data.LedgerEntry", b =>
                 {
                     b.Property<long>("EventSequence")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<long>("AtMs")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<decimal>("Free")
                         .HasPrecision(20, 2)
-                        .HasColumnType("numeric(20,2)");
+                        .HasColumnType("TEXT");
 
                     b.Property<long>("InputSequence")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<decimal>("Locked")
                         .HasPrecision(20, 2)
-                        .HasColumnType("numeric(20,2)");
+                        .HasColumnType("TEXT");
 
                     b.Property<Guid?>("OrderId")
-                        .HasColumnType("uuid");
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("Reason")
                         .IsRequired()
                         .HasMaxLength(32)
-                        .HasColumnType("character varying(32)");
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("TradeId")
                         .HasMaxLength(32)
-                        .HasColumnType("character(32)")
+                        .HasColumnType("TEXT")
                         .IsFixedLength();
 
                     b.Property<Guid>("UserId")
-                        .HasColumnType("uuid");
+                        .HasColumnType("TEXT");
 
                     b.HasKey("EventSequence");
 
@@ -102,49 +97,49 @@ namespace Exchange.Data.Migrations.Postgres
                 {
                     b.Property<Guid>("OrderId")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("uuid");
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("Code")
                         .IsRequired()
                         .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("Command")
                         .IsRequired()
                         .HasMaxLength(32)
-                        .HasColumnType("character varying(32)");
+                        .HasColumnType("TEXT");
 
                     b.Property<long>("CreatedAtMs")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("IdempotencyKey")
                         .HasMaxLength(128)
-                        .HasColumnType("character varying(128)");
+                        .HasColumnType("TEXT");
 
                     b.Property<long?>("LatencyMicros")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Message")
                         .HasMaxLength(512)
-                        .HasColumnType("character varying(512)");
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("PayloadJson")
                         .IsRequired()
-                        .HasColumnType("text");
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("ResponseJson")
-                        .HasColumnType("text");
+                        .HasColumnType("TEXT");
 
                     b.Property<long>("Sequence")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
-                        .HasColumnType("character varying(16)");
+                        .HasColumnType("TEXT");
 
                     b.Property<Guid>("UserId")
-                        .HasColumnType("uuid");
+                        .HasColumnType("TEXT");
 
                     b.HasKey("OrderId");
 
@@ -158,10 +153,13 @@ namespace Exchange.Data.Migrations.Postgres
             modelBuilder.Entity("Exchange.Data.RecorderCursor", b =>
                 {
                     b.Property<int>("Id")
-                        .HasColumnType("integer");
+                        .HasColumnType("INTEGER");
 
                     b.Property<long>("LastEventSequence")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastOrderSequence")
+                        .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
 
@@ -171,7 +169,8 @@ namespace Exchange.Data.Migrations.Postgres
                         new
                         {
                             Id = 1,
-                            LastEventSequence = 0L
+                            LastEventSequence = 0L,
+                            LastOrderSequence = 0L
                         });
                 });
 
@@ -179,13 +178,13 @@ namespace Exchange.Data.Migrations.Postgres
                 {
                     b.Property<string>("TokenId")
                         .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
+                        .HasColumnType("TEXT");
 
                     b.Property<long>("ExpiresAtMs")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<Guid>("UserId")
-                        .HasColumnType("uuid");
+                        .HasColumnType("TEXT");
 
                     b.HasKey("TokenId");
 
@@ -196,91 +195,91 @@ namespace Exchange.Data.Migrations.Postgres
                 {
                     b.Property<string>("TradeId")
                         .HasMaxLength(32)
-                        .HasColumnType("character(32)")
+                        .HasColumnType("TEXT")
                         .IsFixedLength();
 
                     b.Property<string>("Asset")
                         .IsRequired()
                         .HasMaxLength(32)
-                        .HasColumnType("character varying(32)");
+                        .HasColumnType("TEXT");
 
                     b.Property<Guid?>("CloseOrderId")
-                        .HasColumnType("uuid");
+                        .HasColumnType("TEXT");
 
                     b.Property<decimal?>("ClosePrice")
                         .HasPrecision(20, 8)
-                        .HasColumnType("numeric(20,8)");
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("CloseReason")
                         .HasMaxLength(16)
-                        .HasColumnType("character varying(16)");
+                        .HasColumnType("TEXT");
 
                     b.Property<long?>("CloseSequence")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<long?>("ClosedAtMs")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Direction")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)");
+                        .HasColumnType("TEXT");
 
                     b.Property<decimal?>("InsuranceFundChange")
                         .HasPrecision(20, 2)
-                        .HasColumnType("numeric(20,2)");
+                        .HasColumnType("TEXT");
 
                     b.Property<int>("Leverage")
-                        .HasColumnType("integer");
+                        .HasColumnType("INTEGER");
 
                     b.Property<decimal>("LiquidationPrice")
                         .HasPrecision(20, 8)
-                        .HasColumnType("numeric(20,8)");
+                        .HasColumnType("TEXT");
 
                     b.Property<decimal>("Margin")
                         .HasPrecision(20, 2)
-                        .HasColumnType("numeric(20,2)");
+                        .HasColumnType("TEXT");
 
                     b.Property<Guid>("OpenOrderId")
-                        .HasColumnType("uuid");
+                        .HasColumnType("TEXT");
 
                     b.Property<decimal>("OpenPrice")
                         .HasPrecision(20, 8)
-                        .HasColumnType("numeric(20,8)");
+                        .HasColumnType("TEXT");
 
                     b.Property<long>("OpenSequence")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<long>("OpenedAtMs")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<decimal?>("Payout")
                         .HasPrecision(20, 2)
-                        .HasColumnType("numeric(20,2)");
+                        .HasColumnType("TEXT");
 
                     b.Property<decimal?>("Pnl")
                         .HasPrecision(20, 2)
-                        .HasColumnType("numeric(20,2)");
+                        .HasColumnType("TEXT");
 
                     b.Property<decimal>("Quantity")
                         .HasPrecision(20, 8)
-                        .HasColumnType("numeric(20,8)");
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("character varying(8)");
+                        .HasColumnType("TEXT");
 
                     b.Property<decimal?>("StopLossPrice")
                         .HasPrecision(20, 8)
-                        .HasColumnType("numeric(20,8)");
+                        .HasColumnType("TEXT");
 
                     b.Property<decimal?>("TakeProfitPrice")
                         .HasPrecision(20, 8)
-                        .HasColumnType("numeric(20,8)");
+                        .HasColumnType("TEXT");
 
                     b.Property<Guid>("UserId")
-                        .HasColumnType("uuid");
+                        .HasColumnType("TEXT");
 
                     b.HasKey("TradeId");
 
@@ -294,20 +293,20 @@ namespace Exchange.Data.Migrations.Postgres
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("uuid");
+                        .HasColumnType("TEXT");
 
                     b.Property<long>("CreatedAtMs")
-                        .HasColumnType("bigint");
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Email")
                         .IsRequired()
                         .HasMaxLength(320)
-                        .HasColumnType("character varying(320)");
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("PasswordHash")
                         .IsRequired()
                         .HasMaxLength(512)
-                        .HasColumnType("character varying(512)");
+                        .HasColumnType("TEXT");
 
                     b.HasKey("Id");
 

@@ -5,11 +5,18 @@
 namespace Exchange.Data.Migrations.Sqlite
 {
     /// <inheritdoc />
-    public partial class OrderLatencyUnknown : Migration
+    public partial class OrdersFromTheJournal : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.AddColumn<long>(
+                name: "LastOrderSequence",
+                table: "RecorderCursor",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: 0L);
+
             migrationBuilder.AlterColumn<long>(
                 name: "LatencyMicros",
                 table: "Orders",
@@ -17,11 +24,22 @@ namespace Exchange.Data.Migrations.Sqlite
                 nullable: true,
                 oldClrType: typeof(long),
                 oldType: "INTEGER");
+
+            migrationBuilder.UpdateData(
+                table: "RecorderCursor",
+                keyColumn: "Id",
+                keyValue: 1,
+                column: "LastOrderSequence",
+                value: 0L);
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropColumn(
+                name: "LastOrderSequence",
+                table: "RecorderCursor");
+
             migrationBuilder.AlterColumn<long>(
                 name: "LatencyMicros",
                 table: "Orders",

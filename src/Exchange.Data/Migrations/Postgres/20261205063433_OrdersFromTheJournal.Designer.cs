@@ -5,48 +5,53 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace Exchange.Data.Migrations.Sqlite
+namespace Exchange.Data.Migrations.Postgres
 {
-    [DbContext(typeof(ExchangeDbContext))]
-    [Migration("20261205055800_OrderLatencyUnknown")]
-    partial class OrderLatencyUnknown
+    [DbContext(typeof(PostgresExchangeDbContext))]
+    [Migration("20261205063433_OrdersFromTheJournal")]
+    partial class OrdersFromTheJournal
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
-            modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
+            modelBuilder
+                .HasAnnotation("ProductVersion", "10.0.15")
+                .HasAnnotation("Relational:MaxIdentifierLength", 63);
+
+            NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
             modelBuilder.Entity("Exchange.Data.Candle", b =>
                 {
                     b.Property<string>("Asset")
                         .HasMaxLength(32)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(32)");
 
                     b.Property<int>("IntervalSeconds")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("integer");
 
                     b.Property<long>("OpenTimeMs")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<decimal>("Close")
                         .HasPrecision(28, 8)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(28,8)");
 
                     b.Property<decimal>("High")
                         .HasPrecision(28, 8)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(28,8)");
 
                     b.Property<decimal>("Low")
                         .HasPrecision(28, 8)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(28,8)");
 
                     b.Property<decimal>("Open")
                         .HasPrecision(28, 8)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(28,8)");
 
                     b.HasKey("Asset", "IntervalSeconds", "OpenTimeMs");
 
@@ -56,37 +61,37 @@ namespace Exchange.Data.Migrations.Sqlite
             modelBuilder.Entity("Exchange.Data.LedgerEntry", b =>
                 {
                     b.Property<long>("EventSequence")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<long>("AtMs")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<decimal>("Free")
                         .HasPrecision(20, 2)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(20,2)");
 
                     b.Property<long>("InputSequence")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<decimal>("Locked")
                         .HasPrecision(20, 2)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(20,2)");
 
                     b.Property<Guid?>("OrderId")
-                        .HasColumnType("TEXT");
+                        .HasColumnType("uuid");
 
                     b.Property<string>("Reason")
                         .IsRequired()
                         .HasMaxLength(32)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(32)");
 
                     b.Property<string>("TradeId")
                         .HasMaxLength(32)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character(32)")
                         .IsFixedLength();
 
                     b.Property<Guid>("UserId")
-                        .HasColumnType("TEXT");
+                        .HasColumnType("uuid");
 
                     b.HasKey("EventSequence");
 
@@ -97,49 +102,49 @@ namespace Exchange.Data.Migrations.Sqlite
                 {
                     b.Property<Guid>("OrderId")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("TEXT");
+                        .HasColumnType("uuid");
 
                     b.Property<string>("Code")
                         .IsRequired()
                         .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(64)");
 
                     b.Property<string>("Command")
                         .IsRequired()
                         .HasMaxLength(32)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(32)");
 
                     b.Property<long>("CreatedAtMs")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<string>("IdempotencyKey")
                         .HasMaxLength(128)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(128)");
 
                     b.Property<long?>("LatencyMicros")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<string>("Message")
                         .HasMaxLength(512)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(512)");
 
                     b.Property<string>("PayloadJson")
                         .IsRequired()
-                        .HasColumnType("TEXT");
+                        .HasColumnType("text");
 
                     b.Property<string>("ResponseJson")
-                        .HasColumnType("TEXT");
+                        .HasColumnType("text");
 
                     b.Property<long>("Sequence")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(16)");
 
                     b.Property<Guid>("UserId")
-                        .HasColumnType("TEXT");
+                        .HasColumnType("uuid");
 
                     b.HasKey("OrderId");
 
@@ -153,10 +158,13 @@ namespace Exchange.Data.Migrations.Sqlite
             modelBuilder.Entity("Exchange.Data.RecorderCursor", b =>
                 {
                     b.Property<int>("Id")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("integer");
 
                     b.Property<long>("LastEventSequence")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("LastOrderSequence")
+                        .HasColumnType("bigint");
 
                     b.HasKey("Id");
 
@@ -166,7 +174,8 @@ namespace Exchange.Data.Migrations.Sqlite
                         new
                         {
                             Id = 1,
-                            LastEventSequence = 0L
+                            LastEventSequence = 0L,
+                            LastOrderSequence = 0L
                         });
                 });
 
@@ -174,13 +183,13 @@ namespace Exchange.Data.Migrations.Sqlite
                 {
                     b.Property<string>("TokenId")
                         .HasMaxLength(64)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(64)");
 
                     b.Property<long>("ExpiresAtMs")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<Guid>("UserId")
-                        .HasColumnType("TEXT");
+                        .HasColumnType("uuid");
 
                     b.HasKey("TokenId");
 
@@ -191,91 +200,91 @@ namespace Exchange.Data.Migrations.Sqlite
                 {
                     b.Property<string>("TradeId")
                         .HasMaxLength(32)
-                        .HasColumnType("TEXT")
+                        .HasColumnType("character(32)")
                         .IsFixedLength();
 
                     b.Property<string>("Asset")
                         .IsRequired()
                         .HasMaxLength(32)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(32)");
 
                     b.Property<Guid?>("CloseOrderId")
-                        .HasColumnType("TEXT");
+                        .HasColumnType("uuid");
 
                     b.Property<decimal?>("ClosePrice")
                         .HasPrecision(20, 8)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(20,8)");
 
                     b.Property<string>("CloseReason")
                         .HasMaxLength(16)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(16)");
 
                     b.Property<long?>("CloseSequence")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<long?>("ClosedAtMs")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<string>("Direction")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(8)");
 
                     b.Property<decimal?>("InsuranceFundChange")
                         .HasPrecision(20, 2)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(20,2)");
 
                     b.Property<int>("Leverage")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("integer");
 
                     b.Property<decimal>("LiquidationPrice")
                         .HasPrecision(20, 8)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(20,8)");
 
                     b.Property<decimal>("Margin")
                         .HasPrecision(20, 2)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(20,2)");
 
                     b.Property<Guid>("OpenOrderId")
-                        .HasColumnType("TEXT");
+                        .HasColumnType("uuid");
 
                     b.Property<decimal>("OpenPrice")
                         .HasPrecision(20, 8)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(20,8)");
 
                     b.Property<long>("OpenSequence")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<long>("OpenedAtMs")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<decimal?>("Payout")
                         .HasPrecision(20, 2)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(20,2)");
 
                     b.Property<decimal?>("Pnl")
                         .HasPrecision(20, 2)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(20,2)");
 
                     b.Property<decimal>("Quantity")
                         .HasPrecision(20, 8)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(20,8)");
 
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(8)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(8)");
 
                     b.Property<decimal?>("StopLossPrice")
                         .HasPrecision(20, 8)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(20,8)");
 
                     b.Property<decimal?>("TakeProfitPrice")
                         .HasPrecision(20, 8)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("numeric(20,8)");
 
                     b.Property<Guid>("UserId")
-                        .HasColumnType("TEXT");
+                        .HasColumnType("uuid");
 
                     b.HasKey("TradeId");
 
@@ -289,20 +298,20 @@ namespace Exchange.Data.Migrations.Sqlite
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
-                        .HasColumnType("TEXT");
+                        .HasColumnType("uuid");
 
                     b.Property<long>("CreatedAtMs")
-                        .HasColumnType("INTEGER");
+                        .HasColumnType("bigint");
 
                     b.Property<string>("Email")
                         .IsRequired()
                         .HasMaxLength(320)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(320)");
 
                     b.Property<string>("PasswordHash")
                         .IsRequired()
                         .HasMaxLength(512)
-                        .HasColumnType("TEXT");
+                        .HasColumnType("character varying(512)");
 
                     b.HasKey("Id");
 
