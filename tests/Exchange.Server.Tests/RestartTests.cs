@@ -135,4 +135,51 @@ public sealed class RestartTests
         Assert.Equal(orderId, (await retry.Content.ReadFromJsonAsync<JsonObject>())!["orderId"]!.GetValue<string>());
         Assert.Single((await again.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
     }
+
+    /// <summary>
+    /// After a restart a key is looked up in the database; a different request under it that
+    /// arrives first must not make the true retry, arriving meanwhile, look like a reuse.
+    /// </summary>
+    [Fact]
+    public async Task After_a_restart_a_retry_racing_a_different_request_under_its_key_still_gets_its_first_outcome()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("exchange-restart-").FullName;
+        var order = new { command = "CREATE_TRADE", asset = "ETH_USDC", direction = "LONG", margin = 20, leverage = 4 };
+        var keys = Enumerable.Range(0, 20).Select(i => $"race-{i}").ToList();
+        var orderIds = new Dictionary<string, string>();
+        string email;
+        await using (var app = new ExchangeApp(dataDirectory))
+        {
+            await app.MarketAsync();
+            var trader = await app.TraderAsync();
+            email = trader.Email;
+            foreach (var key in keys)
+            {
+                var first = await ResourceEndpointTests.SendWithKey(trader, "/api/v1/engine", key, order);
+                orderIds[key] = (await first.Content.ReadFromJsonAsync<JsonObject>())!["orderId"]!.GetValue<string>();
+            }
+            await app.Services.GetRequiredService<EventRecorder>().FlushAsync();
+        }
+
+        await using var restarted = new ExchangeApp(dataDirectory);
+        await restarted.MarketAsync();
+        var client = restarted.CreateClient();
+        (await client.PostAsJsonAsync("/api/v1/auth/signin", new { email, password = "correct horse battery" })).EnsureSuccessStatusCode();
+        var again = new Trader(client, email, "", Guid.Empty);
+
+        var answers = await Task.WhenAll(keys.Select(async key =>
+        {
+            var different = ResourceEndpointTests.SendWithKey(again, "/api/v1/engine", key, order with { margin = 30 });
+            var retry = ResourceEndpointTests.SendWithKey(again, "/api/v1/engine", key, order);
+            return (Key: key, Different: await different, Retry: await retry);
+        }));
+
+        foreach (var (key, different, retry) in answers)
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, different.StatusCode);
+            Assert.True(retry.StatusCode == HttpStatusCode.OK, $"{key}: {await retry.Content.ReadAsStringAsync()}");
+            Assert.Equal(orderIds[key], (await retry.Content.ReadFromJsonAsync<JsonObject>())!["orderId"]!.GetValue<string>());
+        }
+        Assert.Equal(keys.Count, (await again.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray().Count);
+    }
 }

@@ -62,23 +62,42 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         var request = RequestFingerprint(input.Kind.CommandName(), OrderHistory.PayloadJson(in input));
         var entry = _idempotent.GetOrAdd(key, k =>
             (request, new Lazy<Task<OrderOutcome>>(() => FindOrRunAsync(k, input, request))));
-        if (entry.Request != request) return Task.FromException<OrderOutcome>(new IdempotencyKeyReusedException());
+        if (entry.Request != request) return DifferentRequestAsync(entry.Outcome.Value, user, input, idempotencyKey);
         if (entry.Outcome.IsValueCreated is false) _ = entry.Outcome.Value;
         _idempotentOrder.Enqueue(key);
         while (_idempotentOrder.Count > RememberedOrders && _idempotentOrder.TryDequeue(out var old)) _idempotent.TryRemove(old, out _);
         return entry.Outcome.Value;
     }
 
+    /// <summary>
+    /// A request that differs from the one remembered under its key. If that one is still being
+    /// looked up (the database holds the key's first request after a restart, which may be this
+    /// one, and the remembered one is then refused and forgotten), its outcome decides: then this
+    /// request is asked for again. Otherwise the key is taken: 422.
+    /// </summary>
+    private async Task<OrderOutcome> DifferentRequestAsync(Task<OrderOutcome> remembered, Guid user, EngineInput input, string key)
+    {
+        if (remembered.IsCompleted) throw new IdempotencyKeyReusedException();
+        await ((Task)remembered).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // its own caller is told how it failed
+        return await SubmitAsync(user, input, key);
+    }
+
     private async Task<OrderOutcome> FindOrRunAsync((Guid User, string Key) key, EngineInput input, string request)
     {
         await Task.Yield(); // the look-up is a synchronous SQLite read; off the socket thread (see SocketThreads)
-        if (!_recoveredOrdersRecorded.IsCompletedSuccessfully && !await FinishedAsync(_recoveredOrdersRecorded, RecoveredOrdersWait))
+        OrderOutcome? first;
+        try
         {
-            _idempotent.TryRemove(key, out _); // not answered: a retry looks again
-            throw new OrderHistoryBehindException();
+            if (!_recoveredOrdersRecorded.IsCompletedSuccessfully && !await FinishedAsync(_recoveredOrdersRecorded, RecoveredOrdersWait))
+                throw new OrderHistoryBehindException();
+            first = await history.FindByIdempotencyKeyAsync(key.User, key.Key);
         }
-        if (await history.FindByIdempotencyKeyAsync(key.User, key.Key) is not { } first)
-            return await RunAsync(key.User, input, key.Key);
+        catch
+        {
+            _idempotent.TryRemove(key, out _); // not answered (the database failed, say): a retry looks again
+            throw;
+        }
+        if (first is null) return await RunAsync(key.User, input, key.Key);
         if (RequestFingerprint(first.Command, first.PayloadJson!) == request) return first;
         _idempotent.TryRemove(key, out _); // remembered with this request's fingerprint, not the first one's
         throw new IdempotencyKeyReusedException();
