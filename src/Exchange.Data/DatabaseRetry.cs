@@ -30,6 +30,13 @@ internal sealed class DatabaseRetry(TimeSpan maxDelay, TimeProvider time, ILogge
                 Succeeded();
                 return;
             }
+            catch (ObjectDisposedException e) when (e.ObjectName == nameof(IServiceProvider) && !stoppingToken.IsCancellationRequested)
+            {
+                // The host disposed its services while this still runs (it failed to start, say):
+                // there is nothing to retry against, and it is about to stop this too.
+                logger.LogDebug("{What} stopped: the host's services are gone", what);
+                await Task.Delay(Timeout.InfiniteTimeSpan, time, stoppingToken).ConfigureAwait(false);
+            }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 var failures = Failed();

@@ -41,7 +41,7 @@ public sealed record EventRecorderOptions
 }
 
 /// <summary>
-/// Writes the engine's events (trades, ledger) and the API's orders to the database in
+/// Writes the engine's events (trades, ledger) and answered commands' orders to the database in
 /// batches, one transaction each, off the engine's thread.
 /// <para>
 /// Idempotent by event sequence: each transaction also advances <see cref="RecorderCursor"/>,
@@ -401,10 +401,9 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         var cursor = await db.RecorderCursors.SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken)
             .ConfigureAwait(false);
         var start = cursor.LastEventSequence;
-        var ordersBefore = cursor.LastOrderSequence;
         await LoadTradesAsync(db, batch, start, rows, cancellationToken).ConfigureAwait(false);
-        await LoadOrdersAsync(db, batch, ordersBefore, rows, cancellationToken).ConfigureAwait(false);
-        var lastOrder = ordersBefore;
+        await LoadOrdersAsync(db, batch, rows, cancellationToken).ConfigureAwait(false);
+        var lastOrder = cursor.LastOrderSequence;
 
         var last = start;
         var previous = _previousEvent;
@@ -415,9 +414,9 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
             switch (item)
             {
                 case OrderRecord order:
-                    if (IsRecorded(order, ordersBefore)) break;
                     if (ApplyOrder(rows, order)) ordersWritten++;
-                    lastOrder = Math.Max(lastOrder, order.Sequence); // queries have sequence 0
+                    // In sequence order within a run (queries have 0); an earlier run's leftovers may be newer than what recovery still re-creates.
+                    if (!order.FromEarlierRun) lastOrder = Math.Max(lastOrder, order.Sequence);
                     break;
                 case FlushMarker marker:
                     (markers ??= []).Add(marker);
@@ -496,19 +495,10 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         }).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// An order re-created by recovery (no latency) that the database holds already: orders are
-    /// written in sequence order, so every one at or below the cursor is. One with its latency
-    /// (from the overflow file, say) still goes through: it may replace a re-created row.
-    /// </summary>
-    private static bool IsRecorded(OrderRecord order, long recordedOrders) =>
-        order.LatencyMicros is null && order.Sequence > 0 && order.Sequence <= recordedOrders;
-
     /// <summary>The batch's orders already in the database (tracked, for outcome updates) and the idempotency keys taken.</summary>
-    private static async Task LoadOrdersAsync(ExchangeDbContext db, List<object> batch, long recordedOrders, BatchRows rows,
-        CancellationToken cancellationToken)
+    private static async Task LoadOrdersAsync(ExchangeDbContext db, List<object> batch, BatchRows rows, CancellationToken cancellationToken)
     {
-        var orders = batch.OfType<OrderRecord>().Where(o => !IsRecorded(o, recordedOrders));
+        var orders = batch.OfType<OrderRecord>();
         await InChunksAsync(orders.Select(o => o.OrderId), rows.Guids, async ids =>
         {
             foreach (var order in await db.Orders.Where(o => EF.Parameter(ids).Contains(o.OrderId)).ToListAsync(cancellationToken).ConfigureAwait(false))

@@ -22,6 +22,12 @@ public sealed record OrderRecord(
     long CreatedAtMs,
     string? IdempotencyKey = null)
 {
+    /// <summary>
+    /// Read back from an earlier run's overflow file: it may be newer than orders still to be
+    /// re-created by recovery, so it does not move the order cursor (not part of the file's format).
+    /// </summary>
+    public bool FromEarlierRun { get; init; }
+
     internal Order ToEntity() => new()
     {
         OrderId = OrderId, UserId = UserId, Command = Command, PayloadJson = PayloadJson, Status = Status,

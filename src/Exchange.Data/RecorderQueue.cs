@@ -237,7 +237,11 @@ internal sealed class RecorderQueue : IDisposable
                 _logger.LogWarning("Skipping overflow record {Sequence} of another version", sequence);
             return false;
         }
-        if (sequence <= _leftoverUntil && decoded is not OrderRecord) return false;
+        if (sequence <= _leftoverUntil)
+        {
+            if (decoded is not OrderRecord order) return false;
+            decoded = order with { FromEarlierRun = true };
+        }
         item = decoded;
         return true;
     }

@@ -286,12 +286,12 @@ public static class InputCodec
         }
     }
 
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
     /// <summary>
     /// A replay decodes the same few symbols a million times: hand out one string per symbol
     /// instead of allocating each time. Slots hold immutable entries, so any thread may read.
     /// </summary>
-    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
-
     private static class SymbolCache
     {
         private static readonly Entry?[] Slots = new Entry?[64];

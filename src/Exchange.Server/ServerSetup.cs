@@ -245,12 +245,23 @@ internal sealed class FeedService(IServiceProvider services, PriceBoard board, E
         logger.LogInformation("Prices from {Source} for {Assets}, at most one tick per asset every {Interval} ms{Resuming}",
             settings.Feed.Source, string.Join(", ", settings.Feed.Assets), settings.Feed.UpdateIntervalMs,
             source is SimulatedPriceSource && lastMids.Count > 0 ? " (resuming from the last prices)" : "");
+        // An engine that takes no more input (it failed, or the host is being torn down after a
+        // failed start) ends the feed: retrying the source every second would only log that again.
+        using var engineGone = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var feed = new PriceFeed(source, (asset, bid, ask) =>
         {
-            engine.SubmitTick(asset, bid, ask);
+            try
+            {
+                engine.SubmitTick(asset, bid, ask);
+            }
+            catch (EngineStoppedException)
+            {
+                engineGone.Cancel();
+                return;
+            }
             board.Update(asset, bid, ask, time.GetUtcNow().ToUnixTimeMilliseconds());
         }, settings.Feed, settings.Engine.Assets, time, logger);
-        await feed.RunAsync(stoppingToken);
+        await feed.RunAsync(engineGone.Token);
     }
 
     /// <summary>Each market's mid in the recovered engine (the last tick before the stop), for the simulator to resume from.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace Exchange.Data.Tests;
 
@@ -50,5 +51,36 @@ public sealed class MigrationTests
             .UseNpgsql("Host=localhost;Database=unused").Options);
         Assert.False(postgres.Database.HasPendingModelChanges());
         Assert.Contains(postgres.Database.GetMigrations(), m => m.EndsWith("_Initial", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Upgrading_keeps_the_orders_and_lets_a_re_created_one_have_no_latency()
+    {
+        await using var test = await TestDatabase.CreateAsync(migrate: false);
+        await using (var db = test.Context())
+        {
+            // The schema as the release before orders came from the journal left it, with an order in it.
+            await db.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>().MigrateAsync("SignedOutTokens");
+            await db.Database.ExecuteSqlRawAsync("""
+                INSERT INTO "Orders" ("OrderId", "UserId", "Command", "PayloadJson", "Status", "Code", "LatencyMicros", "Sequence", "CreatedAtMs", "IdempotencyKey")
+                VALUES ('11111111-1111-1111-1111-111111111111', '22222222-2222-2222-2222-222222222222', 'CREATE_TRADE', '{{}}', 'success', 'OK', 812, 7, 1700000000000, 'k-1')
+                """);
+        }
+
+        await ExchangeDatabase.MigrateAsync(test.Factory);
+
+        await using var after = test.Context();
+        var kept = Assert.Single(await after.Orders.ToListAsync());
+        Assert.Equal((812L, 7L, "k-1"), (kept.LatencyMicros, kept.Sequence, kept.IdempotencyKey));
+        Order ReCreated(string key) => new()
+        {
+            OrderId = Guid.NewGuid(), UserId = kept.UserId, Command = "CREATE_TRADE", PayloadJson = "{}", Status = "success",
+            Code = "OK", LatencyMicros = null, Sequence = 8, CreatedAtMs = 1, IdempotencyKey = key,
+        };
+        after.Orders.Add(ReCreated("k-2"));
+        await after.SaveChangesAsync();
+        after.Orders.Add(ReCreated("k-1"));
+        await Assert.ThrowsAsync<DbUpdateException>(() => after.SaveChangesAsync()); // the key's unique index is back
+        Assert.Equal(0, (await after.RecorderCursors.SingleAsync()).LastOrderSequence);
     }
 }

@@ -142,6 +142,36 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
         await WaitUntilAsync(() => !Directory.Exists(_test.OverflowDirectory));
     }
 
+    /// <summary>
+    /// After a crash, an earlier run's overflow file may hold orders newer than the ones recovery
+    /// re-creates from the journal (those waited in memory). Both must land, and the order cursor
+    /// (which tells the next recovery what to skip) must not jump past the re-created ones.
+    /// </summary>
+    [Fact]
+    public async Task Orders_left_in_the_overflow_file_do_not_move_the_order_cursor_past_those_recovery_re_creates()
+    {
+        var leftover = Enumerable.Range(50, 10).Select(s => EventRecorderTests.Order(Guid.CreateVersion7(), Trader) with { Sequence = s }).ToList();
+        var first = await StartedRecorderAsync();
+        await DatabaseAwayAsync(true);
+        foreach (var order in leftover) first.RecordOrder(order);
+        await WaitUntilAsync(() => first.ConsecutiveFailures >= 1);
+        using (var shutdownTimeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
+            await first.StopAsync(shutdownTimeout.Token);
+        first.Dispose();
+        await DatabaseAwayAsync(false);
+
+        var second = await _test.StartRecorderAsync();
+        await second.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30)); // the leftovers first
+        var recreated = Enumerable.Range(40, 10)
+            .Select(s => EventRecorderTests.Order(Guid.CreateVersion7(), Trader) with { Sequence = s, LatencyMicros = null }).ToList();
+        foreach (var order in recreated) second.RecordOrder(order);
+        await second.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        await using var db = _test.Context();
+        Assert.Equal(leftover.Concat(recreated).Select(o => o.OrderId).Order(), (await db.Orders.Select(o => o.OrderId).ToListAsync()).Order());
+        Assert.Equal(49, (await db.RecorderCursors.SingleAsync()).LastOrderSequence);
+    }
+
     [Fact]
     public async Task A_flush_behind_overflowed_items_completes_once_they_are_written()
     {

@@ -348,6 +348,7 @@ public sealed class EngineHostTests : IDisposable
         flushed.SetResult();
         var written = await snapshot.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(1, written!.Header.LastSequence);
+        Assert.Equal(1, listener.CommandsBeforeFlush); // asked after the command was handed over, not before
     }
 
     /// <summary>A listener whose durable progress the test sets by hand.</summary>
@@ -371,7 +372,13 @@ public sealed class EngineHostTests : IDisposable
             lock (_commands) _commands.AddRange(commands.Select(c => (c, replayed)));
         }
 
-        Task IEngineEventListener.FlushAsync() => Flush;
+        public int? CommandsBeforeFlush { get; private set; }
+
+        Task IEngineEventListener.FlushAsync()
+        {
+            CommandsBeforeFlush ??= Commands.Count;
+            return Flush;
+        }
 
         public long Delivered => Volatile.Read(ref _delivered);
         public long Recorded { get; set; }

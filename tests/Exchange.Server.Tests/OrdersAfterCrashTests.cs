@@ -38,6 +38,7 @@ public sealed class OrdersAfterCrashTests : IDisposable
             // At once: the recorder lets rows gather for 100 ms, so the last orders are not in the database yet.
             await server.KillAsync();
         }
+        Assert.True(await OrdersInDatabaseAsync() < trades, "every order was written before the kill: nothing for recovery to re-create");
 
         await using (var restarted = await ServerRun.StartAsync(StartupRefusalTests.Settings(_dir)))
         {
@@ -57,8 +58,18 @@ public sealed class OrdersAfterCrashTests : IDisposable
 
             // Recovery waited for the migration (and the recorder's cursors): it re-made only the missing rows.
             var output = restarted.Output;
-            Assert.True(output.IndexOf("Database ready", StringComparison.Ordinal) < output.IndexOf("Recovered", StringComparison.Ordinal), output);
+            var (migrated, recovered) = (output.IndexOf("Database ready", StringComparison.Ordinal), output.IndexOf("Recovered", StringComparison.Ordinal));
+            Assert.True(migrated >= 0 && recovered > migrated, output);
         }
+    }
+
+    private async Task<long> OrdersInDatabaseAsync()
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dir, "exchange.db")};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var count = connection.CreateCommand();
+        count.CommandText = "SELECT COUNT(*) FROM \"Orders\" WHERE \"Command\" = 'CREATE_TRADE'";
+        return (long)(await count.ExecuteScalarAsync())!;
     }
 
     private static HttpClient Client(ServerRun server) => new() { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(30) };

@@ -24,7 +24,7 @@ internal static class HttpExtensions
         if (values.Count != 1 || values[0] is not { Length: > 0 and <= MaxIdempotencyKeyLength } single || !Exchange.Journal.InputCodec.KeyFits(single))
         {
             problem = ApiProblem.BadRequest("INVALID_IDEMPOTENCY_KEY",
-                $"Send one Idempotency-Key of 1 to {MaxIdempotencyKeyLength} characters.");
+                $"Send one Idempotency-Key of 1 to {MaxIdempotencyKeyLength} characters ({Exchange.Journal.InputCodec.MaxSymbolBytes} bytes in UTF-8).");
             return false;
         }
         key = single;

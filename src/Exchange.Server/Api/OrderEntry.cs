@@ -38,7 +38,16 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
 {
     // Built after recovery (it needs the engine host), so this flush follows the orders that
     // recovery re-created: until they are in the database, a key's look-up there could miss one.
-    private readonly Task _recoveredOrdersRecorded = history.FlushAsync();
+    private Task _recoveredOrdersRecorded = history.FlushAsync();
+
+    /// <summary>The flush of the recovered orders; one cut short (by a stopping recorder) is asked for again.</summary>
+    private Task RecoveredOrdersRecorded()
+    {
+        var flush = Volatile.Read(ref _recoveredOrdersRecorded);
+        if (!flush.IsCanceled && !flush.IsFaulted) return flush;
+        Volatile.Write(ref _recoveredOrdersRecorded, flush = history.FlushAsync());
+        return flush;
+    }
 
     public const string MeterName = "Exchange.Api";
     private static readonly Meter Meter = new(MeterName);
@@ -88,7 +97,7 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         OrderOutcome? first;
         try
         {
-            if (!_recoveredOrdersRecorded.IsCompletedSuccessfully && !await FinishedAsync(_recoveredOrdersRecorded, RecoveredOrdersWait))
+            if (RecoveredOrdersRecorded() is { IsCompletedSuccessfully: false } recovered && !await CompletedWithinAsync(recovered, RecoveredOrdersWait))
                 throw new OrderHistoryBehindException();
             first = await history.FindByIdempotencyKeyAsync(key.User, key.Key);
         }
@@ -105,13 +114,15 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
 
     private static readonly TimeSpan RecoveredOrdersWait = TimeSpan.FromSeconds(2);
 
-    private static async Task<bool> FinishedAsync(Task task, TimeSpan wait)
+    private static async Task<bool> CompletedWithinAsync(Task task, TimeSpan wait)
     {
         await Task.WhenAny(task, Task.Delay(wait)).ConfigureAwait(false);
         return task.IsCompletedSuccessfully;
     }
 
-    private static readonly string[] RequestFields = ["asset", "direction", "margin", "leverage", "stopLossPrice", "takeProfitPrice", "tradeId"];
+    // Only the fields each command uses: a stray one (a tradeId sent with CREATE_TRADE) changes nothing it asks for.
+    private static readonly string[] TradeFields = ["asset", "direction", "margin", "leverage", "stopLossPrice", "takeProfitPrice"];
+    private static readonly string[] CloseFields = ["tradeId"];
 
     /// <summary>
     /// What a write asks for, whichever route carried it: the command and its fields, numbers by
@@ -123,7 +134,8 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     {
         using var payload = JsonDocument.Parse(payloadJson);
         var text = new System.Text.StringBuilder(command);
-        foreach (var name in RequestFields)
+        var fields = command switch { "CREATE_TRADE" => TradeFields, "CLOSE_TRADE" => CloseFields, _ => [] };
+        foreach (var name in fields)
         {
             text.Append('|');
             if (!payload.RootElement.TryGetProperty(name, out var value)) continue;
@@ -157,12 +169,18 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     }
 
     /// <summary>Milliseconds to the microsecond, as the row stores them.</summary>
-    internal static decimal LatencyMs(TimeSpan latency) => latency.Ticks / (TimeSpan.TicksPerMillisecond / 1000) / 1000m;
+    internal static decimal LatencyMs(TimeSpan latency) => LatencyMs(Micros(latency));
+
+    internal static decimal LatencyMs(long micros) => micros / 1000m;
+
+    internal static long Micros(TimeSpan latency) => latency.Ticks / TimeSpan.TicksPerMicrosecond;
 
     /// <summary>An order by id, if it belongs to <paramref name="user"/>; <c>Complete</c> is false while the database lags too far behind to say.</summary>
     public async Task<(OrderOutcome? Outcome, bool Complete)> FindAsync(Guid user, Guid orderId)
     {
-        var (outcome, complete) = await history.FindAsync(orderId, MayBePending(orderId));
+        // Orders re-made by recovery may still be on their way to the database, however old they are.
+        var mayBePending = MayBePending(orderId) || !RecoveredOrdersRecorded().IsCompletedSuccessfully;
+        var (outcome, complete) = await history.FindAsync(orderId, mayBePending);
         return (outcome?.UserId == user ? outcome : null, complete);
     }
 

@@ -24,21 +24,21 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
     public void Record(in AnsweredCommand command, bool replayed)
     {
         var (input, reply) = command;
-        var code = EngineReplies.Public(reply.Code);
         try
         {
+            var code = EngineReplies.Public(reply.Code);
             var data = code == RejectCode.None ? EngineReplies.Data(in reply, config) : null;
             recorder.RecordOrder(new OrderRecord(
                 input.OrderId, input.User.Value, input.Kind.CommandName(), PayloadJson(in input),
                 code == RejectCode.None ? OrderStatus.Success : OrderStatus.Rejected, code.Name(), code.Message(),
                 data is null ? null : JsonSerializer.Serialize(data, data.GetType(), ApiJsonContext.Default),
-                replayed ? null : reply.Latency.Ticks / (TimeSpan.TicksPerMillisecond / 1000), reply.Sequence,
+                replayed ? null : OrderEntry.Micros(reply.Latency), reply.Sequence,
                 OrderEntry.StampedAtMs(input.OrderId), input.IdempotencyKey));
         }
-        catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // On the engine thread, where a throw would stop trading: one row that cannot be written
-            // is not worth that. (Every reply shape is serialized by the tests.)
+            // On the engine thread (or in recovery), where a throw would stop trading or the start:
+            // one row that cannot be made is not worth that. (Every reply shape is serialized by the tests.)
             logger.LogError(e, "Order {OrderId} ({Command}) not recorded: its row could not be made", input.OrderId, input.Kind.CommandName());
         }
     }
@@ -82,7 +82,7 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
         if (row is null) return null;
         object? data = row.ResponseJson is null ? null : JsonDocument.Parse(row.ResponseJson).RootElement.Clone();
         return new OrderOutcome(row.OrderId, row.UserId, row.Command, CodesByName.GetValueOrDefault(row.Code, RejectCode.None),
-            data, row.Sequence, row.LatencyMicros / 1000m, row.CreatedAtMs, row.PayloadJson);
+            data, row.Sequence, row.LatencyMicros is { } micros ? OrderEntry.LatencyMs(micros) : null, row.CreatedAtMs, row.PayloadJson);
     }
 
     /// <summary>Completes once everything queued before the call is in the database.</summary>
