@@ -31,10 +31,7 @@ public sealed class RestartTests
         }
 
         await using var restarted = new ExchangeApp(dataDirectory);
-        var client = restarted.CreateClient();
-        var signin = await client.PostAsJsonAsync("/api/v1/auth/signin", new { email, password = "correct horse battery" });
-        signin.EnsureSuccessStatusCode();
-        var again = new Trader(client, email, "", Guid.Empty);
+        var again = await SignInAsync(restarted, email);
 
         Assert.Equal(balanceBefore, (await again.GetJsonAsync("/api/v1/balance")).ToJsonString());
         var open = (await again.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray();
@@ -76,9 +73,7 @@ public sealed class RestartTests
         await RenameCursorTableAsync(dataDirectory, "RecorderCursorAway", "RecorderCursor");
 
         await using var restarted = new ExchangeApp(dataDirectory);
-        var client = restarted.CreateClient();
-        (await client.PostAsJsonAsync("/api/v1/auth/signin", new { email, password = "correct horse battery" })).EnsureSuccessStatusCode();
-        var again = new Trader(client, email, "", Guid.Empty);
+        var again = await SignInAsync(restarted, email);
         await restarted.Services.GetRequiredService<EventRecorder>().FlushAsync();
 
         var order = await again.GetJsonAsync($"/api/v1/orders/{closeOrder}");
@@ -122,9 +117,7 @@ public sealed class RestartTests
 
         await using var restarted = new ExchangeApp(dataDirectory);
         await restarted.MarketAsync();
-        var client = restarted.CreateClient();
-        (await client.PostAsJsonAsync("/api/v1/auth/signin", new { email, password = "correct horse battery" })).EnsureSuccessStatusCode();
-        var again = new Trader(client, email, "", Guid.Empty);
+        var again = await SignInAsync(restarted, email);
 
         var different = await ResourceEndpointTests.SendWithKey(again, "/api/v1/engine", key, order with { margin = 500 });
         var retry = await ResourceEndpointTests.SendWithKey(again, "/api/v1/engine", key, order);
@@ -163,9 +156,7 @@ public sealed class RestartTests
 
         await using var restarted = new ExchangeApp(dataDirectory);
         await restarted.MarketAsync();
-        var client = restarted.CreateClient();
-        (await client.PostAsJsonAsync("/api/v1/auth/signin", new { email, password = "correct horse battery" })).EnsureSuccessStatusCode();
-        var again = new Trader(client, email, "", Guid.Empty);
+        var again = await SignInAsync(restarted, email);
 
         var answers = await Task.WhenAll(keys.Select(async key =>
         {
@@ -181,5 +172,13 @@ public sealed class RestartTests
             Assert.Equal(orderIds[key], (await retry.Content.ReadFromJsonAsync<JsonObject>())!["orderId"]!.GetValue<string>());
         }
         Assert.Equal(keys.Count, (await again.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray().Count);
+    }
+
+    /// <summary>The trader signed in again on the restarted exchange.</summary>
+    private static async Task<Trader> SignInAsync(ExchangeApp app, string email)
+    {
+        var client = app.CreateClient();
+        (await client.PostAsJsonAsync("/api/v1/auth/signin", new { email, password = "correct horse battery" })).EnsureSuccessStatusCode();
+        return new Trader(client, email, "", Guid.Empty);
     }
 }
