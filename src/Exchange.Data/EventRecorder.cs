@@ -49,7 +49,7 @@ public sealed record EventRecorderOptions
 /// never duplicate a row. Orders are idempotent by OrderId.
 /// </para>
 /// <para>
-/// The engine never waits: <see cref="OnEvents"/> and <see cref="RecordOrder"/> only enqueue.
+/// The engine never waits: <see cref="OnEvents"/> and <see cref="RecordOrder(OrderRecord)"/> only enqueue.
 /// Items wait in memory, and once that is full in an overflow file (<see cref="RecorderQueue"/>,
 /// counted in <see cref="Overflowed"/>), so a database that is away for an hour costs disk
 /// space, not trading. Neither dropping (lost audit rows) nor blocking the caller (trading
@@ -175,6 +175,16 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     {
         ArgumentNullException.ThrowIfNull(order);
         Enqueue(order);
+    }
+
+    /// <summary>
+    /// Queues an answered command whose row <paramref name="make"/> makes later, on the recorder's
+    /// thread: serializing a row takes microseconds the engine thread, which calls this, does not have.
+    /// </summary>
+    public void RecordOrder(in AnsweredCommand command, bool replayed, OrderRowMaker make)
+    {
+        ArgumentNullException.ThrowIfNull(make);
+        Enqueue(new AnsweredOrder(command, replayed, make));
     }
 
     /// <summary>Completes once everything queued before the call is committed.</summary>
@@ -396,6 +406,9 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     private async Task WriteBatchAsync(ExchangeDbContext db, List<object> batch, BatchRows rows, long started, CancellationToken cancellationToken)
     {
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        for (var i = 0; i < batch.Count; i++)
+            if (batch[i] is AnsweredOrder answered) batch[i] = answered.Row();
 
         // Read inside the transaction: the database, not this process, says what is recorded.
         var cursor = await db.RecorderCursors.SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken)

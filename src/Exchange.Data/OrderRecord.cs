@@ -1,9 +1,21 @@
 using Exchange.Engine;
+using Exchange.Journal;
 
 namespace Exchange.Data;
 
+/// <summary>Makes an answered command's order row, on the recorder's thread (see <see cref="EventRecorder.RecordOrder(in AnsweredCommand, bool, OrderRowMaker)"/>).</summary>
+public delegate OrderRecord OrderRowMaker(in AnsweredCommand command, bool replayed);
+
+/// <summary>An answered command queued as it is; its row is made once, when the writer (or the overflow file) needs it.</summary>
+internal sealed class AnsweredOrder(AnsweredCommand command, bool replayed, OrderRowMaker make)
+{
+    private OrderRecord? _row;
+
+    public OrderRecord Row() => _row ??= make(command, replayed);
+}
+
 /// <summary>
-/// A command and its outcome as handed to <see cref="EventRecorder.RecordOrder"/>.
+/// A command and its outcome as handed to <see cref="EventRecorder.RecordOrder(OrderRecord)"/>.
 /// Immutable, because it crosses from the engine's thread to the recorder's; recording the
 /// same OrderId again replaces the outcome (pending → success/rejected), never the reverse.
 /// One re-created by recovery has no latency (nobody timed it) and never replaces a stored row.

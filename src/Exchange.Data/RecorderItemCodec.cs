@@ -78,6 +78,9 @@ internal static class RecorderItemCodec
             case OrderRecord r:
                 EncodeOrder(r, output);
                 break;
+            case AnsweredOrder a:
+                EncodeOrder(a.Row(), output);
+                break;
             case FlushMarker:
                 Start(output, Kind.FlushMarker, 0);
                 break;

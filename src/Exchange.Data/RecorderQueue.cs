@@ -309,7 +309,7 @@ internal sealed class RecorderQueue : IDisposable
             foreach (var item in unwritten.Concat(DrainMemory()))
             {
                 if (item is FlushMarker marker) marker.Done.TrySetCanceled();
-                else if (item is OrderRecord) ToFile(item);
+                else if (item is OrderRecord or AnsweredOrder) ToFile(item);
             }
         }
     }

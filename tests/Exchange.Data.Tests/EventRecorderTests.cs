@@ -1,4 +1,5 @@
 using Exchange.Engine;
+using Exchange.Journal;
 using Microsoft.EntityFrameworkCore;
 
 namespace Exchange.Data.Tests;
@@ -284,6 +285,27 @@ public sealed class EventRecorderTests : IAsyncLifetime
         }
         var restarted = await _test.StartRecorderAsync();
         Assert.Equal(41, restarted.RecordedOrderSequence);
+    }
+
+    [Fact]
+    public async Task An_answered_command_becomes_its_row_on_the_recorders_thread()
+    {
+        var recorder = await _test.StartRecorderAsync();
+        var caller = Environment.CurrentManagedThreadId;
+        int? madeOn = null;
+        var order = Order(Guid.NewGuid(), UserA);
+        var command = new AnsweredCommand(new EngineInput { Kind = InputKind.CreateTrade, OrderId = order.OrderId }, default);
+        recorder.RecordOrder(command, replayed: false, (in AnsweredCommand c, bool replayed) =>
+        {
+            madeOn = Environment.CurrentManagedThreadId;
+            Assert.Equal(order.OrderId, c.Input.OrderId);
+            return order;
+        });
+        await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.NotEqual(caller, madeOn);
+        await using var db = _test.Context();
+        Assert.Equal(order.OrderId, (await db.Orders.SingleAsync()).OrderId);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using Exchange.Engine;
+using Exchange.Journal;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -170,6 +171,28 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
         await using var db = _test.Context();
         Assert.Equal(leftover.Concat(recreated).Select(o => o.OrderId).Order(), (await db.Orders.Select(o => o.OrderId).ToListAsync()).Order());
         Assert.Equal(49, (await db.RecorderCursors.SingleAsync()).LastOrderSequence);
+    }
+
+    [Fact]
+    public async Task Answered_commands_the_database_did_not_take_at_shutdown_are_written_at_the_next_start()
+    {
+        var orders = Enumerable.Range(0, 20).Select(i => EventRecorderTests.Order(Guid.CreateVersion7(), Trader) with { Sequence = i + 1 }).ToList();
+        var first = await StartedRecorderAsync();
+        await DatabaseAwayAsync(true);
+        foreach (var order in orders)
+            first.RecordOrder(new AnsweredCommand(new EngineInput { OrderId = order.OrderId }, default), replayed: false,
+                (in AnsweredCommand c, bool _) => RowOf(c.Input.OrderId));
+        OrderRecord RowOf(Guid id) => orders.Single(o => o.OrderId == id);
+        await WaitUntilAsync(() => first.ConsecutiveFailures >= 1);
+        using (var shutdownTimeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
+            await first.StopAsync(shutdownTimeout.Token);
+        first.Dispose();
+        await DatabaseAwayAsync(false);
+
+        var second = await _test.StartRecorderAsync();
+        await second.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await using var db = _test.Context();
+        Assert.Equal(orders.Select(o => o.OrderId).Order(), (await db.Orders.Select(o => o.OrderId).ToListAsync()).Order());
     }
 
     [Fact]

@@ -17,30 +17,38 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
         Enum.GetValues<RejectCode>().ToDictionary(c => c.Name());
 
     /// <summary>
-    /// Queues a command's row, on the engine thread before its reply completes. The payload is
-    /// the command as the engine took it; one <paramref name="replayed"/> by recovery has no
-    /// latency and only fills a gap in the table.
+    /// Queues a command's row, on the engine thread before its reply completes; the recorder's
+    /// thread makes it (<see cref="Row"/>), so the engine only hands the command over.
     /// </summary>
-    public void Record(in AnsweredCommand command, bool replayed)
+    public void Record(in AnsweredCommand command, bool replayed) => recorder.RecordOrder(command, replayed, _row ??= Row);
+
+    private OrderRowMaker? _row;
+
+    /// <summary>
+    /// The row: the payload is the command as the engine took it; one <paramref name="replayed"/>
+    /// by recovery has no latency and only fills a gap in the table.
+    /// </summary>
+    internal OrderRecord Row(in AnsweredCommand command, bool replayed)
     {
         var (input, reply) = command;
+        var code = EngineReplies.Public(reply.Code);
+        string payload = "{}";
+        string? response = null;
         try
         {
-            var code = EngineReplies.Public(reply.Code);
+            payload = PayloadJson(in input);
             var data = code == RejectCode.None ? EngineReplies.Data(in reply, config) : null;
-            recorder.RecordOrder(new OrderRecord(
-                input.OrderId, input.User.Value, input.Kind.CommandName(), PayloadJson(in input),
-                code == RejectCode.None ? OrderStatus.Success : OrderStatus.Rejected, code.Name(), code.Message(),
-                data is null ? null : JsonSerializer.Serialize(data, data.GetType(), ApiJsonContext.Default),
-                replayed ? null : OrderEntry.Micros(reply.Latency), reply.Sequence,
-                OrderEntry.StampedAtMs(input.OrderId), input.IdempotencyKey));
+            response = data is null ? null : JsonSerializer.Serialize(data, data.GetType(), ApiJsonContext.Default);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // On the engine thread (or in recovery), where a throw would stop trading or the start:
-            // one row that cannot be made is not worth that. (Every reply shape is serialized by the tests.)
-            logger.LogError(e, "Order {OrderId} ({Command}) not recorded: its row could not be made", input.OrderId, input.Kind.CommandName());
+            // The outcome is still worth its row. (Every reply shape is serialized by the tests.)
+            logger.LogError(e, "Order {OrderId} ({Command}) recorded without its payload or data: they could not be written", input.OrderId, input.Kind.CommandName());
         }
+        return new OrderRecord(
+            input.OrderId, input.User.Value, input.Kind.CommandName(), payload,
+            code == RejectCode.None ? OrderStatus.Success : OrderStatus.Rejected, code.Name(), code.Message(), response,
+            replayed ? null : OrderEntry.Micros(reply.Latency), reply.Sequence, OrderEntry.StampedAtMs(input.OrderId), input.IdempotencyKey);
     }
 
     /// <summary>The command in the engine endpoint's request shape.</summary>
