@@ -121,13 +121,8 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
         await DatabaseAwayAsync(true);
         first.OnEvents(script.Events, replayed: false);
         foreach (var order in orders) first.RecordOrder(order);
-        await WaitUntilAsync(() => first.ConsecutiveFailures >= 1);
-        using (var shutdownTimeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
-            await first.StopAsync(shutdownTimeout.Token);
-        first.Dispose();
+        await StopWhileTheDatabaseIsAwayAsync(first);
         Assert.True(Directory.Exists(_test.OverflowDirectory));
-
-        await DatabaseAwayAsync(false);
         var second = await _test.StartRecorderAsync();
         await second.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
         await using (var db = _test.Context())
@@ -155,11 +150,7 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
         var first = await StartedRecorderAsync();
         await DatabaseAwayAsync(true);
         foreach (var order in leftover) first.RecordOrder(order);
-        await WaitUntilAsync(() => first.ConsecutiveFailures >= 1);
-        using (var shutdownTimeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
-            await first.StopAsync(shutdownTimeout.Token);
-        first.Dispose();
-        await DatabaseAwayAsync(false);
+        await StopWhileTheDatabaseIsAwayAsync(first);
 
         var second = await _test.StartRecorderAsync();
         await second.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30)); // the leftovers first
@@ -183,11 +174,7 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
             first.RecordOrder(new AnsweredCommand(new EngineInput { OrderId = order.OrderId }, default), replayed: false,
                 (in AnsweredCommand c, bool _) => RowOf(c.Input.OrderId));
         OrderRecord RowOf(Guid id) => orders.Single(o => o.OrderId == id);
-        await WaitUntilAsync(() => first.ConsecutiveFailures >= 1);
-        using (var shutdownTimeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
-            await first.StopAsync(shutdownTimeout.Token);
-        first.Dispose();
-        await DatabaseAwayAsync(false);
+        await StopWhileTheDatabaseIsAwayAsync(first);
 
         var second = await _test.StartRecorderAsync();
         await second.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
@@ -250,6 +237,16 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
         foreach (var order in orders) recorder.RecordOrder(order);
         await recorder.FlushAsync().WaitAsync(TimeSpan.FromSeconds(60));
         return await once.DumpAsync();
+    }
+
+    /// <summary>Stops a recorder whose database refuses writes (it parks its orders in the overflow file), then brings the database back.</summary>
+    private async Task StopWhileTheDatabaseIsAwayAsync(EventRecorder recorder)
+    {
+        await WaitUntilAsync(() => recorder.ConsecutiveFailures >= 1);
+        using (var shutdownTimeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500)))
+            await recorder.StopAsync(shutdownTimeout.Token);
+        recorder.Dispose();
+        await DatabaseAwayAsync(false);
     }
 
     private async Task DatabaseAwayAsync(bool away)
