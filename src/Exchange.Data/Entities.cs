@@ -145,10 +145,6 @@ public static class LedgerReason
 }
 
 /// <summary>
-/// The highest engine event sequence already written, advanced in the same transaction as
-/// the rows, so that a replay skips exactly what is there. One row (Id 1) per engine.
-/// </summary>
-/// <summary>
 /// A sign-in token its owner signed out of before it expired: refused from then on, on every
 /// server that shares the database. Rows past their expiry are useless and get deleted.
 /// </summary>
@@ -161,6 +157,10 @@ public sealed class SignedOutToken
     public long ExpiresAtMs { get; set; }
 }
 
+/// <summary>
+/// The highest engine event sequence already written, advanced in the same transaction as
+/// the rows, so that a replay skips exactly what is there. One row (Id 1) per engine.
+/// </summary>
 public sealed class RecorderCursor
 {
     public const int DefaultId = 1;

@@ -240,11 +240,8 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     {
         try
         {
-            await using var db = await _factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-            var cursor = await db.RecorderCursors.AsNoTracking()
-                .SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken).ConfigureAwait(false);
-            Volatile.Write(ref _recordedOrders, cursor.LastOrderSequence);
-            if (cursor.LastEventSequence > RecordedEventSequence) Volatile.Write(ref _recorded, cursor.LastEventSequence);
+            await LoadCursorAsync(cancellationToken).ConfigureAwait(false);
+            _cursorLoaded = true; // the writer, started below, need not read it again
         }
         catch (System.Data.Common.DbException e)
         {
@@ -298,6 +295,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         if (_sqlite && PacedSqliteSync.IsSupported) _sqliteSync = await PacedSqliteSyncForAsync(db, cancellationToken).ConfigureAwait(false);
         // A run that stopped between a commit and its sync left that commit in the page cache only.
         _sqliteSync?.FlushCommit(paced: false);
+        Volatile.Write(ref _recordedOrders, cursor.LastOrderSequence);
         Publish(cursor.LastEventSequence, markers: null);
         _logger.LogInformation("Event recorder resumes after event {Sequence}", cursor.LastEventSequence);
     }
@@ -405,10 +403,10 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
 
     private async Task WriteBatchAsync(ExchangeDbContext db, List<object> batch, BatchRows rows, long started, CancellationToken cancellationToken)
     {
-        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-
+        // Made before the transaction, which need not stay open while rows are serialized.
         for (var i = 0; i < batch.Count; i++)
             if (batch[i] is AnsweredOrder answered) batch[i] = answered.Row();
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
         // Read inside the transaction: the database, not this process, says what is recorded.
         var cursor = await db.RecorderCursors.SingleAsync(c => c.Id == RecorderCursor.DefaultId, cancellationToken)
