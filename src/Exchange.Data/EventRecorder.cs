@@ -201,11 +201,20 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     /// before the call is committed, false if that takes longer than <paramref name="wait"/> or the
     /// recorder is stopping.
     /// </summary>
-    public async Task<bool> TryFlushAsync(TimeSpan wait)
+    public Task<bool> TryFlushAsync(TimeSpan wait) => CompletesWithinAsync(FlushAsync(), wait);
+
+    /// <summary>
+    /// <see cref="WhenRecordedAsync"/> for a caller that must answer in time: true once the
+    /// database holds every event up to <paramref name="eventSequence"/>, false if that takes
+    /// longer than <paramref name="wait"/>.
+    /// </summary>
+    public Task<bool> TryWhenRecordedAsync(long eventSequence, TimeSpan wait) => CompletesWithinAsync(WhenRecordedAsync(eventSequence), wait);
+
+    private static async Task<bool> CompletesWithinAsync(Task task, TimeSpan wait)
     {
         try
         {
-            await FlushAsync().WaitAsync(wait).ConfigureAwait(false);
+            await task.WaitAsync(wait).ConfigureAwait(false);
             return true;
         }
         catch (Exception e) when (e is TimeoutException or OperationCanceledException)

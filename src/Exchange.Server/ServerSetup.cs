@@ -35,8 +35,9 @@ internal static class ServerSetup
         services.AddHostedService(sp => sp.GetRequiredService<SignedOutTokens>()); // after the migration
         services.AddEventRecorder(settings.Engine,
             new EventRecorderOptions { OverflowDirectory = Path.Combine(settings.DataDirectory, RecorderOverflowFolder) });
+        services.AddSingleton<RecentCloses>();
         services.AddSingleton(sp => new EventFanout(sp.GetRequiredService<EventRecorder>(), sp.GetRequiredService<OrderHistory>(),
-            new Lazy<PushHub>(sp.GetRequiredService<PushHub>)));
+            sp.GetRequiredService<RecentCloses>(), new Lazy<PushHub>(sp.GetRequiredService<PushHub>)));
         services.AddSingleton(sp => EngineHost.Start(settings.EngineHostOptions(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Exchange.Engine"), sp.GetRequiredService<EventFanout>()));
         services.AddHostedService<EngineLifetime>();

@@ -36,7 +36,7 @@ public static class TradesApi
     }
 
     private static async Task<IResult> ListAsync(ClaimsPrincipal principal, OrderEntry orders, ExchangeDbContext db,
-        EventRecorder recorder, string? status, int? limit, long? before)
+        EventRecorder recorder, RecentCloses closes, string? status, int? limit, long? before)
     {
         var user = principal.UserId();
         if (status is null or "open")
@@ -51,7 +51,8 @@ public static class TradesApi
         if (take is < 1 or > MaxPage) return ApiProblem.BadRequest("INVALID_LIMIT", $"limit must be between 1 and {MaxPage}.");
         // Read your own closes: what the engine already told this trader is in the database too.
         // A slow database shows slightly older history rather than failing the request.
-        await recorder.TryFlushAsync(TimeSpan.FromSeconds(2));
+        if (closes.LatestOf(user) is var latest && latest > recorder.RecordedEventSequence)
+            await recorder.TryWhenRecordedAsync(latest, TimeSpan.FromSeconds(2));
         var query = db.Trades.AsNoTracking().Where(t => t.UserId == user && t.Status == "closed");
         if (before is { } cursor) query = query.Where(t => t.ClosedAtMs < cursor);
         var rows = await query.OrderByDescending(t => t.ClosedAtMs).Take(take + 1).ToListAsync();

@@ -58,9 +58,10 @@ public static class StreamApi
 
 /// <summary>
 /// The engine's one listener: the recorder (durable audit trail: events, and orders through
-/// <see cref="OrderHistory"/>) first, then the push hub (live events, replays skipped).
+/// <see cref="OrderHistory"/>) and <see cref="RecentCloses"/> first, then the push hub (live
+/// events, replays skipped).
 /// </summary>
-public sealed class EventFanout(EventRecorder recorder, OrderHistory orders, Lazy<PushHub> hub) : IEngineEventListener
+public sealed class EventFanout(EventRecorder recorder, OrderHistory orders, RecentCloses closes, Lazy<PushHub> hub) : IEngineEventListener
 {
     public long RecordedEventSequence => recorder.RecordedEventSequence;
 
@@ -78,6 +79,7 @@ public sealed class EventFanout(EventRecorder recorder, OrderHistory orders, Laz
     public void OnEvents(IReadOnlyList<object> events, bool replayed)
     {
         recorder.OnEvents(events, replayed);
+        closes.Note(events);
         if (!replayed) hub.Value.Publish(events);
     }
 }
