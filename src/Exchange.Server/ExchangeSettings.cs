@@ -2,6 +2,7 @@ using System.Globalization;
 using Exchange.Data;
 using Exchange.Engine;
 using Exchange.Feed;
+using Exchange.Feed.Replay;
 using Exchange.Journal;
 using Exchange.Server.Auth;
 using Microsoft.IdentityModel.Tokens;
@@ -23,6 +24,9 @@ public sealed record ExchangeSettings
     public EngineConfig Engine { get; init; } = new();
     public required FeedOptions Feed { get; init; }
 
+    /// <summary>The replay source built when the settings were checked, so that its file is read once.</summary>
+    public ReplayPriceSource? CheckedReplay { get; init; }
+
     /// <summary>EXCHANGE_ROLES (or --roles): any of api, engine, feed; all three by default (embedded).</summary>
     public IReadOnlySet<string> Roles { get; init; } = new HashSet<string> { "api", "engine", "feed" };
 
@@ -40,12 +44,13 @@ public sealed record ExchangeSettings
             throw new InvalidConfigurationException("EXCHANGE_ROLES without api or engine needs distributed mode (REDIS_URL), which is not built yet: run api and engine together.");
         var databaseUrl = config["DATABASE_URL"] is { Length: > 0 } url ? url : null;
         FeedOptions feed;
+        IPriceSource? checkedSource = null;
         try
         {
             feed = FeedOptions.FromEnvironment(name => config[name]);
-            // Built here only to be checked: a replay file that is missing or has a bad row, an
-            // asset a source cannot quote, a malformed DATABASE_URL stop the start now, not after recovery.
-            if (roles.Contains("feed")) _ = PriceSources.Create(feed);
+            // Built here to be checked: a replay file that is missing or has a bad row, an asset a
+            // source cannot quote, a malformed DATABASE_URL stop the start now, not after recovery.
+            if (roles.Contains("feed")) checkedSource = PriceSources.Create(feed);
             _ = DatabaseSettings.From(databaseUrl, dataDirectory);
         }
         catch (Exception e) when (e is FeedConfigurationException or FormatException)
@@ -58,6 +63,7 @@ public sealed record ExchangeSettings
             Feed = feed,
             DataDirectory = dataDirectory,
             DatabaseUrl = databaseUrl,
+            CheckedReplay = checkedSource as ReplayPriceSource,
             SnapshotIntervalMs = Number(config, "ENGINE_SNAPSHOT_INTERVAL", 15_000, min: 100, max: 86_400_000),
             MaxSnapshots = (int)Number(config, "ENGINE_MAX_SNAPSHOTS", 10, min: 1, max: 1_000),
             AuthRateLimitPerMinute = (int)Number(config, "AUTH_RATE_LIMIT_PER_MINUTE", 30, min: 1, max: 1_000_000),

@@ -242,7 +242,7 @@ internal sealed class FeedService(IServiceProvider services, PriceBoard board, E
     {
         var engine = services.GetRequiredService<EngineHost>();
         var lastMids = await LastMidsAsync(engine);
-        var source = PriceSources.Create(settings.Feed, time, logger, lastMids);
+        var source = settings.CheckedReplay?.WithClock(time) ?? PriceSources.Create(settings.Feed, time, logger, lastMids);
         logger.LogInformation("Prices from {Source} for {Assets}, at most one tick per asset every {Interval} ms{Resuming}",
             settings.Feed.Source, string.Join(", ", settings.Feed.Assets), settings.Feed.UpdateIntervalMs,
             source is SimulatedPriceSource && lastMids.Count > 0 ? " (resuming from the last prices)" : "");

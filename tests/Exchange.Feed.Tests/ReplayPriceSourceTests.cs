@@ -117,6 +117,24 @@ public sealed class ReplayPriceSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_source_moved_to_another_clock_plays_the_same_rows_on_that_clock()
+    {
+        var checkedAtStart = new ReplayPriceSource(ReplayFile.Parse(MixedFile, AllAssets), TimeSpan.FromSeconds(1));
+        var source = checkedAtStart.WithClock(_time);
+        Assert.Same(checkedAtStart.Rows, source.Rows);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await using var quotes = source.ReadAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        var start = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        await NextQuote(quotes);
+        await NextQuote(quotes);
+        var waiting = quotes.MoveNextAsync().AsTask();
+        Assert.False(waiting.IsCompleted); // due 500 ms into the replay, on the manual clock
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+        Assert.True(await waiting);
+        Assert.Equal(500L, quotes.Current.TimestampMs - start);
+    }
+
+    [Fact]
     public async Task A_late_reader_catches_up_instead_of_drifting()
     {
         var source = new ReplayPriceSource(ReplayFile.Parse(MixedFile, AllAssets), TimeSpan.FromSeconds(1), _time);

@@ -31,6 +31,9 @@ public sealed class ReplayPriceSource : IPriceSource
     public static ReplayPriceSource FromFile(string path, IReadOnlyCollection<string> assets, TimeSpan holdInterval, TimeProvider? time = null) =>
         new(ReplayFile.Load(path, assets), holdInterval, time);
 
+    /// <summary>The same rows played on <paramref name="time"/>.</summary>
+    public ReplayPriceSource WithClock(TimeProvider time) => new(_rows, _holdInterval, time);
+
     public IReadOnlyList<ReplayRow> Rows => _rows;
 
     /// <summary>When the last row plays, from the start of reading.</summary>
