@@ -208,7 +208,19 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     /// database holds every event up to <paramref name="eventSequence"/>, false if that takes
     /// longer than <paramref name="wait"/>.
     /// </summary>
-    public Task<bool> TryWhenRecordedAsync(long eventSequence, TimeSpan wait) => CompletesWithinAsync(WhenRecordedAsync(eventSequence), wait);
+    public async Task<bool> TryWhenRecordedAsync(long eventSequence, TimeSpan wait)
+    {
+        using var giveUp = new CancellationTokenSource(wait);
+        try
+        {
+            await WhenRecordedAsync(eventSequence, giveUp.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
 
     private static async Task<bool> CompletesWithinAsync(Task task, TimeSpan wait)
     {
@@ -235,7 +247,33 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         // The batch may have committed between the check and the registration.
         ReleaseWaiters();
         Hurry();
-        return done.Task.WaitAsync(cancellationToken);
+        return cancellationToken.CanBeCanceled ? WaitOrWithdrawAsync(done, cancellationToken) : done.Task;
+    }
+
+    /// <summary>
+    /// A caller that gives up takes its waiter back: readers that time out again and again while
+    /// the database is away would otherwise pile waiters up until it returns.
+    /// </summary>
+    private async Task WaitOrWithdrawAsync(TaskCompletionSource done, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            lock (_waitersLock) _waiters.RemoveAll(w => w.Done == done);
+            throw;
+        }
+    }
+
+    /// <summary>Callers waiting in <see cref="WhenRecordedAsync"/>.</summary>
+    internal int Waiters
+    {
+        get
+        {
+            lock (_waitersLock) return _waiters.Count;
+        }
     }
 
     /// <summary>

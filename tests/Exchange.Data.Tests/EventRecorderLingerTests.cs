@@ -44,6 +44,23 @@ public sealed class EventRecorderLingerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_caller_that_stops_waiting_for_an_event_leaves_no_waiter_behind()
+    {
+        var recorder = await _test.StartRecorderAsync(LongLinger);
+
+        // Event 1,000 never comes (as while the database is away): each reader gives up.
+        for (var i = 0; i < 3; i++)
+            Assert.False(await recorder.TryWhenRecordedAsync(1_000, TimeSpan.FromMilliseconds(20)));
+        using var cancel = new CancellationTokenSource();
+        var waiting = recorder.WhenRecordedAsync(1_000, cancel.Token);
+        Assert.Equal(1, recorder.Waiters);
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        Assert.Equal(0, recorder.Waiters);
+    }
+
+    [Fact]
     public async Task A_flush_writes_at_once()
     {
         var script = EngineScript.TwoTraders();
