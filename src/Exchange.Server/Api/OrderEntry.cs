@@ -56,7 +56,7 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets.FineSeconds });
 
     private const int RememberedOrders = 100_000;
-    private readonly ConcurrentDictionary<(Guid User, string Key), (string Request, Lazy<Task<OrderOutcome>> Outcome)> _idempotent = new();
+    private readonly ConcurrentDictionary<(Guid User, string Key), KeyedOrder> _idempotent = new();
     private readonly ConcurrentQueue<(Guid User, string Key)> _idempotentOrder = new();
 
     public EngineConfig Config => engine.Config;
@@ -69,9 +69,8 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         // outcome would tell the client that something it never asked for went through.
         var key = (user, idempotencyKey);
         var request = RequestFingerprint(input.Kind.CommandName(), OrderHistory.PayloadJson(in input));
-        var entry = _idempotent.GetOrAdd(key, k =>
-            (request, new Lazy<Task<OrderOutcome>>(() => FindOrRunAsync(k, input, request))));
-        if (entry.Request != request) return DifferentRequestAsync(entry.Outcome.Value, user, input, idempotencyKey);
+        var entry = _idempotent.GetOrAdd(key, k => new KeyedOrder(request, mine => FindOrRunAsync(k, mine, input)));
+        if (entry.Request != request) return DifferentRequestAsync(key, entry.Outcome.Value, input);
         if (entry.Outcome.IsValueCreated is false) _ = entry.Outcome.Value;
         _idempotentOrder.Enqueue(key);
         while (_idempotentOrder.Count > RememberedOrders && _idempotentOrder.TryDequeue(out var old)) _idempotent.TryRemove(old, out _);
@@ -79,20 +78,40 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     }
 
     /// <summary>
-    /// A request that differs from the one remembered under its key. If that one is still being
-    /// looked up (the database holds the key's first request after a restart, which may be this
-    /// one, and the remembered one is then refused and forgotten), its outcome decides: then this
-    /// request is asked for again. Otherwise the key is taken: 422.
+    /// A key's first request in this process and its outcome, looked up in the database (after a
+    /// restart the key may be older than the process) or run, once.
     /// </summary>
-    private async Task<OrderOutcome> DifferentRequestAsync(Task<OrderOutcome> remembered, Guid user, EngineInput input, string key)
+    private sealed class KeyedOrder
     {
-        if (remembered.IsCompleted) throw new IdempotencyKeyReusedException();
-        await ((Task)remembered).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // its own caller is told how it failed
-        return await SubmitAsync(user, input, key);
+        public KeyedOrder(string request, Func<KeyedOrder, Task<OrderOutcome>> findOrRun)
+        {
+            Request = request;
+            Outcome = new(() => findOrRun(this));
+        }
+
+        public string Request { get; }
+
+        public Lazy<Task<OrderOutcome>> Outcome { get; }
     }
 
-    private async Task<OrderOutcome> FindOrRunAsync((Guid User, string Key) key, EngineInput input, string request)
+    /// <summary>
+    /// A request that differs from the one remembered under its key. The remembered one may have
+    /// been forgotten, or be forgotten once its look-up ends: the look-up failed (a retry looks
+    /// again), or the database holds the key's first request after a restart, which may be this
+    /// one. Then this request is asked for again. Otherwise the key is taken: 422.
+    /// </summary>
+    private async Task<OrderOutcome> DifferentRequestAsync((Guid User, string Key) key, Task<OrderOutcome> remembered, EngineInput input)
     {
+        // Not inline: the remembered order completes on the engine thread.
+        await ((Task)remembered).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ForceYielding);
+        if (remembered.IsCompletedSuccessfully || _idempotent.TryGetValue(key, out var now) && now.Outcome.IsValueCreated && now.Outcome.Value == remembered)
+            throw new IdempotencyKeyReusedException();
+        return await SubmitAsync(key.User, input, key.Key);
+    }
+
+    private async Task<OrderOutcome> FindOrRunAsync((Guid User, string Key) key, KeyedOrder mine, EngineInput input)
+    {
+        var request = mine.Request;
         await Task.Yield(); // the look-up is a synchronous SQLite read; off the socket thread (see SocketThreads)
         OrderOutcome? first;
         try
@@ -103,14 +122,18 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         }
         catch
         {
-            _idempotent.TryRemove(key, out _); // not answered (the database failed, say): a retry looks again
+            Forget(key, mine); // not answered (the database failed, say): a retry looks again
             throw;
         }
         if (first is null) return await RunAsync(key.User, input, key.Key);
         if (RequestFingerprint(first.Command, first.PayloadJson!) == request) return first;
-        _idempotent.TryRemove(key, out _); // remembered with this request's fingerprint, not the first one's
+        Forget(key, mine); // remembered with this request's fingerprint, not the first one's
         throw new IdempotencyKeyReusedException();
     }
+
+    /// <summary>Forgets <paramref name="order"/>, not a newer request remembered under its key since.</summary>
+    private void Forget((Guid User, string Key) key, KeyedOrder order) =>
+        _idempotent.TryRemove(KeyValuePair.Create(key, order));
 
     private static readonly TimeSpan RecoveredOrdersWait = TimeSpan.FromSeconds(2);
 
