@@ -205,13 +205,29 @@ internal sealed class EngineLifetime(IServiceProvider services, IHostApplication
 {
     private EngineHost? _engine;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         _engine = services.GetRequiredService<EngineHost>();
+        await RefuseAnotherFoldersDatabaseAsync(_engine, services.GetRequiredService<EventRecorder>());
         services.GetRequiredService<PushHub>();
         _engine.Failed += Stop;
         if (_engine.Fault is { } early) Stop(early);
-        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The database can only have recorded what the journal made durable first. One that is
+    /// further along belongs to another data folder (this one was reset or swapped while the
+    /// database was kept): the recorder would skip every new event up to its cursor as already
+    /// written, and the audit trail would silently miss them. Refused before any input is taken.
+    /// </summary>
+    private static async Task RefuseAnotherFoldersDatabaseAsync(EngineHost engine, EventRecorder recorder)
+    {
+        var (events, inputs) = await engine.ReadAsync(e => (e.LastEventSequence, e.LastSequence));
+        if (recorder.RecordedEventSequence <= events && recorder.RecordedOrderSequence <= inputs) return;
+        throw new InvalidConfigurationException(
+            $"The database has recorded the engine up to event {recorder.RecordedEventSequence} and input {recorder.RecordedOrderSequence}, " +
+            $"but the journal and snapshots in the data folder end at event {events} and input {inputs}: they are not the ones this database " +
+            "was recorded from. Start with the data folder that belongs to this database, or with a new database.");
     }
 
     /// <summary>

@@ -72,7 +72,7 @@ public sealed class OrdersAfterCrashTests : IDisposable
         return (long)(await count.ExecuteScalarAsync())!;
     }
 
-    private static HttpClient Client(ServerRun server) => new() { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(30) };
+    internal static HttpClient Client(ServerRun server) => new() { BaseAddress = server.Address, Timeout = TimeSpan.FromSeconds(30) };
 
     /// <summary>CREATE_TRADE through the engine endpoint, whose envelope names the order.</summary>
     private static async Task<JsonObject> OpenAsync(HttpClient client, string key)
@@ -88,7 +88,7 @@ public sealed class OrdersAfterCrashTests : IDisposable
         return JsonNode.Parse(body)!.AsObject();
     }
 
-    private static async Task<string> SignUpAsync(HttpClient client)
+    internal static async Task<string> SignUpAsync(HttpClient client)
     {
         var signup = await client.PostAsJsonAsync("/api/v1/auth/signup", new { email = "crash@example.com", password = "correct horse battery" });
         signup.EnsureSuccessStatusCode();

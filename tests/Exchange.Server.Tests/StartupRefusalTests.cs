@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
 
 namespace Exchange.Server.Tests;
 
 /// <summary>
 /// The real server process refuses to start with one line on standard error, and exit code 2,
 /// when its configuration cannot work: a bad value, a data folder that cannot be one or is in
-/// use by another exchange, an address already taken.
+/// use by another exchange or does not belong to the database, an address already taken.
 /// </summary>
 public sealed class StartupRefusalTests : IDisposable
 {
@@ -122,6 +124,28 @@ public sealed class StartupRefusalTests : IDisposable
         Assert.Contains($"The data folder {_dir} is in use by another exchange process", second.SingleErrorLine());
         Assert.DoesNotContain("Recovered", second.Output); // refused before recovery, not half-way through start-up
         Assert.Equal(journalBefore, JournalBytes());
+    }
+
+    [Fact]
+    public async Task A_data_folder_reset_while_its_database_was_kept_is_refused_before_it_takes_input()
+    {
+        await using (var server = await ServerRun.StartAsync(Settings(_dir)))
+        {
+            using var client = OrdersAfterCrashTests.Client(server);
+            client.DefaultRequestHeaders.Authorization = new("Bearer", await OrdersAfterCrashTests.SignUpAsync(client));
+            var account = await client.PostAsJsonAsync("/api/v1/engine", new { command = "CREATE_ACCOUNT" });
+            var orderId = (await account.Content.ReadFromJsonAsync<JsonObject>())!["orderId"]!.GetValue<string>();
+            (await client.GetAsync($"/api/v1/orders/{orderId}")).EnsureSuccessStatusCode(); // recorded by now
+            await server.KillAsync();
+        }
+        Directory.Delete(Path.Combine(_dir, "journal"), recursive: true);
+        Directory.Delete(Path.Combine(_dir, "snapshots"), recursive: true);
+
+        var run = await ServerRun.UntilExitAsync(Settings(_dir));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("are not the ones this database was recorded from", run.SingleErrorLine());
+        Assert.DoesNotContain("Prices from", run.Output); // the feed never started
     }
 
     [Fact]
