@@ -38,6 +38,21 @@ public sealed partial class EngineHost
         return (recovered.Engine, recovered.Journal, recovered.Snapshots, recovered.Report);
     }
 
+    /// <summary>
+    /// A listener holds only commands the journal made durable first. One that holds commands
+    /// past the end of this folder's snapshots and journal was fed from another data folder (or a
+    /// later copy of this one): refused before the replay hands it anything, or a snapshot claims
+    /// it holds what it does not.
+    /// </summary>
+    private static void RefuseAListenerFromAnotherFolder(IEngineEventListener? listener, long lastInput, string dataDirectory)
+    {
+        if (listener is null || listener.RecordedCommandSequence <= lastInput) return;
+        throw new DataFolderMismatchException(
+            $"The database holds orders up to input {listener.RecordedCommandSequence}, but the journal and snapshots in {Path.GetFullPath(dataDirectory)} " +
+            $"end at input {lastInput}: the data folder was reset, replaced or restored from an older copy while the database was kept. " +
+            "Start with the newest copy of the data folder that belongs to this database, or with a new database.");
+    }
+
     private readonly record struct Recovered(TradingEngine Engine, FileJournal Journal, SnapshotStore Snapshots, RecoveryReport Report, StateImage Copy);
 
     private static Recovered RecoverAndCopy(
@@ -88,6 +103,7 @@ public sealed partial class EngineHost
             // The state hash after recovery is computed from a copy of the state. Copying a million
             // trades into fresh memory means faulting in over 100 MB first, which costs more than
             // the copy: the other core does that while the replay runs.
+            RefuseAListenerFromAnotherFolder(listener, Math.Max(engine.LastSequence, journal.LastSequence), options.DataDirectory);
             var copyBuffer = PrefaultedSlots(engine.OpenTradeCount);
             var replayed = JournalReplay.Run(engine, journal, listener);
             var replayDone = Stopwatch.GetTimestamp();

@@ -332,6 +332,18 @@ public sealed partial class EngineHost : IDisposable
         while (_inbox.TryDequeue(out var pending)) pending.Abandon(e);
     }
 
+    /// <summary>
+    /// Stops without the final snapshot: for a start refused after recovery because the listener
+    /// does not belong to this data folder, so it cannot vouch for what a snapshot would cover.
+    /// </summary>
+    public void DisposeWithoutSnapshot()
+    {
+        _noFinalSnapshot = true;
+        Dispose();
+    }
+
+    private volatile bool _noFinalSnapshot;
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
@@ -347,7 +359,7 @@ public sealed partial class EngineHost : IDisposable
             {
                 ReleaseDurable(_journal.Commit()); // the engine thread has stopped: this one commits now
                 _snapshotWrite.Wait();
-                if (_engine.LastSequence > (LastSnapshot?.Header.LastSequence ?? Recovery.SnapshotSequence))
+                if (!_noFinalSnapshot && _engine.LastSequence > (LastSnapshot?.Header.LastSequence ?? Recovery.SnapshotSequence))
                     StartSnapshot().Wait();
             }
         }
@@ -379,3 +391,6 @@ public sealed partial class EngineHost : IDisposable
 
 /// <summary>The engine takes no input: it is shutting down, or its thread failed (<see cref="Exception.InnerException"/> says why).</summary>
 public sealed class EngineStoppedException(string message, Exception? cause) : InvalidOperationException(message, cause);
+
+/// <summary>The engine's listener (the audit database) has recorded further than the data folder reaches: they do not belong together.</summary>
+public sealed class DataFolderMismatchException(string message) : InvalidOperationException(message);

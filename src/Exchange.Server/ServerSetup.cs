@@ -207,7 +207,14 @@ internal sealed class EngineLifetime(IServiceProvider services, IHostApplication
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _engine = services.GetRequiredService<EngineHost>();
+        try
+        {
+            _engine = services.GetRequiredService<EngineHost>(); // recovers
+        }
+        catch (DataFolderMismatchException e)
+        {
+            throw new InvalidConfigurationException(e.Message);
+        }
         await RefuseAnotherFoldersDatabaseAsync(_engine, services.GetRequiredService<EventRecorder>());
         services.GetRequiredService<PushHub>();
         _engine.Failed += Stop;
@@ -215,19 +222,21 @@ internal sealed class EngineLifetime(IServiceProvider services, IHostApplication
     }
 
     /// <summary>
-    /// The database can only have recorded what the journal made durable first. One that is
-    /// further along belongs to another data folder (this one was reset or swapped while the
-    /// database was kept): the recorder would skip every new event up to its cursor as already
-    /// written, and the audit trail would silently miss them. Refused before any input is taken.
+    /// Recovery refuses a database holding orders past the data folder's end; this catches one
+    /// whose events reach further (an older copy of the folder, say). The recorder would skip
+    /// every new event up to its cursor as already written, and the audit trail silently miss
+    /// them. Refused before any input is taken, and without the final snapshot, which would
+    /// claim that this database holds the folder's events.
     /// </summary>
     private static async Task RefuseAnotherFoldersDatabaseAsync(EngineHost engine, EventRecorder recorder)
     {
-        var (events, inputs) = await engine.ReadAsync(e => (e.LastEventSequence, e.LastSequence));
-        if (recorder.RecordedEventSequence <= events && recorder.RecordedOrderSequence <= inputs) return;
+        var (engineEvents, recordedEvents) = await engine.ReadAsync(e => (e.LastEventSequence, recorder.RecordedEventSequence));
+        if (recordedEvents <= engineEvents) return;
+        engine.DisposeWithoutSnapshot();
         throw new InvalidConfigurationException(
-            $"The database has recorded the engine up to event {recorder.RecordedEventSequence} and input {recorder.RecordedOrderSequence}, " +
-            $"but the journal and snapshots in the data folder end at event {events} and input {inputs}: they are not the ones this database " +
-            "was recorded from. Start with the data folder that belongs to this database, or with a new database.");
+            $"The database has recorded events up to {recordedEvents}, but the journal and snapshots in the data folder end at event {engineEvents}: " +
+            "the data folder was reset, replaced or restored from an older copy while the database was kept. " +
+            "Start with the newest copy of the data folder that belongs to this database, or with a new database.");
     }
 
     /// <summary>

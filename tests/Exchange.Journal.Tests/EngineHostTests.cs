@@ -332,6 +332,35 @@ public sealed class EngineHostTests : IDisposable
     }
 
     [Fact]
+    public async Task Recovery_refuses_a_listener_holding_orders_past_the_end_of_the_folder_and_hands_it_nothing()
+    {
+        using (var host = EngineHost.Start(Options()))
+            await CreateAccount(host);
+        var snapshots = Directory.GetFiles(Path.Combine(_dir, "snapshots"));
+
+        var fromAnotherFolder = new RecordingListener { Recorded = long.MaxValue, RecordedCommands = 1_000 };
+        var refused = Assert.Throws<DataFolderMismatchException>(() => EngineHost.Start(Options(), listener: fromAnotherFolder));
+
+        Assert.Contains("holds orders up to input 1000", refused.Message);
+        Assert.Empty(fromAnotherFolder.Commands);
+        Assert.Equal(snapshots, Directory.GetFiles(Path.Combine(_dir, "snapshots")));
+        using var again = EngineHost.Start(Options()); // the folder itself is untouched and opens
+        Assert.Equal(1, again.Recovery.LastSequence);
+    }
+
+    [Fact]
+    public async Task A_host_stopped_without_its_final_snapshot_leaves_the_snapshots_as_they_were()
+    {
+        var host = EngineHost.Start(Options());
+        await CreateAccount(host);
+        host.DisposeWithoutSnapshot();
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "snapshots"), "*.snap"));
+
+        using var restarted = EngineHost.Start(Options()); // the journal still has the account
+        Assert.Equal((1, 1), (restarted.Recovery.RecordsReplayed, restarted.Recovery.LastSequence));
+    }
+
+    [Fact]
     public async Task A_snapshot_waits_until_the_listener_has_flushed_the_answered_commands()
     {
         var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -129,23 +129,48 @@ public sealed class StartupRefusalTests : IDisposable
     [Fact]
     public async Task A_data_folder_reset_while_its_database_was_kept_is_refused_before_it_takes_input()
     {
-        await using (var server = await ServerRun.StartAsync(Settings(_dir)))
-        {
-            using var client = OrdersAfterCrashTests.Client(server);
-            client.DefaultRequestHeaders.Authorization = new("Bearer", await OrdersAfterCrashTests.SignUpAsync(client));
-            var account = await client.PostAsJsonAsync("/api/v1/engine", new { command = "CREATE_ACCOUNT" });
-            var orderId = (await account.Content.ReadFromJsonAsync<JsonObject>())!["orderId"]!.GetValue<string>();
-            (await client.GetAsync($"/api/v1/orders/{orderId}")).EnsureSuccessStatusCode(); // recorded by now
-            await server.KillAsync();
-        }
+        await RecordAnAccountAsync();
         Directory.Delete(Path.Combine(_dir, "journal"), recursive: true);
         Directory.Delete(Path.Combine(_dir, "snapshots"), recursive: true);
 
         var run = await ServerRun.UntilExitAsync(Settings(_dir));
 
         Assert.Equal(2, run.ExitCode);
-        Assert.Contains("are not the ones this database was recorded from", run.SingleErrorLine());
+        Assert.Contains("the data folder was reset, replaced or restored from an older copy while the database was kept", run.SingleErrorLine());
         Assert.DoesNotContain("Prices from", run.Output); // the feed never started
+    }
+
+    [Fact]
+    public async Task A_database_with_more_events_than_the_data_folder_is_refused_without_a_final_snapshot()
+    {
+        await RecordAnAccountAsync();
+        // As if the folder were an older copy: the database has recorded events it never made.
+        await using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dir, "exchange.db")};Pooling=False"))
+        {
+            await db.OpenAsync();
+            await using var ahead = db.CreateCommand();
+            ahead.CommandText = "UPDATE \"RecorderCursor\" SET \"LastEventSequence\" = 1000000";
+            Assert.Equal(1, await ahead.ExecuteNonQueryAsync());
+        }
+        var snapshots = Directory.GetFiles(Path.Combine(_dir, "snapshots"));
+
+        var run = await ServerRun.UntilExitAsync(Settings(_dir));
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("The database has recorded events up to 1000000", run.SingleErrorLine());
+        Assert.Equal(snapshots, Directory.GetFiles(Path.Combine(_dir, "snapshots")));
+    }
+
+    /// <summary>A trader signs up and opens an account, whose order the recorder has written; then the server is killed.</summary>
+    private async Task RecordAnAccountAsync()
+    {
+        await using var server = await ServerRun.StartAsync(Settings(_dir));
+        using var client = OrdersAfterCrashTests.Client(server);
+        client.DefaultRequestHeaders.Authorization = new("Bearer", await OrdersAfterCrashTests.SignUpAsync(client));
+        var account = await client.PostAsJsonAsync("/api/v1/engine", new { command = "CREATE_ACCOUNT" });
+        var orderId = (await account.Content.ReadFromJsonAsync<JsonObject>())!["orderId"]!.GetValue<string>();
+        (await client.GetAsync($"/api/v1/orders/{orderId}")).EnsureSuccessStatusCode(); // recorded by now
+        await server.KillAsync();
     }
 
     [Fact]
