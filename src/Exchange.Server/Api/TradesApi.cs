@@ -18,7 +18,8 @@ public static class TradesApi
         api.MapGet("/balance", BalanceAsync).WithSummary("Free USD, locked margin and equity");
         api.MapGet("/trades", ListAsync).WithSummary("Open trades (live PnL) or closed trades (paged history)")
             .WithDescription("status=open (the default) answers a page of open trades as below; status=closed a page of closed ones " +
-                "(close price, reason, PnL and payout added), newest first, limit 1-200, nextCursor for the next page (before=).")
+                "(close price, reason, PnL and payout added), newest first, limit 1-200, nextCursor for the next page (before=; a number " +
+                "alone means the trades closed before that Unix millisecond).")
             .Produces<TradePage<OpenTradeView>>().ProducesProblem(StatusCodes.Status400BadRequest);
         api.MapPost("/trades", OpenAsync).WithSummary("Open a trade").Accepts<OpenTradeRequest>("application/json")
             .Produces<TradeData>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status400BadRequest)
@@ -36,7 +37,7 @@ public static class TradesApi
     }
 
     private static async Task<IResult> ListAsync(ClaimsPrincipal principal, OrderEntry orders, ExchangeDbContext db,
-        EventRecorder recorder, RecentCloses closes, string? status, int? limit, long? before)
+        EventRecorder recorder, RecentCloses closes, string? status, int? limit, string? before)
     {
         var user = principal.UserId();
         if (status is null or "open")
@@ -49,17 +50,24 @@ public static class TradesApi
         if (status != "closed") return ApiProblem.BadRequest("INVALID_STATUS", "status must be 'open' or 'closed'.");
         var take = limit ?? 50;
         if (take is < 1 or > MaxPage) return ApiProblem.BadRequest("INVALID_LIMIT", $"limit must be between 1 and {MaxPage}.");
+        if (!HistoryCursor.TryParse(before, out var cursor))
+            return ApiProblem.BadRequest("INVALID_CURSOR", "before must be a nextCursor from an earlier page, or a Unix time in milliseconds.");
         // Read your own closes: what the engine already told this trader is in the database too.
         // A slow database shows slightly older history rather than failing the request.
         if (closes.LatestOf(user) is var latest && latest > recorder.RecordedEventSequence)
             await recorder.TryWhenRecordedAsync(latest, TimeSpan.FromSeconds(2));
         var query = db.Trades.AsNoTracking().Where(t => t.UserId == user && t.Status == "closed");
-        if (before is { } cursor) query = query.Where(t => t.ClosedAtMs < cursor);
-        var rows = await query.OrderByDescending(t => t.ClosedAtMs).Take(take + 1).ToListAsync();
+        // One tick can close many trades in the same millisecond: the trade id orders them, so a
+        // page never ends half-way through them and loses the rest.
+        if (cursor is { TradeId: { } lastId } after)
+            query = query.Where(t => t.ClosedAtMs < after.ClosedAtMs || (t.ClosedAtMs == after.ClosedAtMs && string.Compare(t.TradeId, lastId) < 0));
+        else if (cursor is { } older)
+            query = query.Where(t => t.ClosedAtMs < older.ClosedAtMs);
+        var rows = await query.OrderByDescending(t => t.ClosedAtMs).ThenByDescending(t => t.TradeId).Take(take + 1).ToListAsync();
         var page = rows.Take(take).Select(t => new ClosedTradeView(t.TradeId, t.Asset, t.Direction, Plain(t.OpenPrice), Plain(t.Quantity),
             Plain(t.Margin), t.Leverage, Plain(t.LiquidationPrice), Plain(t.StopLossPrice), Plain(t.TakeProfitPrice), t.OpenedAtMs,
             Plain(t.ClosePrice), t.CloseReason, Plain(t.Pnl), Plain(t.Payout), t.ClosedAtMs)).ToList();
-        var next = rows.Count > take ? page[^1].ClosedAt?.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        var next = rows.Count > take ? new HistoryCursor(page[^1].ClosedAt ?? 0, page[^1].TradeId).ToString() : null;
         return TypedResults.Ok(new TradePage<ClosedTradeView>(page, next));
     }
 
