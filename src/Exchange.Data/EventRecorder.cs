@@ -201,7 +201,18 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     /// before the call is committed, false if that takes longer than <paramref name="wait"/> or the
     /// recorder is stopping.
     /// </summary>
-    public Task<bool> TryFlushAsync(TimeSpan wait) => CompletesWithinAsync(FlushAsync(), wait);
+    public async Task<bool> TryFlushAsync(TimeSpan wait)
+    {
+        try
+        {
+            await FlushAsync().WaitAsync(wait).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>
     /// <see cref="WhenRecordedAsync"/> for a caller that must answer in time: true once the
@@ -217,19 +228,6 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
             return true;
         }
         catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
-        {
-            return false;
-        }
-    }
-
-    private static async Task<bool> CompletesWithinAsync(Task task, TimeSpan wait)
-    {
-        try
-        {
-            await task.WaitAsync(wait).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
             return false;
         }

@@ -54,8 +54,8 @@ public static class TradesApi
             return ApiProblem.BadRequest("INVALID_CURSOR", "before must be a nextCursor from an earlier page, or a Unix time in milliseconds.");
         // Read your own closes: what the engine already told this trader is in the database too.
         // A slow database shows slightly older history rather than failing the request.
-        if (closes.LatestOf(user) is var latest && latest > recorder.RecordedEventSequence)
-            await recorder.TryWhenRecordedAsync(latest, TimeSpan.FromSeconds(2));
+        var latestClose = closes.LatestOf(user);
+        if (latestClose > recorder.RecordedEventSequence) await recorder.TryWhenRecordedAsync(latestClose, TimeSpan.FromSeconds(2));
         var query = db.Trades.AsNoTracking().Where(t => t.UserId == user && t.Status == "closed");
         // One tick can close many trades in the same millisecond: the trade id orders them, so a
         // page never ends half-way through them and loses the rest.
