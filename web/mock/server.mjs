@@ -171,10 +171,14 @@ async function api(req, res, url) {
     const status = url.searchParams.get('status') ?? 'open';
     if (status === 'open') return send(res, 200, { trades: [...open.values()].filter((t) => t.owner === user).map((t) => { const mark = closingPrice(t, quotes.get(t.asset)); return { ...tradeView(t), markPrice: px(mark), unrealizedPnl: usd(pnlFor(t, mark)), status: 'open' }; }), nextCursor: null });
     if (status !== 'closed') return problem(res, 400, 'INVALID_STATUS', "status must be 'open' or 'closed'.");
-    const limit = Number(url.searchParams.get('limit') ?? 50); const before = Number(url.searchParams.get('before') ?? Infinity);
-    const mine = closed.filter((t) => t.owner === user && t.closedAt < before).reverse();
+    // As the server: newest first by (close time, trade id); the cursor is "closedAtMs.tradeId", or a bare close time.
+    const limit = Number(url.searchParams.get('limit') ?? 50);
+    const [beforeMs, beforeId] = (url.searchParams.get('before') ?? '').split('.');
+    const older = (t) => !beforeMs || t.closedAt < Number(beforeMs) || (beforeId !== undefined && t.closedAt === Number(beforeMs) && t.id < beforeId);
+    const mine = closed.filter((t) => t.owner === user && older(t)).sort((a, b) => b.closedAt - a.closedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     const page = mine.slice(0, limit);
-    return send(res, 200, { trades: page.map((t) => ({ ...tradeView(t), closePrice: px(t.closePrice), closeReason: t.closeReason, pnl: usd(t.pnl), payout: usd(t.payout), closedAt: new Num(String(t.closedAt)), status: 'closed' })), nextCursor: mine.length > limit ? String(page[page.length - 1].closedAt) : null });
+    const last = page[page.length - 1];
+    return send(res, 200, { trades: page.map((t) => ({ ...tradeView(t), closePrice: px(t.closePrice), closeReason: t.closeReason, pnl: usd(t.pnl), payout: usd(t.payout), closedAt: new Num(String(t.closedAt)), status: 'closed' })), nextCursor: mine.length > limit ? `${last.closedAt}.${last.id}` : null });
   }
   if (m === 'POST' && path === '/trades') {
     const b = await readBody(req);

@@ -60,7 +60,8 @@ public static class TradesApi
         // One tick can close many trades in the same millisecond: the trade id orders them, so a
         // page never ends half-way through them and loses the rest.
         if (cursor is { TradeId: { } lastId } after)
-            query = query.Where(t => t.ClosedAtMs < after.ClosedAtMs || (t.ClosedAtMs == after.ClosedAtMs && string.Compare(t.TradeId, lastId) < 0));
+            query = query.Where(t => t.ClosedAtMs <= after.ClosedAtMs // a range the (user, close time) index serves; the rest filters within it
+                && (t.ClosedAtMs < after.ClosedAtMs || string.Compare(t.TradeId, lastId) < 0));
         else if (cursor is { } older)
             query = query.Where(t => t.ClosedAtMs < older.ClosedAtMs);
         var rows = await query.OrderByDescending(t => t.ClosedAtMs).ThenByDescending(t => t.TradeId).Take(take + 1).ToListAsync();
