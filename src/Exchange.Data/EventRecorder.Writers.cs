@@ -108,8 +108,20 @@ public sealed partial class EventRecorder
     private void EndWriting()
     {
         _writingEnded = true;
+        ReleaseWaiters();
+        CancelWaiters();
         _catchUpSignal.Release();
         _backgroundTurn.Release();
+    }
+
+    /// <summary>No writer is left: a waiter for an event not recorded by now would wait for nothing.</summary>
+    private void CancelWaiters()
+    {
+        lock (_waitersLock)
+        {
+            foreach (var (_, done) in _waiters) done.TrySetCanceled();
+            _waiters.Clear();
+        }
     }
 
     private void CompleteWaitersAndFlushes()

@@ -217,7 +217,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
     /// <summary>
     /// <see cref="WhenRecordedAsync"/> for a caller that must answer in time: true once the
     /// database holds every event up to <paramref name="eventSequence"/>, false if that takes
-    /// longer than <paramref name="wait"/>.
+    /// longer than <paramref name="wait"/> or the recorder is stopping.
     /// </summary>
     public async Task<bool> TryWhenRecordedAsync(long eventSequence, TimeSpan wait)
     {
@@ -227,13 +227,13 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
             await WhenRecordedAsync(eventSequence, giveUp.Token).ConfigureAwait(false);
             return true;
         }
-        catch (OperationCanceledException) when (giveUp.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
             return false;
         }
     }
 
-    /// <summary>Completes once the database holds every event up to <paramref name="eventSequence"/>.</summary>
+    /// <summary>Completes once the database holds every event up to <paramref name="eventSequence"/>; cancelled if the recorder stops first.</summary>
     public Task WhenRecordedAsync(long eventSequence, CancellationToken cancellationToken = default)
     {
         if (RecordedEventSequence >= eventSequence) return Task.CompletedTask;
@@ -244,6 +244,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         }
         // The batch may have committed between the check and the registration.
         ReleaseWaiters();
+        if (_writingEnded) CancelWaiters(); // stopped between the check and the registration
         Hurry();
         return cancellationToken.CanBeCanceled ? WaitOrWithdrawAsync(done, cancellationToken) : done.Task;
     }

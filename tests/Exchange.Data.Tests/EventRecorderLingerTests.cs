@@ -61,6 +61,19 @@ public sealed class EventRecorderLingerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Waiting_for_an_event_ends_when_the_recorder_stops()
+    {
+        var recorder = await _test.StartRecorderAsync(LongLinger);
+        var waiting = recorder.WhenRecordedAsync(1_000); // never comes
+
+        await recorder.StopAsync(CancellationToken.None);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Soon));
+        Assert.False(await recorder.TryWhenRecordedAsync(1_000, TimeSpan.FromMinutes(1)).WaitAsync(Soon)); // at once, not in a minute
+        Assert.Equal(0, recorder.Waiters);
+    }
+
+    [Fact]
     public async Task A_flush_writes_at_once()
     {
         var script = EngineScript.TwoTraders();
