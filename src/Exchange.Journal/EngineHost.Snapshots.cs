@@ -100,10 +100,10 @@ public sealed partial class EngineHost
             var journalChecked = Stopwatch.GetTimestamp();
             if (journal.Recovery.WasTruncated)
                 logger.LogWarning("Cut a torn record off the journal: {Info}", journal.Recovery);
+            RefuseAListenerFromAnotherFolder(listener, Math.Max(engine.LastSequence, journal.LastSequence), options.DataDirectory);
             // The state hash after recovery is computed from a copy of the state. Copying a million
             // trades into fresh memory means faulting in over 100 MB first, which costs more than
             // the copy: the other core does that while the replay runs.
-            RefuseAListenerFromAnotherFolder(listener, Math.Max(engine.LastSequence, journal.LastSequence), options.DataDirectory);
             var copyBuffer = PrefaultedSlots(engine.OpenTradeCount);
             var replayed = JournalReplay.Run(engine, journal, listener);
             var replayDone = Stopwatch.GetTimestamp();
