@@ -48,9 +48,7 @@ public sealed partial class EngineHost
     {
         if (listener is null || listener.RecordedCommandSequence <= lastInput) return;
         throw new DataFolderMismatchException(
-            $"The database holds orders up to input {listener.RecordedCommandSequence}, but the journal and snapshots in {Path.GetFullPath(dataDirectory)} " +
-            $"end at input {lastInput}: the data folder was reset, replaced or restored from an older copy while the database was kept. " +
-            "Start with the newest copy of the data folder that belongs to this database, or with a new database.");
+            $"The database holds orders up to input {listener.RecordedCommandSequence}, but the journal and snapshots in {Path.GetFullPath(dataDirectory)} end at input {lastInput}");
     }
 
     private readonly record struct Recovered(TradingEngine Engine, FileJournal Journal, SnapshotStore Snapshots, RecoveryReport Report, StateImage Copy);

@@ -392,5 +392,11 @@ public sealed partial class EngineHost : IDisposable
 /// <summary>The engine takes no input: it is shutting down, or its thread failed (<see cref="Exception.InnerException"/> says why).</summary>
 public sealed class EngineStoppedException(string message, Exception? cause) : InvalidOperationException(message, cause);
 
-/// <summary>The engine's listener (the audit database) has recorded further than the data folder reaches: they do not belong together.</summary>
-public sealed class DataFolderMismatchException(string message) : InvalidOperationException(message);
+/// <summary>
+/// The engine's listener (the audit database) has recorded further than the data folder reaches:
+/// they do not belong together. <paramref name="found"/> says how far each reaches; the rest of
+/// the message, what happened and what to do, is the same for every such finding.
+/// </summary>
+public sealed class DataFolderMismatchException(string found) : InvalidOperationException(
+    found + ": the data folder was reset, replaced or restored from an older copy while the database was kept. " +
+    "Start with the newest copy of the data folder that belongs to this database, or with a new database.");

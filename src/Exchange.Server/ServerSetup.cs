@@ -210,12 +210,12 @@ internal sealed class EngineLifetime(IServiceProvider services, IHostApplication
         try
         {
             _engine = services.GetRequiredService<EngineHost>(); // recovers
+            await RefuseAnotherFoldersDatabaseAsync(_engine, services.GetRequiredService<EventRecorder>());
         }
         catch (DataFolderMismatchException e)
         {
             throw new InvalidConfigurationException(e.Message);
         }
-        await RefuseAnotherFoldersDatabaseAsync(_engine, services.GetRequiredService<EventRecorder>());
         services.GetRequiredService<PushHub>();
         _engine.Failed += Stop;
         if (_engine.Fault is { } early) Stop(early);
@@ -233,10 +233,8 @@ internal sealed class EngineLifetime(IServiceProvider services, IHostApplication
         var (engineEvents, recordedEvents) = await engine.ReadAsync(e => (e.LastEventSequence, recorder.RecordedEventSequence));
         if (recordedEvents <= engineEvents) return;
         engine.DisposeWithoutSnapshot();
-        throw new InvalidConfigurationException(
-            $"The database has recorded events up to {recordedEvents}, but the journal and snapshots in the data folder end at event {engineEvents}: " +
-            "the data folder was reset, replaced or restored from an older copy while the database was kept. " +
-            "Start with the newest copy of the data folder that belongs to this database, or with a new database.");
+        throw new DataFolderMismatchException(
+            $"The database has recorded events up to {recordedEvents}, but the journal and snapshots in the data folder end at event {engineEvents}");
     }
 
     /// <summary>
