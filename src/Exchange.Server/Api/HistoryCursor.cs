@@ -27,8 +27,9 @@ public readonly record struct HistoryCursor(long ClosedAtMs, string? TradeId)
             return true;
         }
         // As stored: the trade id's canonical form, so that comparing the text orders them as the page did.
-        if (!Exchange.Engine.TradeId.TryParse(text[(dot + 1)..], out var id) || id.ToString() != text[(dot + 1)..]) return false;
-        cursor = new HistoryCursor(closedAtMs, id.ToString());
+        var tradeId = text[(dot + 1)..];
+        if (!Exchange.Engine.TradeId.TryParse(tradeId, out var id) || id.ToString() != tradeId) return false;
+        cursor = new HistoryCursor(closedAtMs, tradeId);
         return true;
     }
 }
