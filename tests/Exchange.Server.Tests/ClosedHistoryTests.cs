@@ -1,6 +1,5 @@
 using System.Net;
 using Exchange.Data;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Server.Tests;
@@ -98,14 +97,8 @@ public sealed class ClosedHistoryTests : IAsyncLifetime
         await reader.Client.PostAsync($"/api/v1/trades/{trade}/close", null);
         var other = await _app.TraderAsync();
         await Recorder.FlushAsync();
-        // Another connection holds SQLite's write lock: what comes next stays queued.
-        await using var blocker = new SqliteConnection($"Data Source={Path.Combine(_app.DataDirectory, "exchange.db")}");
-        await blocker.OpenAsync();
-        await using (var begin = blocker.CreateCommand())
-        {
-            begin.CommandText = "BEGIN IMMEDIATE";
-            await begin.ExecuteNonQueryAsync();
-        }
+        // What comes next stays queued.
+        await using var stuck = await _app.HoldDatabaseWriteLockAsync();
         await other.OpenAsync();
         // The writer takes those rows and is stuck with them; what follows stays in the queue.
         while (Recorder.QueueLength > 0) await Task.Delay(10);
@@ -115,11 +108,5 @@ public sealed class ClosedHistoryTests : IAsyncLifetime
 
         Assert.Equal(["MANUAL"], await ClosedReasonsAsync(reader));
         Assert.Equal(queued, Recorder.QueueLength); // no flush asked for: nothing of this trader's is waiting
-
-        await using (var commit = blocker.CreateCommand())
-        {
-            commit.CommandText = "COMMIT";
-            await commit.ExecuteNonQueryAsync();
-        }
     }
 }

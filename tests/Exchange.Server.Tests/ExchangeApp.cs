@@ -6,6 +6,7 @@ using Exchange.Journal;
 using Exchange.Server.Api;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Server.Tests;
@@ -73,6 +74,19 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
         return trader;
     }
 
+    /// <summary>
+    /// Takes SQLite's write lock from another connection, as a stuck database would: reads still
+    /// work, the recorder's writes wait until the lock is released (or disposed).
+    /// </summary>
+    public async Task<DatabaseWriteLock> HoldDatabaseWriteLockAsync()
+    {
+        var connection = new SqliteConnection($"Data Source={Path.Combine(DataDirectory, "exchange.db")}");
+        await connection.OpenAsync();
+        var held = new DatabaseWriteLock(connection);
+        await held.RunAsync("BEGIN IMMEDIATE");
+        return held;
+    }
+
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
@@ -116,5 +130,31 @@ internal static class Json
     {
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         return (await response.Content.ReadFromJsonAsync<JsonObject>(JsonSerializerOptions.Web))!;
+    }
+}
+
+/// <summary>SQLite's write lock held by a connection of its own (<see cref="ExchangeApp.HoldDatabaseWriteLockAsync"/>).</summary>
+public sealed class DatabaseWriteLock(SqliteConnection connection) : IAsyncDisposable
+{
+    private bool _held = true;
+
+    internal async Task RunAsync(string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task ReleaseAsync()
+    {
+        if (!_held) return;
+        _held = false;
+        await RunAsync("COMMIT");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ReleaseAsync();
+        await connection.DisposeAsync();
     }
 }

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Exchange.Data;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Server.Tests;
@@ -109,14 +108,7 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
     {
         var trader = await _app.TraderAsync();
         await RecordedAsync();
-        // Another connection holds SQLite's write lock, as a stuck database would: reads still work.
-        await using var blocker = new SqliteConnection($"Data Source={Path.Combine(_app.DataDirectory, "exchange.db")}");
-        await blocker.OpenAsync();
-        await using (var begin = blocker.CreateCommand())
-        {
-            begin.CommandText = "BEGIN IMMEDIATE";
-            await begin.ExecuteNonQueryAsync();
-        }
+        await using var stuck = await _app.HoldDatabaseWriteLockAsync();
 
         var reply = await trader.EngineOkAsync(new { command = "CREATE_TRADE", asset = "ETH_USDC", direction = "LONG", margin = 100, leverage = 3 });
         var orderId = reply["orderId"]!.GetValue<string>();
@@ -124,11 +116,7 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.ServiceUnavailable, behind.StatusCode);
         Assert.Equal("ORDER_HISTORY_BEHIND", (await behind.ProblemAsync())["code"]!.GetValue<string>());
 
-        await using (var commit = blocker.CreateCommand())
-        {
-            commit.CommandText = "COMMIT";
-            await commit.ExecuteNonQueryAsync();
-        }
+        await stuck.ReleaseAsync();
         var order = await trader.GetJsonAsync($"/api/v1/orders/{orderId}");
         Assert.Equal("success", order["status"]!.GetValue<string>());
     }
