@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Exchange.Data;
+using Exchange.Server.Api;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Server.Tests;
@@ -186,6 +187,54 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
         var closed = (await first.Content.ReadFromJsonAsync<JsonObject>())!["engineResponse"]!["data"]!.ToJsonString();
         Assert.Equal(closed, (await retry.Content.ReadFromJsonAsync<JsonObject>())!.ToJsonString()); // the first close, not a second attempt
+    }
+
+    [Fact]
+    public async Task A_key_forgotten_while_its_order_waits_for_the_database_is_retried_without_a_second_trade()
+    {
+        _app.Services.GetRequiredService<OrderEntry>().RememberedKeys = 1;
+        var (trader, other) = (await _app.TraderAsync(), await _app.TraderAsync());
+        await RecordedAsync();
+        var key = Guid.NewGuid().ToString();
+        await using var stuck = await _app.HoldDatabaseWriteLockAsync();
+        var first = await KeyedOrderAsync(trader, key);
+        await KeyedOrderAsync(other, Guid.NewGuid().ToString()); // the trader's key is forgotten; the order is not in the database
+
+        var retry = KeyedOrderAsync(trader, key);
+        await Task.Delay(300);
+        Assert.False(retry.IsCompleted); // waits for the database instead of trading again
+        await stuck.ReleaseAsync();
+
+        Assert.Equal(first["orderId"]!.GetValue<string>(), (await retry)["orderId"]!.GetValue<string>());
+        Assert.Single((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+        Assert.Equal(4_900m, (await trader.GetJsonAsync("/api/v1/balance"))["balances"]!["USD"].Dec());
+    }
+
+    [Fact]
+    public async Task A_retry_of_a_key_forgotten_while_the_database_stays_stuck_is_503_and_trades_nothing()
+    {
+        _app.Services.GetRequiredService<OrderEntry>().RememberedKeys = 1;
+        var (trader, other) = (await _app.TraderAsync(), await _app.TraderAsync());
+        await RecordedAsync();
+        var key = Guid.NewGuid().ToString();
+        await using var stuck = await _app.HoldDatabaseWriteLockAsync();
+        await KeyedOrderAsync(trader, key);
+        await KeyedOrderAsync(other, Guid.NewGuid().ToString());
+
+        var retry = await SendWithKey(trader, "/api/v1/engine", key, SolLong);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, retry.StatusCode);
+        Assert.Equal("ORDER_HISTORY_BEHIND", (await retry.ProblemAsync())["code"]!.GetValue<string>());
+        Assert.Single((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
+
+    private static readonly object SolLong = new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 100, leverage = 5 };
+
+    private static async Task<JsonObject> KeyedOrderAsync(Trader trader, string key)
+    {
+        var response = await SendWithKey(trader, "/api/v1/engine", key, SolLong);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
     }
 
     internal static async Task<HttpResponseMessage> SendWithKey(Trader trader, string path, string key, object? body)

@@ -55,9 +55,16 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         "From the API handing a command to the engine until its durable reply, by command and outcome", tags: null,
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets.FineSeconds });
 
-    private const int RememberedOrders = 100_000;
     private readonly ConcurrentDictionary<(Guid User, string Key), KeyedOrder> _idempotent = new();
-    private readonly ConcurrentQueue<(Guid User, string Key)> _idempotentOrder = new();
+    // Keys in the order they were first used, each with the entry it was remembered with (a key
+    // forgotten and used again is in here twice, and only its newer entry counts).
+    private readonly ConcurrentQueue<((Guid User, string Key) Key, KeyedOrder Order)> _idempotentOrder = new();
+    private readonly Lock _forgetting = new();
+    // Per trader, the highest command sequence among their keys forgotten before the database had the order.
+    private readonly ConcurrentDictionary<Guid, long> _forgottenUnrecorded = new();
+
+    /// <summary>How many keys are kept in memory; older ones are looked up in the database.</summary>
+    internal int RememberedKeys { get; set; } = 100_000;
 
     public EngineConfig Config => engine.Config;
 
@@ -69,12 +76,44 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         // outcome would tell the client that something it never asked for went through.
         var key = (user, idempotencyKey);
         var request = RequestFingerprint(input.Kind.CommandName(), OrderHistory.PayloadJson(in input));
-        var entry = _idempotent.GetOrAdd(key, k => new KeyedOrder(request, mine => FindOrRunAsync(k, mine, input)));
+        KeyedOrder? made = null;
+        var entry = _idempotent.GetOrAdd(key, k => made = new KeyedOrder(request, mine => FindOrRunAsync(k, mine, input)));
         if (entry.Request != request) return DifferentRequestAsync(key, entry.Outcome.Value, input);
-        if (entry.Outcome.IsValueCreated is false) _ = entry.Outcome.Value;
-        _idempotentOrder.Enqueue(key);
-        while (_idempotentOrder.Count > RememberedOrders && _idempotentOrder.TryDequeue(out var old)) _idempotent.TryRemove(old, out _);
-        return entry.Outcome.Value;
+        var outcome = entry.Outcome.Value;
+        if (ReferenceEquals(entry, made))
+        {
+            _idempotentOrder.Enqueue((key, entry));
+            ForgetOldestKeys();
+        }
+        return outcome;
+    }
+
+    /// <summary>
+    /// Forgets the oldest keys past <see cref="RememberedKeys"/>. A forgotten key's order may still
+    /// be on its way to the database, where a retry would look for it: the trader's highest such
+    /// sequence is kept, and their next look-up waits until the recorder has written that far
+    /// (<see cref="FindOrRunAsync"/>). An order still running has no sequence yet, so forgetting
+    /// stops there.
+    /// </summary>
+    private void ForgetOldestKeys()
+    {
+        if (_idempotentOrder.Count <= RememberedKeys || !_forgetting.TryEnter()) return;
+        try
+        {
+            while (_idempotentOrder.Count > RememberedKeys && _idempotentOrder.TryPeek(out var oldest))
+            {
+                var running = oldest.Order.Outcome.Value;
+                if (!running.IsCompleted && _idempotent.TryGetValue(oldest.Key, out var now) && now == oldest.Order) return;
+                _idempotentOrder.TryDequeue(out _); // only this thread dequeues
+                if (running.IsCompletedSuccessfully && running.Result.Sequence is var sequence && sequence > history.RecordedOrderSequence)
+                    _forgottenUnrecorded.AddOrUpdate(oldest.Key.User, sequence, (_, before) => Math.Max(before, sequence));
+                Forget(oldest.Key, oldest.Order);
+            }
+        }
+        finally
+        {
+            _forgetting.Exit();
+        }
     }
 
     /// <summary>
@@ -116,8 +155,15 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         OrderOutcome? first;
         try
         {
-            if (RecoveredOrdersRecorded() is { IsCompletedSuccessfully: false } recovered && !await CompletedWithinAsync(recovered, RecoveredOrdersWait))
+            if (RecoveredOrdersRecorded() is { IsCompletedSuccessfully: false } recovered && !await CompletedWithinAsync(recovered, OrderHistoryWait))
                 throw new OrderHistoryBehindException();
+            // This key may be one forgotten while its order waited in the recorder's queue.
+            if (_forgottenUnrecorded.TryGetValue(key.User, out var forgotten))
+            {
+                if (history.RecordedOrderSequence < forgotten && !await history.TryFlushAsync(OrderHistoryWait))
+                    throw new OrderHistoryBehindException();
+                _forgottenUnrecorded.TryRemove(KeyValuePair.Create(key.User, forgotten));
+            }
             first = await history.FindByIdempotencyKeyAsync(key.User, key.Key);
         }
         catch
@@ -135,7 +181,7 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     private void Forget((Guid User, string Key) key, KeyedOrder order) =>
         _idempotent.TryRemove(KeyValuePair.Create(key, order));
 
-    private static readonly TimeSpan RecoveredOrdersWait = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan OrderHistoryWait = TimeSpan.FromSeconds(2);
 
     private static async Task<bool> CompletedWithinAsync(Task task, TimeSpan wait)
     {
@@ -245,9 +291,9 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     }
 }
 
-/// <summary>Orders that recovery re-created are not in the database yet: a key cannot be looked up safely.</summary>
+/// <summary>Orders the engine answered (or recovery re-created) are not in the database yet: a key cannot be looked up safely.</summary>
 public sealed class OrderHistoryBehindException()
-    : InvalidOperationException("Orders from before the restart are still being written to the audit trail; retry in a moment.");
+    : InvalidOperationException("Earlier orders are still being written to the audit trail; retry in a moment.");
 
 /// <summary>An Idempotency-Key already used for a different request by the same trader.</summary>
 public sealed class IdempotencyKeyReusedException()

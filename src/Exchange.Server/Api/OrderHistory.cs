@@ -93,6 +93,12 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
             data, row.Sequence, row.LatencyMicros is { } micros ? OrderEntry.LatencyMs(micros) : null, row.CreatedAtMs, row.PayloadJson);
     }
 
+    /// <summary>Every order at or below this command sequence is in the database.</summary>
+    public long RecordedOrderSequence => recorder.RecordedOrderSequence;
+
+    /// <summary>Whether everything queued before the call reached the database within <paramref name="wait"/>.</summary>
+    public Task<bool> TryFlushAsync(TimeSpan wait) => recorder.TryFlushAsync(wait);
+
     /// <summary>Completes once everything queued before the call is in the database.</summary>
     public Task FlushAsync() => recorder.FlushAsync();
 }
