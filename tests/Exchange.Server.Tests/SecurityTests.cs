@@ -162,4 +162,22 @@ public sealed class SecurityTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         Assert.Equal("EMAIL_TAKEN", (await again.ProblemAsync())["code"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task A_signup_the_database_fails_to_save_is_503_not_a_taken_email()
+    {
+        await using (var db = await _app.HoldDatabaseWriteLockAsync())
+        {
+            // A failure that is not the unique email: SQLite refuses this one insert.
+            await db.RunAsync("CREATE TRIGGER refuse_signup BEFORE INSERT ON Users WHEN NEW.Email = 'unlucky@example.com' " +
+                              "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+        }
+
+        var refused = await _app.CreateClient().PostAsJsonAsync("/api/v1/auth/signup", new { email = "unlucky@example.com", password = "correct horse battery" });
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal("SIGNUP_UNAVAILABLE", (await refused.ProblemAsync())["code"]!.GetValue<string>());
+        var signin = await _app.CreateClient().PostAsJsonAsync("/api/v1/auth/signin", new { email = "unlucky@example.com", password = "correct horse battery" });
+        Assert.Equal(HttpStatusCode.Unauthorized, signin.StatusCode); // nothing was created
+    }
 }

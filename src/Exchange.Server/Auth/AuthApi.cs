@@ -25,7 +25,8 @@ public static class AuthApi
         var auth = app.MapGroup("/api/v1/auth").WithTags("Auth");
         auth.MapPost("/signup", SignUpAsync).RequireRateLimiting(RateLimitPolicy)
             .WithSummary("Create a user and sign in").Accepts<Credentials>("application/json")
-            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         auth.MapPost("/signin", SignInAsync).RequireRateLimiting(RateLimitPolicy)
             .WithSummary("Sign in with email and password").Accepts<Credentials>("application/json")
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
@@ -36,7 +37,7 @@ public static class AuthApi
     }
 
     private static async Task<Results<Created<AuthResult>, ProblemHttpResult>> SignUpAsync(
-        HttpContext http, ExchangeDbContext db, AuthTokens tokens, TimeProvider time)
+        HttpContext http, ExchangeDbContext db, AuthTokens tokens, TimeProvider time, ILoggerFactory loggers)
     {
         var (body, problem) = await ApiProblem.ReadJsonAsync(http.Request, ApiJsonContext.Default.Credentials);
         if (problem is not null) return problem;
@@ -51,11 +52,30 @@ public static class AuthApi
         {
             await db.SaveChangesAsync();
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException saving)
         {
-            return ApiProblem.For(StatusCodes.Status409Conflict, "EMAIL_TAKEN", "An account with this email already exists; sign in instead.");
+            // Taken by an earlier sign-up (maybe a concurrent one); any other failure is not the trader's doing.
+            if (await EmailExistsAsync(db, email) is true)
+                return ApiProblem.For(StatusCodes.Status409Conflict, "EMAIL_TAKEN", "An account with this email already exists; sign in instead.");
+            loggers.CreateLogger(typeof(AuthApi)).LogError(saving, "Sign-up could not save a new user");
+            http.Response.Headers.RetryAfter = "1";
+            return ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "SIGNUP_UNAVAILABLE",
+                "The account could not be saved just now, and nothing was created: try again in a moment.");
         }
         return TypedResults.Created("/api/v1/auth/me", SignIn(http, tokens, user));
+    }
+
+    /// <summary>Whether a user has this email; null when the database cannot say.</summary>
+    private static async Task<bool?> EmailExistsAsync(ExchangeDbContext db, string email)
+    {
+        try
+        {
+            return await db.Users.AsNoTracking().AnyAsync(u => u.Email == email);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static async Task<Results<Ok<AuthResult>, ProblemHttpResult>> SignInAsync(HttpContext http, ExchangeDbContext db, AuthTokens tokens)
