@@ -18,6 +18,12 @@ public sealed record ExchangeSettings
     public int MaxSnapshots { get; init; } = 10;
     public int AuthRateLimitPerMinute { get; init; } = 30;
 
+    /// <summary>STREAM_LIMIT_PER_CLIENT: push streams open at once from one client address (IPv6: /64).</summary>
+    public int StreamsPerClient { get; init; } = 20;
+
+    /// <summary>STREAM_LIMIT: push streams open at once in all.</summary>
+    public int MaxStreams { get; init; } = 5_000;
+
     /// <summary>CANDLE_BACKFILL: a year of simulated chart history on a first start with no candles.</summary>
     public bool CandleBackfill { get; init; } = true;
     public required SymmetricSecurityKey JwtKey { get; init; }
@@ -67,6 +73,8 @@ public sealed record ExchangeSettings
             SnapshotIntervalMs = Number(config, "ENGINE_SNAPSHOT_INTERVAL", 15_000, min: 100, max: 86_400_000),
             MaxSnapshots = (int)Number(config, "ENGINE_MAX_SNAPSHOTS", 10, min: 1, max: 1_000),
             AuthRateLimitPerMinute = (int)Number(config, "AUTH_RATE_LIMIT_PER_MINUTE", 30, min: 1, max: 1_000_000),
+            StreamsPerClient = (int)Number(config, "STREAM_LIMIT_PER_CLIENT", 20, min: 1, max: 1_000_000),
+            MaxStreams = (int)Number(config, "STREAM_LIMIT", 5_000, min: 1, max: 1_000_000),
             CandleBackfill = config["CANDLE_BACKFILL"] switch
             {
                 null or "" or "true" or "1" => true,

@@ -87,13 +87,20 @@ internal static class ServerSetup
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             options.AddPolicy(AuthApi.RateLimitPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
-                SignInSource.Of(http.Connection.RemoteIpAddress),
+                ClientSource.Of(http.Connection.RemoteIpAddress),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = settings.AuthRateLimitPerMinute, Window = TimeSpan.FromMinutes(1) }));
+            // A stream holds its permit for as long as it is open.
+            options.AddPolicy(StreamApi.RateLimitPolicy, http => RateLimitPartition.GetConcurrencyLimiter(
+                ClientSource.Of(http.Connection.RemoteIpAddress),
+                _ => new ConcurrencyLimiterOptions { PermitLimit = settings.StreamsPerClient, QueueLimit = 0 }));
             options.OnRejected = async (context, _) =>
             {
-                context.HttpContext.Response.Headers.RetryAfter = "60";
-                await ApiProblem.For(StatusCodes.Status429TooManyRequests, "RATE_LIMITED",
-                    "Too many sign-in attempts; try again in a minute.").ExecuteAsync(context.HttpContext);
+                var http = context.HttpContext;
+                var stream = http.Request.Path.StartsWithSegments(StreamApi.Path);
+                http.Response.Headers.RetryAfter = stream ? "5" : "60";
+                await ApiProblem.For(StatusCodes.Status429TooManyRequests, "RATE_LIMITED", stream
+                    ? $"Too many streams open from this address (at most {settings.StreamsPerClient}): close one first."
+                    : "Too many sign-in attempts; try again in a minute.").ExecuteAsync(http);
             };
         });
         // Every problem carries a stable code, also the framework's own (a query string that does

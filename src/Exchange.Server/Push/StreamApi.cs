@@ -12,13 +12,23 @@ namespace Exchange.Server.Push;
 /// </summary>
 public static class StreamApi
 {
+    public const string Path = "/api/v1/stream";
+    public const string RateLimitPolicy = "stream";
+
     public static IEndpointRouteBuilder MapStreamApi(this IEndpointRouteBuilder app)
     {
-        app.Map("/api/v1/stream", async (HttpContext http, ClaimsPrincipal principal, PushHub hub, IHostApplicationLifetime lifetime,
-            SignedOutTokens signedOut, TimeProvider time) =>
+        app.Map(Path, async (HttpContext http, ClaimsPrincipal principal, PushHub hub, IHostApplicationLifetime lifetime,
+            SignedOutTokens signedOut, TimeProvider time, ExchangeSettings settings) =>
         {
             if (!http.WebSockets.IsWebSocketRequest)
                 return ApiProblem.BadRequest("WEBSOCKET_REQUIRED", "Connect with a WebSocket upgrade.");
+            // Every open stream costs memory and a wake-up per price tick.
+            if (hub.Connections >= settings.MaxStreams)
+            {
+                http.Response.Headers.RetryAfter = "5";
+                return ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "STREAMS_FULL",
+                    "The exchange has as many streams open as it serves; try again in a moment.");
+            }
             Guid? user = principal.Identity?.IsAuthenticated == true ? principal.UserId() : null;
             if (user is not null && !FromOwnPageOrNotABrowser(http.Request))
                 return ApiProblem.For(StatusCodes.Status403Forbidden, "CROSS_ORIGIN_REFUSED",
@@ -26,7 +36,7 @@ public static class StreamApi
             using var socket = await http.WebSockets.AcceptWebSocketAsync();
             await hub.ServeAsync(socket, user, lifetime.ApplicationStopping, user is null ? null : StillSignedIn(principal, signedOut, time));
             return Results.Empty;
-        }).ExcludeFromDescription();
+        }).RequireRateLimiting(RateLimitPolicy).ExcludeFromDescription();
         return app;
     }
 

@@ -1,14 +1,14 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Exchange.Server.Auth;
+namespace Exchange.Server;
 
 /// <summary>
-/// Whom the sign-in rate limit counts attempts for. An IPv4 client is its address; an IPv6
-/// client is its /64 network, because a single host is normally given a whole /64 and could
-/// otherwise take a fresh address (and a fresh allowance) for every attempt.
+/// Whom a per-client limit (sign-in attempts, open streams) counts for. An IPv4 client is its
+/// address; an IPv6 client is its /64 network, because a single host is normally given a whole
+/// /64 and could otherwise take a fresh address (and a fresh allowance) for every attempt.
 /// </summary>
-public static class SignInSource
+public static class ClientSource
 {
     public static string Of(IPAddress? address)
     {
