@@ -123,6 +123,21 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_made_up_order_id_is_answered_from_the_database_without_waiting_for_anyone_elses_orders()
+    {
+        var (trader, other) = (await _app.TraderAsync(), await _app.TraderAsync());
+        await trader.OpenAsync();
+        await RecordedAsync();
+        await using var stuck = await _app.HoldDatabaseWriteLockAsync();
+        await other.OpenAsync(); // waits in the recorder's queue
+
+        // A fresh UUIDv7 looks like an order of a moment ago, but this trader has none waiting: no early commit.
+        var madeUp = await trader.Client.GetAsync($"/api/v1/orders/{Guid.CreateVersion7()}");
+
+        Assert.Equal(HttpStatusCode.NotFound, madeUp.StatusCode);
+    }
+
+    [Fact]
     public async Task A_retry_with_the_same_idempotency_key_returns_the_first_outcome_and_opens_one_trade()
     {
         var trader = await _app.TraderAsync();

@@ -248,20 +248,9 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     public async Task<(OrderOutcome? Outcome, bool Complete)> FindAsync(Guid user, Guid orderId)
     {
         // Orders re-made by recovery may still be on their way to the database, however old they are.
-        var mayBePending = MayBePending(orderId) || !RecoveredOrdersRecorded().IsCompletedSuccessfully;
+        var mayBePending = history.MayHoldOrderOf(user) || !RecoveredOrdersRecorded().IsCompletedSuccessfully;
         var (outcome, complete) = await history.FindAsync(orderId, mayBePending);
         return (outcome?.UserId == user ? outcome : null, complete);
-    }
-
-    /// <summary>
-    /// Whether the recorder may still hold this order: order ids are UUIDv7 stamped at entry, so a
-    /// random or old id is answered from the database alone and cannot force an early commit.
-    /// </summary>
-    private bool MayBePending(Guid orderId)
-    {
-        if (orderId.Version != 7) return false;
-        var ageMs = time.GetUtcNow().ToUnixTimeMilliseconds() - StampedAtMs(orderId);
-        return ageMs is >= -60_000 and <= 600_000;
     }
 
     /// <summary>The Unix milliseconds in a UUIDv7 order id: when order entry stamped it (the order's creation time).</summary>

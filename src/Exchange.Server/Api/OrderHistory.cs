@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Exchange.Data;
 using Exchange.Engine;
@@ -20,9 +21,20 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
     /// Queues a command's row, on the engine thread before its reply completes; the recorder's
     /// thread makes it (<see cref="Row"/>), so the engine only hands the command over.
     /// </summary>
-    public void Record(in AnsweredCommand command, bool replayed) => recorder.RecordOrder(command, replayed, _row ??= Row);
+    public void Record(in AnsweredCommand command, bool replayed)
+    {
+        _latestOrder[command.Input.User.Value] = command.Reply.Sequence;
+        recorder.RecordOrder(command, replayed, _row ??= Row);
+    }
 
     private OrderRowMaker? _row;
+
+    // Each trader's latest order (its command sequence), noted before the reply that tells of it.
+    private readonly ConcurrentDictionary<Guid, long> _latestOrder = new();
+
+    /// <summary>Whether one of <paramref name="user"/>'s orders may still wait in the recorder's queue.</summary>
+    public bool MayHoldOrderOf(Guid user) =>
+        _latestOrder.TryGetValue(user, out var latest) && latest > recorder.RecordedOrderSequence;
 
     /// <summary>
     /// The row: the payload is the command as the engine took it; one <paramref name="replayed"/>
@@ -63,8 +75,8 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
     /// <summary>
     /// An order by id. One answered a moment ago may still wait in the recorder's queue: on a
     /// miss the queue is written out and the database asked again, so a client always finds an
-    /// order it was told about. Only ids that could be such an order (<paramref name="mayBePending"/>:
-    /// stamped by this server in the last minutes) are worth that early commit. If the
+    /// order it was told about. That early commit is made only when the asker may have such an
+    /// order (<paramref name="mayBePending"/>), so made-up ids cannot force one. If the
     /// database is too slow for that, the answer is "not known yet" (<c>Complete</c> false),
     /// never a wrong "no such order".
     /// </summary>
