@@ -40,6 +40,13 @@ public struct EngineInput
     public decimal? TakeProfitPrice;
 
     /// <summary>
+    /// CreateTrade journaled before the stop-loss band (journal formats 1 and 2): its stop-loss
+    /// was checked against the open price only, and a replay checks it the same way, so it
+    /// rebuilds the trades that were acknowledged.
+    /// </summary>
+    public bool StopLossCheckedAgainstOpenPrice;
+
+    /// <summary>
     /// The trader's Idempotency-Key for this command, if any. The engine ignores it; it travels in
     /// the journal so that recovery can rebuild the command's order row, key included, after a crash.
     /// </summary>

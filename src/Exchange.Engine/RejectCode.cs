@@ -89,7 +89,7 @@ public static class RejectCodes
         RejectCode.MarginTooPrecise => "Margin can have at most 2 decimals.",
         RejectCode.MarginBelowMinimum => "Margin is below the asset's minimum.",
         RejectCode.InsufficientBalance => "Margin is more than the free balance.",
-        RejectCode.StopLossWrongSide => "Stop-loss must be below the open price for a LONG and above it for a SHORT.",
+        RejectCode.StopLossWrongSide => "Stop-loss must lie between the price the trade closes at and its liquidation price: below the bid and above the liquidation price for a LONG, above the ask and below the liquidation price for a SHORT.",
         RejectCode.TakeProfitWrongSide => "Take-profit must be above the open price for a LONG and below it for a SHORT.",
         RejectCode.TriggerPriceInvalid => "Stop-loss and take-profit must be positive prices with at most 8 decimals.",
         RejectCode.WouldBeLiquidatedAtOnce => "At this leverage the current spread already reaches the liquidation price.",

@@ -125,7 +125,10 @@ public sealed partial class TradingEngine
 
         var isLong = input.Direction == Direction.Long;
         order.OpenPrice = isLong ? market.Ask : market.Bid;
-        if (order.StopLoss.IsSet && (isLong ? order.StopLoss >= order.OpenPrice : order.StopLoss <= order.OpenPrice))
+        var closing = market.ClosingPrice(input.Direction);
+        // Against the closing side, not the open price: a stop-loss inside the spread would close the trade on the next tick.
+        var stopLossLimit = input.StopLossCheckedAgainstOpenPrice ? order.OpenPrice : closing;
+        if (order.StopLoss.IsSet && (isLong ? order.StopLoss >= stopLossLimit : order.StopLoss <= stopLossLimit))
             return RejectCode.StopLossWrongSide;
         if (order.TakeProfit.IsSet && (isLong ? order.TakeProfit <= order.OpenPrice : order.TakeProfit >= order.OpenPrice))
             return RejectCode.TakeProfitWrongSide;
@@ -133,9 +136,13 @@ public sealed partial class TradingEngine
         if (!PositionMath.TryQuantityFor(new Usd(order.Margin.Cents * order.Leverage), order.OpenPrice, out order.Quantity))
             return RejectCode.PositionTooLarge;
         order.LiquidationPrice = PositionMath.LiquidationPrice(input.Direction, order.OpenPrice, order.Leverage, spec.MaintenanceMarginPpm);
-        var closing = market.ClosingPrice(input.Direction);
         if (isLong ? closing <= order.LiquidationPrice : closing >= order.LiquidationPrice)
             return RejectCode.WouldBeLiquidatedAtOnce;
+        // A stop-loss at or past the liquidation price never fires before liquidation, except on a
+        // gap through both, where it wins (DESIGN §2.2) and would pay out the equity liquidation keeps.
+        if (order.StopLoss.IsSet && !input.StopLossCheckedAgainstOpenPrice &&
+            (isLong ? order.StopLoss <= order.LiquidationPrice : order.StopLoss >= order.LiquidationPrice))
+            return RejectCode.StopLossWrongSide;
 
         if (_trades.Contains(input.TradeId)) return RejectCode.TradeIdTaken;
         return RejectCode.None;

@@ -7,7 +7,7 @@ using Exchange.Engine;
 namespace Exchange.Journal;
 
 /// <summary>
-/// The journal's binary form of an <see cref="EngineInput"/>. Version 2, little-endian:
+/// The journal's binary form of an <see cref="EngineInput"/>. Version 3, little-endian:
 /// <code>
 /// u8 version | u8 kind | i64 sequence | i64 timestampMs | kind fields
 ///   CreateAccount, queries: orderId(16) user(16) key
@@ -19,12 +19,16 @@ namespace Exchange.Journal;
 ///           96-bit magnitude, low first — the exact bits of the decimal, in 2..14 bytes.
 /// guid = Guid.TryWriteBytes (little-endian layout); tradeId = u64 low, u64 high.
 /// </code>
-/// Version 1 is version 2 without the keys; journals written in it still replay.
-/// Both formats are frozen by golden tests: change the format only under a new version byte.
+/// Version 1 is version 2 without the keys. Version 3 has version 2's layout; it marks a
+/// CreateTrade validated with the stop-loss band (between the closing price and the liquidation
+/// price), so one from versions 1 and 2 replays with the check it was taken under
+/// (<see cref="EngineInput.StopLossCheckedAgainstOpenPrice"/>). Journals in every version still
+/// replay, and all are frozen by golden tests: change the format only under a new version byte.
 /// </summary>
 public static class InputCodec
 {
-    public const byte FormatVersion = 2;
+    public const byte FormatVersion = 3;
+    private const byte FormatBeforeStopLossBand = 2;
     private const byte FormatWithoutKeys = 1;
 
     private const byte NullDecimal = 0xFF;
@@ -110,9 +114,9 @@ public static class InputCodec
     {
         var r = new SpanReader(payload);
         var version = r.Byte();
-        if (version is not (FormatVersion or FormatWithoutKeys))
-            throw new InvalidDataException($"Unknown input format version {version} (this build reads {FormatWithoutKeys} and {FormatVersion}).");
-        var keyed = version == FormatVersion;
+        if (version is not (FormatVersion or FormatBeforeStopLossBand or FormatWithoutKeys))
+            throw new InvalidDataException($"Unknown input format version {version} (this build reads {FormatWithoutKeys} to {FormatVersion}).");
+        var keyed = version != FormatWithoutKeys;
         var input = new EngineInput { Kind = (InputKind)r.Byte(), Sequence = r.Int64(), TimestampMs = r.Int64() };
         switch (input.Kind)
         {
@@ -131,6 +135,7 @@ public static class InputCodec
                 input.Leverage = r.Decimal() ?? throw new InvalidDataException("Leverage is missing.");
                 input.StopLossPrice = r.Decimal();
                 input.TakeProfitPrice = r.Decimal();
+                input.StopLossCheckedAgainstOpenPrice = version != FormatVersion;
                 if (keyed) input.IdempotencyKey = r.Key();
                 break;
             case InputKind.CloseTrade:

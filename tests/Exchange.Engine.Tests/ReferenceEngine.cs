@@ -261,13 +261,16 @@ public sealed class ReferenceEngine
 
         var isLong = input.Direction == Direction.Long;
         var open = isLong ? book.Ask : book.Bid;
-        if (stopLoss != 0 && (isLong ? stopLoss >= open : stopLoss <= open)) return RejectCode.StopLossWrongSide;
+        var closing = isLong ? book.Bid : book.Ask;
+        var stopLossLimit = input.StopLossCheckedAgainstOpenPrice ? open : closing;
+        if (stopLoss != 0 && (isLong ? stopLoss >= stopLossLimit : stopLoss <= stopLossLimit)) return RejectCode.StopLossWrongSide;
         if (takeProfit != 0 && (isLong ? takeProfit <= open : takeProfit >= open)) return RejectCode.TakeProfitWrongSide;
 
         if (QuantityOf(margin, leverage, open) <= 0) return RejectCode.PositionTooLarge;
         var liquidation = LiquidationPrice(input.Direction, open, leverage, spec.MaintenanceMarginPpm);
-        var closing = isLong ? book.Bid : book.Ask;
         if (isLong ? closing <= liquidation : closing >= liquidation) return RejectCode.WouldBeLiquidatedAtOnce;
+        if (stopLoss != 0 && !input.StopLossCheckedAgainstOpenPrice && (isLong ? stopLoss <= liquidation : stopLoss >= liquidation))
+            return RejectCode.StopLossWrongSide;
 
         var id = input.TradeId;
         if (_trades.Exists(t => t.Id == id)) return RejectCode.TradeIdTaken;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using static Exchange.Engine.Tests.EngineHarness;
 
 namespace Exchange.Engine.Tests;
@@ -38,13 +39,56 @@ public sealed class RejectionTests
         Markets = image.Markets, Accounts = image.Accounts, TradeSlots = image.TradeSlots, TradeSlotCount = image.TradeSlotCount,
     };
 
+    // SOL 239.90 / 240.00 at 10x: a LONG liquidates at 217.20 (240 × 0.905), a SHORT at 262.6905 (239.90 × 1.095).
     [Theory]
-    [InlineData(Direction.Long, 240.00)]
-    [InlineData(Direction.Long, 241)]
-    [InlineData(Direction.Short, 239.90)]
-    [InlineData(Direction.Short, 230)]
-    public void Stop_loss_on_the_wrong_side_of_the_open_price_is_rejected(Direction direction, double stopLoss) =>
-        AssertRejected(Market(), RejectCode.StopLossWrongSide, h => h.Open(Alice, "SOL_USDC", direction, 100, 10, stopLoss: (decimal)stopLoss));
+    [InlineData(Direction.Long, "241")]
+    [InlineData(Direction.Long, "240.00")] // the open price
+    [InlineData(Direction.Long, "239.95")] // inside the spread: the next tick's bid would fire it
+    [InlineData(Direction.Long, "239.90")] // the bid itself
+    [InlineData(Direction.Long, "217.20")] // the liquidation price
+    [InlineData(Direction.Long, "200")] // past it: could fire only on a gap through both, and win
+    [InlineData(Direction.Short, "230")]
+    [InlineData(Direction.Short, "239.90")]
+    [InlineData(Direction.Short, "239.95")]
+    [InlineData(Direction.Short, "240.00")]
+    [InlineData(Direction.Short, "262.6905")]
+    [InlineData(Direction.Short, "280")]
+    public void Stop_loss_outside_the_closing_price_and_the_liquidation_price_is_rejected(Direction direction, string stopLoss) =>
+        AssertRejected(Market(), RejectCode.StopLossWrongSide, h => h.Open(Alice, "SOL_USDC", direction, 100, 10, stopLoss: decimal.Parse(stopLoss, CultureInfo.InvariantCulture)));
+
+    [Theory]
+    [InlineData(Direction.Long, "239.89999999")]
+    [InlineData(Direction.Long, "217.20000001")]
+    [InlineData(Direction.Short, "240.00000001")]
+    [InlineData(Direction.Short, "262.69049999")]
+    public void Stop_loss_just_inside_the_closing_price_and_the_liquidation_price_is_accepted(Direction direction, string stopLoss)
+    {
+        var h = Market();
+        var reply = h.Open(Alice, "SOL_USDC", direction, 100, 10, stopLoss: decimal.Parse(stopLoss, CultureInfo.InvariantCulture));
+        Assert.True(reply.Accepted, reply.Code.Name());
+        Assert.Equal(direction == Direction.Long ? 217.20m : 262.6905m, reply.Trade.LiquidationPrice.ToDecimal());
+    }
+
+    [Theory]
+    [InlineData(Direction.Long, "239.95")] // inside the spread
+    [InlineData(Direction.Long, "200")] // past the liquidation price
+    [InlineData(Direction.Short, "239.95")]
+    [InlineData(Direction.Short, "280")]
+    public void A_trade_journaled_before_the_stop_loss_band_replays_with_the_check_it_was_taken_under(Direction direction, string stopLoss)
+    {
+        var h = Market();
+        var input = EngineInput.CreateTrade(h.NextSequence(), h.Now, Alice, new TradeId(77), "SOL_USDC", direction, 100, 10,
+            decimal.Parse(stopLoss, CultureInfo.InvariantCulture), null) with
+        { StopLossCheckedAgainstOpenPrice = true };
+
+        Assert.True(h.Apply(input).Accepted);
+        Assert.Equal(RejectCode.StopLossWrongSide, h.Apply(input with
+        {
+            Sequence = h.NextSequence(),
+            TradeId = new TradeId(78),
+            StopLossCheckedAgainstOpenPrice = false
+        }).Code);
+    }
 
     [Theory]
     [InlineData(Direction.Long, 240.00)]

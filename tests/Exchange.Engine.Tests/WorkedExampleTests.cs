@@ -111,14 +111,12 @@ public sealed class WorkedExampleTests
         AssertConserved(h.Engine, balance.Free, balance.Locked);
     }
 
-    [Theory]
-    [InlineData(3_440)] // stop-loss below the liquidation price
-    [InlineData(3_460)] // stop-loss above it
-    public void Stop_loss_wins_over_liquidation_when_one_tick_passes_both(int stopLoss)
+    [Fact]
+    public void Stop_loss_wins_over_liquidation_when_one_tick_passes_both()
     {
         var h = Funded();
         h.Tick(Eth, 3_499m, 3_500m);
-        var open = h.Open(Alice, "ETH_USDC", Direction.Long, 100m, 50, stopLoss: stopLoss);
+        var open = h.Open(Alice, "ETH_USDC", Direction.Long, 100m, 50, stopLoss: 3_460m);
         Assert.Equal(3_447.50m, open.Trade.LiquidationPrice.ToDecimal()); // 3,500 × 0.985
 
         h.Tick(Eth, 3_400m, 3_401m);
@@ -135,16 +133,14 @@ public sealed class WorkedExampleTests
     }
 
     [Fact]
-    public void Liquidation_fires_when_the_price_passes_it_but_not_a_lower_stop_loss()
+    public void A_stop_loss_below_the_liquidation_price_is_refused_as_it_could_only_fire_on_a_gap()
     {
         var h = Funded();
         h.Tick(Eth, 3_499m, 3_500m);
-        h.Open(Alice, "ETH_USDC", Direction.Long, 100m, 50, stopLoss: 3_440m);
 
-        h.Tick(Eth, 3_445m, 3_446m);
-
-        var closed = Assert.Single(h.Sink.Closed);
-        Assert.Equal(CloseReason.Liquidation, closed.Reason);
-        Assert.Equal(3_445m, closed.ClosePrice.ToDecimal());
+        // Liquidation at 3,447.50: a stop-loss at 3,440 would never fire first, except on a gap
+        // through both, where it wins and would pay out 14.28 at 3,440 while 3,445 pays nothing.
+        Assert.Equal(RejectCode.StopLossWrongSide, h.Open(Alice, "ETH_USDC", Direction.Long, 100m, 50, stopLoss: 3_440m).Code);
+        Assert.True(h.Open(Alice, "ETH_USDC", Direction.Long, 100m, 50, stopLoss: 3_447.51m).Accepted);
     }
 }

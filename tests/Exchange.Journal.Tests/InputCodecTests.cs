@@ -85,16 +85,16 @@ public class InputCodecTests
         Assert.Equal(span[..length].ToArray(), writer.WrittenSpan.ToArray());
     }
 
-    // These bytes are the on-disk format of version 2: if this test fails, old journals no
+    // These bytes are the on-disk format of version 3: if this test fails, old journals no
     // longer replay. Change the format only under a new version byte.
     [Fact]
-    public void Format_version_2_bytes_are_frozen()
+    public void Format_version_3_bytes_are_frozen()
     {
         var trade = EngineInput.CreateTrade(42, 1_700_000_000_123, Alice, Trade, "BTCUSD", Direction.Short,
             250.5m, 20m, 70000.01m, null, Order) with
         { IdempotencyKey = "k-1" };
         Assert.Equal(string.Concat(
-                "02", "04", "2a00000000000000", "7b68e5cf8b010000",   // version, kind, sequence, timestamp
+                "03", "04", "2a00000000000000", "7b68e5cf8b010000",   // version, kind, sequence, timestamp
                 "443322116655887799aabbccddeeff00",                   // order id (Guid byte order)
                 "3d2c1b0a5f4e71608293a4b5c6d7e8f9",                   // user
                 "1032547698badcfe", "efcdab8967452301",               // trade id: low, high
@@ -108,7 +108,7 @@ public class InputCodecTests
 
         var close = EngineInput.CloseTrade(44, 1_700_000_000_125, Alice, Trade, Order);
         Assert.Equal(string.Concat(
-                "02", "05", "2c00000000000000", "7d68e5cf8b010000",
+                "03", "05", "2c00000000000000", "7d68e5cf8b010000",
                 "443322116655887799aabbccddeeff00", "3d2c1b0a5f4e71608293a4b5c6d7e8f9",
                 "1032547698badcfe", "efcdab8967452301",
                 "00"),                                                // no key
@@ -116,9 +116,31 @@ public class InputCodecTests
 
         var tick = EngineInput.Tick(43, 1_700_000_000_124, new AssetId(3), new Price(6_500_012_345_678), new Price(6_500_112_345_678));
         Assert.Equal(string.Concat(
-                "02", "14", "2b00000000000000", "7c68e5cf8b010000",
+                "03", "14", "2b00000000000000", "7c68e5cf8b010000",
                 "03000000", "4e49ed66e9050000", "4e2ae36ce9050000"),  // asset, bid, ask
             Hex(Encode(tick)));
+    }
+
+    // Journals written before the stop-loss band (version 2, the layout of version 3) must replay
+    // forever, their trades checked as they were taken.
+    [Fact]
+    public void Format_version_2_records_decode_with_the_stop_loss_checked_against_the_open_price()
+    {
+        var trade = InputCodec.Decode(Convert.FromHexString(string.Concat(
+            "02", "04", "2a00000000000000", "7b68e5cf8b010000",
+            "443322116655887799aabbccddeeff00", "3d2c1b0a5f4e71608293a4b5c6d7e8f9",
+            "1032547698badcfe", "efcdab8967452301",
+            "07", "425443555344", "02", "01" + "02" + "c909", "00" + "01" + "14", "02" + "03" + "c1cf6a", "ff", "04", "6b2d31")));
+        AssertSame(EngineInput.CreateTrade(42, 1_700_000_000_123, Alice, Trade, "BTCUSD", Direction.Short,
+            250.5m, 20m, 70000.01m, null, Order) with
+        { IdempotencyKey = "k-1", StopLossCheckedAgainstOpenPrice = true }, trade);
+        Assert.False(InputCodec.Decode(Encode(trade with { StopLossCheckedAgainstOpenPrice = false })).StopLossCheckedAgainstOpenPrice);
+
+        var close = InputCodec.Decode(Convert.FromHexString(string.Concat(
+            "02", "05", "2c00000000000000", "7d68e5cf8b010000",
+            "443322116655887799aabbccddeeff00", "3d2c1b0a5f4e71608293a4b5c6d7e8f9",
+            "1032547698badcfe", "efcdab8967452301", "00")));
+        AssertSame(EngineInput.CloseTrade(44, 1_700_000_000_125, Alice, Trade, Order), close);
     }
 
     // Journals written before the keys (version 1) must replay forever.
@@ -131,7 +153,8 @@ public class InputCodecTests
             "1032547698badcfe", "efcdab8967452301",
             "07", "425443555344", "02", "01" + "02" + "c909", "00" + "01" + "14", "02" + "03" + "c1cf6a", "ff")));
         AssertSame(EngineInput.CreateTrade(42, 1_700_000_000_123, Alice, Trade, "BTCUSD", Direction.Short,
-            250.5m, 20m, 70000.01m, null, Order), trade);
+            250.5m, 20m, 70000.01m, null, Order) with
+        { StopLossCheckedAgainstOpenPrice = true }, trade);
 
         var account = InputCodec.Decode(Convert.FromHexString(string.Concat(
             "01", "01", "0100000000000000", "0a00000000000000",
@@ -155,7 +178,7 @@ public class InputCodecTests
     public void Unknown_format_version_is_invalid_data()
     {
         var bytes = Encode(EngineInput.CreateAccount(1, 1, Alice));
-        bytes[0] = 3;
+        bytes[0] = 4;
         Assert.Throws<InvalidDataException>(() => InputCodec.Decode(bytes));
     }
 
@@ -225,6 +248,7 @@ public class InputCodecTests
         if (expected.Kind is not (InputKind.CreateTrade or InputKind.CloseTrade)) return;
         Assert.Equal(expected.TradeId, actual.TradeId);
         if (expected.Kind is InputKind.CloseTrade) return;
+        Assert.Equal(expected.StopLossCheckedAgainstOpenPrice, actual.StopLossCheckedAgainstOpenPrice);
         Assert.Equal(expected.Symbol, actual.Symbol);
         Assert.Equal(expected.Direction, actual.Direction);
         AssertBits(expected.Margin, actual.Margin);

@@ -87,7 +87,8 @@ test('a trader signs up, sees prices move, opens a LONG with SL/TP, watches its 
   await page.getByTestId('ticket-long').click();
   await page.getByTestId('ticket-margin').fill('100');
   await page.getByTestId('ticket-leverage-input').fill('20');
-  await page.getByTestId('ticket-sl').fill((ask * 0.9).toFixed(2));
+  // between the bid and the liquidation price (20x, mmr 0.005: 0.955 × the ask), with room for the price to move
+  await page.getByTestId('ticket-sl').fill((ask * 0.97).toFixed(2));
   await page.getByTestId('ticket-tp').fill((ask * 1.1).toFixed(2));
   assert.match(await page.getByTestId('ticket-liq').textContent(), /\d/);
   await page.screenshot({ path: join(shots, 'terminal-ticket.png') });

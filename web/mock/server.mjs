@@ -194,12 +194,14 @@ async function api(req, res, url) {
     if (margin > acct.free) return problem(res, 422, 'INSUFFICIENT_BALANCE', 'Not enough free balance for this margin.');
     const sl = b.stopLossPrice == null ? null : parse(b.stopLossPrice, 8); const tp = b.takeProfitPrice == null ? null : parse(b.takeProfitPrice, 8);
     if ((b.stopLossPrice != null && (sl === null || sl <= 0n)) || (b.takeProfitPrice != null && (tp === null || tp <= 0n))) return problem(res, 400, 'TRIGGER_PRICE_INVALID', 'Stop-loss and take-profit must be positive prices with at most 8 decimals.');
-    const q = quotes.get(a.symbol); const long = b.direction === 'LONG'; const openPrice = long ? q.ask : q.bid;
-    if (sl !== null && (long ? sl >= openPrice : sl <= openPrice)) return problem(res, 422, 'STOP_LOSS_WRONG_SIDE', 'The stop-loss is on the wrong side of the opening price.');
+    const q = quotes.get(a.symbol); const long = b.direction === 'LONG'; const openPrice = long ? q.ask : q.bid; const closing = long ? q.bid : q.ask;
+    // As the engine: the stop-loss lies strictly between the closing price (checked first) and the liquidation price (checked after WOULD_BE_LIQUIDATED_AT_ONCE).
+    const SL_BAND = 'Stop-loss must lie between the price the trade closes at and its liquidation price: below the bid and above the liquidation price for a LONG, above the ask and below the liquidation price for a SHORT.';
+    if (sl !== null && (long ? sl >= closing : sl <= closing)) return problem(res, 422, 'STOP_LOSS_WRONG_SIDE', SL_BAND);
     if (tp !== null && (long ? tp <= openPrice : tp >= openPrice)) return problem(res, 422, 'TAKE_PROFIT_WRONG_SIDE', 'The take-profit is on the wrong side of the opening price.');
     const t = { id: randomBytes(16).toString('hex'), owner: user, asset: a.symbol, direction: b.direction, openPrice, quantity: quantityFor(margin, lev, openPrice), margin, leverage: lev, liquidationPrice: liqFor(b.direction, openPrice, lev), stopLoss: sl, takeProfit: tp, openedAt: Date.now() };
-    const closing = long ? q.bid : q.ask;
     if (long ? closing <= t.liquidationPrice : closing >= t.liquidationPrice) return problem(res, 422, 'WOULD_BE_LIQUIDATED_AT_ONCE', 'The spread alone would liquidate this trade; lower the leverage.');
+    if (sl !== null && (long ? sl <= t.liquidationPrice : sl >= t.liquidationPrice)) return problem(res, 422, 'STOP_LOSS_WRONG_SIDE', SL_BAND);
     acct.free -= margin; acct.locked += margin; open.set(t.id, t);
     sendTo(user, { type: 'trade_opened', tradeId: t.id, trade: tradeView(t) });
     return send(res, 201, tradeView(t), 'application/json', { Location: '/api/v1/trades?status=open' });

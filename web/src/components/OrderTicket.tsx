@@ -159,7 +159,7 @@ export function OrderTicket() {
       <div className="row2">
         <label className="field">
           <span>Stop-loss <em>optional</em></span>
-          <input inputMode="decimal" autoComplete="off" placeholder={isLong ? 'below entry' : 'above entry'} value={stopLoss}
+          <input inputMode="decimal" autoComplete="off" placeholder={isLong ? 'below the bid' : 'above the ask'} value={stopLoss}
             {...described('stopLoss')} data-testid="ticket-sl" onChange={(e) => edit('stopLoss', setStopLoss)(e.target.value)} />
           <FieldMessage {...message('stopLoss')} />
         </label>

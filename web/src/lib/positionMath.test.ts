@@ -151,4 +151,58 @@ describe('order preview', () => {
     // a 100x LONG with a 1 % spread is liquidated by the spread alone
     expect(previewOrder({ ...base, leverage: 100, bid: price('99'), ask: price('100') }).errors.leverage).toMatch(/spread/);
   });
+
+  // LONG 10x at the ask 240.00, bid 239.90: liquidation 217.20, so the stop-loss band is (217.20, 239.90).
+  // SHORT 10x at the bid 239.90, ask 240.00: liquidation 239.90 × 1.095 = 262.6905, band (240.00, 262.6905).
+  describe('stop-loss band: between the closing price and the liquidation price', () => {
+    const short = { ...base, direction: 'SHORT' as Direction };
+    const sl = (input: typeof base, stopLoss: string) => previewOrder({ ...input, stopLoss });
+
+    it('rejects a LONG stop-loss inside the spread or at the bid', () => {
+      expect(sl(base, '239.95').errors.stopLoss).toBe('A LONG stop-loss must be below the bid (239.90).');
+      expect(sl(base, '239.90').errors.stopLoss).toMatch(/below the bid/);
+      expect(sl(base, '239.95').pnlAtStopLoss).toBeNull();
+    });
+
+    it('rejects a LONG stop-loss at or below the liquidation price', () => {
+      expect(sl(base, '217.20').errors.stopLoss).toBe('A LONG stop-loss must be above the liquidation price (217.20).');
+      expect(sl(base, '200').errors.stopLoss).toMatch(/above the liquidation price/);
+      expect(sl(base, '200').pnlAtStopLoss).toBeNull();
+      // known without a margin: the liquidation price depends on the entry and leverage only
+      expect(sl({ ...base, margin: '' }, '200').errors.stopLoss).toMatch(/liquidation/);
+    });
+
+    it('accepts a LONG stop-loss inside the band, up to 1e-8 from either edge', () => {
+      for (const v of ['230', '217.20000001', '239.89999999']) {
+        const p = sl(base, v);
+        expect(p.errors).toEqual({});
+        expect(p.pnlAtStopLoss).not.toBeNull();
+      }
+    });
+
+    it('rejects a SHORT stop-loss inside the spread or at the ask', () => {
+      expect(sl(short, '239.95').errors.stopLoss).toBe('A SHORT stop-loss must be above the ask (240.00).');
+      expect(sl(short, '240').errors.stopLoss).toMatch(/above the ask/);
+    });
+
+    it('rejects a SHORT stop-loss at or above the liquidation price', () => {
+      expect(showPrice(previewOrder(short).liquidationPrice!)).toBe('262.6905');
+      expect(sl(short, '262.6905').errors.stopLoss).toBe('A SHORT stop-loss must be below the liquidation price (262.6905).');
+      expect(sl(short, '300').errors.stopLoss).toMatch(/below the liquidation price/);
+    });
+
+    it('accepts a SHORT stop-loss inside the band, up to 1e-8 from either edge', () => {
+      for (const v of ['250', '240.00000001', '262.69049999']) {
+        const p = sl(short, v);
+        expect(p.errors).toEqual({});
+        expect(p.pnlAtStopLoss).not.toBeNull();
+      }
+    });
+
+    it('leaves a spread that liquidates at once to the leverage message', () => {
+      const p = previewOrder({ ...base, leverage: 100, bid: price('99'), ask: price('100'), stopLoss: '98' });
+      expect(p.errors.leverage).toMatch(/spread/);
+      expect(p.errors.stopLoss).toBeUndefined();
+    });
+  });
 });

@@ -11,6 +11,7 @@
 // valued/closed at the ask.
 
 import { ceilDiv, floorDiv, max, parseFixed, pow10, PRICE_SCALE, QTY_SCALE, USD_SCALE } from './fixed';
+import { fmtPriceExact } from './format';
 import { DECIMAL_FORMAT_HINT, isDecimalText } from './ticketInput';
 
 export type Direction = 'LONG' | 'SHORT';
@@ -152,23 +153,38 @@ export function previewOrder(i: OrderPreviewInput): OrderPreview {
   const entry = openingPrice(i.direction, i.bid, i.ask);
   out.entryPrice = entry;
   const isLong = i.direction === 'LONG';
-  if (out.stopLoss !== null && (isLong ? out.stopLoss >= entry : out.stopLoss <= entry)) {
-    errors.stopLoss = isLong ? 'A LONG stop-loss must be below the entry price.' : 'A SHORT stop-loss must be above the entry price.';
+  // The stop-loss must lie strictly between the price the trade closes at (the bid for a LONG,
+  // the ask for a SHORT: inside the spread it would fire on the next tick) and the liquidation
+  // price (past it, it could only fire on a gap). The engine checks the closing side first, then
+  // (after WOULD_BE_LIQUIDATED_AT_ONCE) the liquidation side.
+  const closing = closingPrice(i.direction, i.bid, i.ask);
+  if (out.stopLoss !== null && (isLong ? out.stopLoss >= closing : out.stopLoss <= closing)) {
+    errors.stopLoss = isLong
+      ? `A LONG stop-loss must be below the bid (${fmtPriceExact(closing)}).`
+      : `A SHORT stop-loss must be above the ask (${fmtPriceExact(closing)}).`;
   }
   if (out.takeProfit !== null && (isLong ? out.takeProfit <= entry : out.takeProfit >= entry)) {
     errors.takeProfit = isLong ? 'A LONG take-profit must be above the entry price.' : 'A SHORT take-profit must be below the entry price.';
   }
-  if (margin === null || margin <= 0n || errors.leverage) return out;
+  if (errors.leverage) return out;
+
+  // The liquidation price depends on the entry and leverage only, so the spread and stop-loss
+  // checks against it do not wait for a margin.
+  const liquidation = liquidationPriceFor(i.direction, entry, i.leverage, i.mmrPpm);
+  if (isLong ? closing <= liquidation : closing >= liquidation) {
+    errors.leverage = 'The spread alone would liquidate this position: lower the leverage.';
+  } else if (out.stopLoss !== null && !errors.stopLoss && (isLong ? out.stopLoss <= liquidation : out.stopLoss >= liquidation)) {
+    errors.stopLoss = isLong
+      ? `A LONG stop-loss must be above the liquidation price (${fmtPriceExact(liquidation)}).`
+      : `A SHORT stop-loss must be below the liquidation price (${fmtPriceExact(liquidation)}).`;
+  }
+  if (margin === null || margin <= 0n) return out;
 
   out.requiredMargin = margin;
   out.notional = notionalFor(margin, i.leverage);
   out.quantity = quantityFor(margin, i.leverage, entry);
-  out.liquidationPrice = liquidationPriceFor(i.direction, entry, i.leverage, i.mmrPpm);
+  out.liquidationPrice = liquidation;
   if (out.quantity <= 0n) errors.margin = 'Position too small for 1e-8 units.';
-  const closing = closingPrice(i.direction, i.bid, i.ask);
-  if (isLong ? closing <= out.liquidationPrice : closing >= out.liquidationPrice) {
-    errors.leverage = 'The spread alone would liquidate this position: lower the leverage.';
-  }
   if (out.stopLoss !== null && !errors.stopLoss) out.pnlAtStopLoss = pnlFor(i.direction, entry, out.stopLoss, out.quantity);
   if (out.takeProfit !== null && !errors.takeProfit) out.pnlAtTakeProfit = pnlFor(i.direction, entry, out.takeProfit, out.quantity);
   return out;
