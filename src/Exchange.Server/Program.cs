@@ -29,10 +29,16 @@ catch (InvalidConfigurationException e)
     return await RefuseAsync(e.Message);
 }
 
+// The host logs a failure to start, stack trace and all, before it rethrows: the refusals below
+// say what went wrong in one line, and any other failure still ends in the runtime's report.
+// (A rule of its own for that category: its lifecycle lines are Debug, and from there on the rule is as before.)
+var started = false;
+builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", level => level >= LogLevel.Information && (started || level != LogLevel.Error));
 builder.Services.AddExchangeServer(settings);
 SocketThreads.RunRequestsInline(builder.WebHost);
 
 var app = builder.Build();
+app.Lifetime.ApplicationStarted.Register(() => started = true);
 app.UseExchangeServer();
 SocketThreads.CompleteSocketsInline(settings); // after Build: test hosts stop there and keep the default
 try

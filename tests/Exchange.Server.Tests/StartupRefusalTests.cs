@@ -139,6 +139,7 @@ public sealed class StartupRefusalTests : IDisposable
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("the data folder was reset, replaced or restored from an older copy while the database was kept", run.SingleErrorLine());
         Assert.DoesNotContain("Prices from", run.Output); // the feed never started
+        Assert.DoesNotContain("Hosting failed to start", run.Output); // one line, no stack trace before it
     }
 
     [Fact]
@@ -186,6 +187,7 @@ public sealed class StartupRefusalTests : IDisposable
         Assert.Equal(2, run.ExitCode);
         Assert.Contains($"Failed to bind to address http://127.0.0.1:{port}: address already in use", run.SingleErrorLine());
         Assert.DoesNotContain("Unhandled exception", run.Output);
+        Assert.DoesNotContain("Hosting failed to start", run.Output);
     }
 
     private long JournalBytes() =>
