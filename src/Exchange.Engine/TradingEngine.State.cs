@@ -48,11 +48,16 @@ public sealed partial class TradingEngine
         engine.HousePnl = image.HousePnl;
         engine.TotalDeposits = image.TotalDeposits;
         engine.IgnoredTicks = image.IgnoredTicks;
-        foreach (var m in image.Markets)
+        // Trades and journaled ticks name their market by its place in the asset list, so the list
+        // may grow at the end but must keep every saved market where it was.
+        for (var i = 0; i < image.Markets.Length; i++)
         {
-            if (!config.TryFindAsset(m.Symbol, out var asset))
-                throw new InvalidDataException($"The saved state trades {m.Symbol}, which is not configured.");
-            var market = engine._markets[asset.Index];
+            var m = image.Markets[i];
+            if (i >= config.Assets.Count || !string.Equals(config.Assets[i].Symbol, m.Symbol, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException(config.TryFindAsset(m.Symbol, out _)
+                    ? $"The saved state has {m.Symbol} as asset {i + 1}, but the configured assets list it elsewhere: keep saved assets in their order and add new ones at the end."
+                    : $"The saved state trades {m.Symbol}, which is not configured.");
+            var market = engine._markets[i];
             market.Bid = m.Bid;
             market.Ask = m.Ask;
             market.PriceTimestampMs = m.PriceTimestampMs;

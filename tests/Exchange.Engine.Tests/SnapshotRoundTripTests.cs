@@ -1,3 +1,4 @@
+using static Exchange.Engine.Tests.EngineHarness;
 using CsCheck;
 
 namespace Exchange.Engine.Tests;
@@ -240,5 +241,25 @@ public sealed class SnapshotRoundTripTests
             TotalDeposits = deposits ?? image.TotalDeposits, IgnoredTicks = image.IgnoredTicks,
             Markets = image.Markets, Accounts = accounts, TradeSlots = trades, TradeSlotCount = image.TradeSlotCount,
         };
+    }
+
+    [Fact]
+    public void A_saved_state_is_refused_by_an_asset_list_in_another_order_and_taken_by_one_grown_at_the_end()
+    {
+        var h = new EngineHarness();
+        h.CreateAccount(User(1));
+        h.Tick(Eth, 3_499m, 3_500m);
+        h.Open(User(1), "ETH_USDC", Direction.Long, 100m, 10);
+        var saved = Encode(h.Engine.CaptureImage());
+        StateImage Saved() => StateCodec.Read(new MemoryStream(saved));
+        var assets = EngineConfig.DefaultAssets;
+
+        var reordered = new EngineConfig { Assets = [assets[1], assets[0], assets[2]] };
+        var refused = Assert.Throws<InvalidDataException>(() => TradingEngine.Restore(reordered, Saved()));
+        Assert.Contains("BTC_USDC as asset 1", refused.Message);
+
+        var grown = new EngineConfig { Assets = [.. assets, new AssetSpec("DOGE_USDC")] };
+        var restored = TradingEngine.Restore(grown, Saved());
+        Assert.Equal("ETH_USDC", grown.Assets[Assert.Single(restored.AllOpenTrades()).Asset.Index].Symbol);
     }
 }
