@@ -1,5 +1,5 @@
-using static Exchange.Engine.Tests.EngineHarness;
 using CsCheck;
+using static Exchange.Engine.Tests.EngineHarness;
 
 namespace Exchange.Engine.Tests;
 
