@@ -123,6 +123,25 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_order_lookup_after_a_balance_query_answers_503_not_404_while_the_database_cannot_take_writes()
+    {
+        var trader = await _app.TraderAsync();
+        await RecordedAsync();
+        await using var stuck = await _app.HoldDatabaseWriteLockAsync();
+
+        var trade = (await trader.EngineOkAsync(new { command = "CREATE_TRADE", asset = "ETH_USDC", direction = "LONG", margin = 100, leverage = 3 }))["orderId"]!.GetValue<string>();
+        var query = (await trader.EngineOkAsync(new { command = "GET_BALANCE" }))["orderId"]!.GetValue<string>(); // queries have no sequence
+
+        foreach (var orderId in new[] { trade, query })
+        {
+            var behind = await trader.Client.GetAsync($"/api/v1/orders/{orderId}");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, behind.StatusCode);
+        }
+        await stuck.ReleaseAsync();
+        Assert.Equal("GET_BALANCE", (await trader.GetJsonAsync($"/api/v1/orders/{query}"))["command"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_made_up_order_id_is_answered_from_the_database_without_waiting_for_anyone_elses_orders()
     {
         var (trader, other) = (await _app.TraderAsync(), await _app.TraderAsync());

@@ -23,14 +23,20 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
     /// </summary>
     public void Record(in AnsweredCommand command, bool replayed)
     {
-        _latestOrder[command.Input.User.Value] = command.Reply.Sequence;
+        // A query has no sequence of its own; its row is written by the time the next command's is.
+        var sequence = command.Reply.Sequence;
+        if (sequence > 0) _lastCommandSequence = sequence;
+        else sequence = _lastCommandSequence + 1;
+        _latestOrder[command.Input.User.Value] = sequence;
         recorder.RecordOrder(command, replayed, _row ??= Row);
     }
 
     private OrderRowMaker? _row;
 
-    // Each trader's latest order (its command sequence), noted before the reply that tells of it.
+    // Each trader's latest order, as the order sequence whose recording means it is written too;
+    // noted on the engine thread (or recovery's) before the reply that tells of the order.
     private readonly ConcurrentDictionary<Guid, long> _latestOrder = new();
+    private long _lastCommandSequence;
 
     /// <summary>Whether one of <paramref name="user"/>'s orders may still wait in the recorder's queue.</summary>
     public bool MayHoldOrderOf(Guid user) =>
