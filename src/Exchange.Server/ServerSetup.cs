@@ -143,7 +143,9 @@ internal static class ServerSetup
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        // Pings, and a socket that answers none for 30 s is dropped: a stream whose network went
+        // away would otherwise hold its place (and its client's stream allowance) until TCP gives up.
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30), KeepAliveTimeout = TimeSpan.FromSeconds(30) });
 
         app.MapOpenApi("/openapi/v1.json");
         app.MapScalarApiReference("/docs", o => o.WithTitle("Exchange API").WithOpenApiRoutePattern("/openapi/v1.json"));

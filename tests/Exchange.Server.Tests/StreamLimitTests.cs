@@ -1,4 +1,6 @@
+using System.Net.Http.Json;
 using System.Net.WebSockets;
+using System.Text.Json.Nodes;
 using Exchange.Server.Push;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -40,6 +42,29 @@ public sealed class StreamLimitTests
 
         var refused = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => ConnectAsync(small));
         Assert.Contains("503", refused.Message);
+    }
+
+    [Fact]
+    public async Task The_last_fifth_of_the_streams_is_kept_for_signed_in_traders()
+    {
+        await using var app = new ExchangeApp();
+        await using var small = app.WithWebHostBuilder(b => b.UseSetting("STREAM_LIMIT", "5"));
+        var signup = await small.CreateClient().PostAsJsonAsync("/api/v1/auth/signup",
+            new { email = $"trader-{Guid.NewGuid():N}@example.com", password = "correct horse battery" });
+        var token = (await signup.Content.ReadFromJsonAsync<JsonObject>())!["token"]!.GetValue<string>();
+        var anonymous = new List<WebSocket>();
+        for (var i = 0; i < 4; i++) anonymous.Add(await ConnectAsync(small));
+        var hub = small.Services.GetRequiredService<PushHub>();
+        while (hub.Connections < 4) await Task.Delay(10);
+
+        var refused = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => ConnectAsync(small));
+        var client = small.Server.CreateWebSocketClient();
+        client.ConfigureRequest = r => r.Headers.Authorization = $"Bearer {token}";
+        using var trader = await client.ConnectAsync(new Uri(small.Server.BaseAddress, "api/v1/stream"), CancellationToken.None);
+
+        Assert.Contains("503", refused.Message);
+        Assert.Equal(WebSocketState.Open, trader.State);
+        foreach (var socket in anonymous) socket.Dispose();
     }
 
     /// <summary>The server lets a stream's permit go once it has seen the close; until then a new one is still 429.</summary>

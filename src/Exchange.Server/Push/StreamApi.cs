@@ -22,14 +22,16 @@ public static class StreamApi
         {
             if (!http.WebSockets.IsWebSocketRequest)
                 return ApiProblem.BadRequest("WEBSOCKET_REQUIRED", "Connect with a WebSocket upgrade.");
-            // Every open stream costs memory and a wake-up per price tick.
-            if (hub.Connections >= settings.MaxStreams)
+            // Every open stream costs memory and a wake-up per price tick. A fifth of the places
+            // are kept for signed-in traders: streams need no account, so many addresses could
+            // otherwise take them all.
+            Guid? user = principal.Identity?.IsAuthenticated == true ? principal.UserId() : null;
+            if (hub.Connections >= (user is null ? settings.MaxStreams - settings.MaxStreams / 5 : settings.MaxStreams))
             {
                 http.Response.Headers.RetryAfter = "5";
                 return ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "STREAMS_FULL",
                     "The exchange has as many streams open as it serves; try again in a moment.");
             }
-            Guid? user = principal.Identity?.IsAuthenticated == true ? principal.UserId() : null;
             if (user is not null && !FromOwnPageOrNotABrowser(http.Request))
                 return ApiProblem.For(StatusCodes.Status403Forbidden, "CROSS_ORIGIN_REFUSED",
                     "A trader's stream opens only from this exchange's own pages (the Origin must match the host).");
