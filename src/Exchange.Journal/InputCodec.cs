@@ -55,6 +55,9 @@ public static class InputCodec
             throw new ArgumentException($"Symbol is longer than {MaxSymbolBytes} UTF-8 bytes.", nameof(input));
         if (input.IdempotencyKey is { } key && !KeyFits(key))
             throw new ArgumentException($"Idempotency key is longer than {MaxSymbolBytes} UTF-8 bytes.", nameof(input));
+        // Only a record in format 1 or 2 carries the old check; written again, it would replay under the new one.
+        if (input.StopLossCheckedAgainstOpenPrice)
+            throw new ArgumentException("A trade taken under the stop-loss check of journal formats 1 and 2 cannot be journaled again.", nameof(input));
     }
 
     public static void Encode(in EngineInput input, IBufferWriter<byte> writer)

@@ -135,6 +135,7 @@ public class InputCodecTests
             250.5m, 20m, 70000.01m, null, Order) with
         { IdempotencyKey = "k-1", StopLossCheckedAgainstOpenPrice = true }, trade);
         Assert.False(InputCodec.Decode(Encode(trade with { StopLossCheckedAgainstOpenPrice = false })).StopLossCheckedAgainstOpenPrice);
+        Assert.Throws<ArgumentException>(() => InputCodec.ThrowIfUnencodable(trade)); // submitted again, it would replay under the new check
 
         var close = InputCodec.Decode(Convert.FromHexString(string.Concat(
             "02", "05", "2c00000000000000", "7d68e5cf8b010000",

@@ -52,7 +52,7 @@ public static class AuthApi
         {
             await db.SaveChangesAsync();
         }
-        catch (DbUpdateException saving)
+        catch (Exception saving) when (saving is DbUpdateException or System.Data.Common.DbException)
         {
             // Taken by an earlier sign-up (maybe a concurrent one); any other failure is not the trader's doing.
             if (await EmailExistsAsync(db, email) is true)
