@@ -226,13 +226,8 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
     [Fact]
     public async Task A_key_forgotten_while_its_order_waits_for_the_database_is_retried_without_a_second_trade()
     {
-        _app.Services.GetRequiredService<OrderEntry>().RememberedKeys = 1;
-        var (trader, other) = (await _app.TraderAsync(), await _app.TraderAsync());
-        await RecordedAsync();
-        var key = Guid.NewGuid().ToString();
-        await using var stuck = await _app.HoldDatabaseWriteLockAsync();
-        var first = await KeyedOrderAsync(trader, key);
-        await KeyedOrderAsync(other, Guid.NewGuid().ToString()); // the trader's key is forgotten; the order is not in the database
+        var (trader, key, first, stuck) = await KeyForgottenWhileTheDatabaseIsStuckAsync();
+        await using var _ = stuck;
 
         var retry = KeyedOrderAsync(trader, key);
         await Task.Delay(300);
@@ -247,19 +242,30 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
     [Fact]
     public async Task A_retry_of_a_key_forgotten_while_the_database_stays_stuck_is_503_and_trades_nothing()
     {
-        _app.Services.GetRequiredService<OrderEntry>().RememberedKeys = 1;
-        var (trader, other) = (await _app.TraderAsync(), await _app.TraderAsync());
-        await RecordedAsync();
-        var key = Guid.NewGuid().ToString();
-        await using var stuck = await _app.HoldDatabaseWriteLockAsync();
-        await KeyedOrderAsync(trader, key);
-        await KeyedOrderAsync(other, Guid.NewGuid().ToString());
+        var (trader, key, _, stuck) = await KeyForgottenWhileTheDatabaseIsStuckAsync();
+        await using var _ = stuck;
 
         var retry = await SendWithKey(trader, "/api/v1/engine", key, SolLong);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, retry.StatusCode);
         Assert.Equal("ORDER_HISTORY_BEHIND", (await retry.ProblemAsync())["code"]!.GetValue<string>());
         Assert.Single((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
+
+    /// <summary>
+    /// With one key remembered: a trader's keyed order, then another trader's, which makes the
+    /// first key forgotten while the database (its write lock held) has not taken the order.
+    /// </summary>
+    private async Task<(Trader Trader, string Key, JsonObject First, DatabaseWriteLock Stuck)> KeyForgottenWhileTheDatabaseIsStuckAsync()
+    {
+        _app.Services.GetRequiredService<OrderEntry>().RememberedKeys = 1;
+        var (trader, other) = (await _app.TraderAsync(), await _app.TraderAsync());
+        await RecordedAsync();
+        var key = Guid.NewGuid().ToString();
+        var stuck = await _app.HoldDatabaseWriteLockAsync();
+        var first = await KeyedOrderAsync(trader, key);
+        await KeyedOrderAsync(other, Guid.NewGuid().ToString());
+        return (trader, key, first, stuck);
     }
 
     private static readonly object SolLong = new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 100, leverage = 5 };
