@@ -31,7 +31,7 @@ catch (InvalidConfigurationException e)
 
 // The host logs a failure to start, stack trace and all, before it rethrows: the refusals below
 // say what went wrong in one line, and any other failure still ends in the runtime's report.
-// (A rule of its own for that category: its lifecycle lines are Debug, and from there on the rule is as before.)
+// The rule covers that category alone and keeps it at Information, as before (its own lifecycle lines are Debug).
 var started = false;
 builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", level => level >= LogLevel.Information && (started || level != LogLevel.Error));
 builder.Services.AddExchangeServer(settings);
