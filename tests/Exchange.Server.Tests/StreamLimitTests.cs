@@ -11,8 +11,20 @@ namespace Exchange.Server.Tests;
 /// <summary>Nobody can hold open push streams without end: one client address, and everyone together, have a cap.</summary>
 public sealed class StreamLimitTests
 {
-    private static Task<WebSocket> ConnectAsync(WebApplicationFactory<Program> app) =>
-        app.Server.CreateWebSocketClient().ConnectAsync(new Uri(app.Server.BaseAddress, "api/v1/stream"), CancellationToken.None);
+    /// <summary>A stream, anonymous or with <paramref name="token"/> as a Bearer token.</summary>
+    private static Task<WebSocket> ConnectAsync(WebApplicationFactory<Program> app, string? token = null)
+    {
+        var client = app.Server.CreateWebSocketClient();
+        if (token is not null) client.ConfigureRequest = r => r.Headers.Authorization = $"Bearer {token}";
+        return client.ConnectAsync(new Uri(app.Server.BaseAddress, "api/v1/stream"), CancellationToken.None);
+    }
+
+    /// <summary>Until the server serves <paramref name="count"/> streams: each counts once it is served, a moment after the handshake.</summary>
+    private static async Task ServingAsync(WebApplicationFactory<Program> app, int count)
+    {
+        var hub = app.Services.GetRequiredService<PushHub>();
+        while (hub.Connections < count) await Task.Delay(10);
+    }
 
     [Fact]
     public async Task A_client_over_its_stream_limit_gets_429_until_it_closes_one()
@@ -37,8 +49,7 @@ public sealed class StreamLimitTests
         await using var small = app.WithWebHostBuilder(b => b.UseSetting("STREAM_LIMIT", "2"));
         using var first = await ConnectAsync(small);
         using var second = await ConnectAsync(small);
-        var hub = small.Services.GetRequiredService<PushHub>();
-        while (hub.Connections < 2) await Task.Delay(10); // each counts once the server serves it
+        await ServingAsync(small, 2);
 
         var refused = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => ConnectAsync(small));
         Assert.Contains("503", refused.Message);
@@ -54,13 +65,10 @@ public sealed class StreamLimitTests
         var token = (await signup.Content.ReadFromJsonAsync<JsonObject>())!["token"]!.GetValue<string>();
         var anonymous = new List<WebSocket>();
         for (var i = 0; i < 4; i++) anonymous.Add(await ConnectAsync(small));
-        var hub = small.Services.GetRequiredService<PushHub>();
-        while (hub.Connections < 4) await Task.Delay(10);
+        await ServingAsync(small, 4);
 
         var refused = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => ConnectAsync(small));
-        var client = small.Server.CreateWebSocketClient();
-        client.ConfigureRequest = r => r.Headers.Authorization = $"Bearer {token}";
-        using var trader = await client.ConnectAsync(new Uri(small.Server.BaseAddress, "api/v1/stream"), CancellationToken.None);
+        using var trader = await ConnectAsync(small, token);
 
         Assert.Contains("503", refused.Message);
         Assert.Equal(WebSocketState.Open, trader.State);
