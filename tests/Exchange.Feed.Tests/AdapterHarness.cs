@@ -7,14 +7,14 @@ namespace Exchange.Feed.Tests;
 
 internal static class AdapterHarness
 {
-    public static BookTickerOptions Options(Uri url, TimeSpan? staleAfter = null) => new()
+    public static BookTickerOptions Options(Uri url) => new()
     {
         Assets = ["BTC_USDC", "ETH_USDC", "SOL_USDC"],
         Url = url,
         // Short waits keep the suite fast; the back-off itself is tested in ReconnectBackoffTests.
         ReconnectBaseDelay = TimeSpan.FromMilliseconds(20),
         ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
-        StaleAfter = staleAfter ?? TimeSpan.FromSeconds(10),
+        StaleAfter = TimeSpan.FromSeconds(10),
         ConnectTimeout = TimeSpan.FromSeconds(5),
         JitterSeed = 1,
     };
@@ -41,6 +41,30 @@ internal static class AdapterHarness
                 (source is BookTickerSource s ? $" {s.Stats}" : ""));
         }
         return quotes;
+    }
+
+    /// <summary>
+    /// On the manual clock: the open connection goes silent past its stale limit, then the
+    /// longest back-off passes, and time stands still again, so exactly one connection goes stale
+    /// however slowly the machine runs. Start it once the first quote has arrived.
+    /// </summary>
+    public static void GoStaleOnce(ManualTime time, BookTickerSource source, BookTickerOptions options)
+    {
+        time.Advance(options.StaleAfter);
+        // Once the stale socket is disposed, the back-off's delay is the only timer left.
+        WaitUntil(() => source.Stats.StaleTimeouts == 1 && time.ActiveTimers == 1, "the back-off after the stale connection");
+        time.Advance(options.ReconnectMaxDelay);
+    }
+
+    public static void WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail("timed out waiting for " + what);
+            Thread.Sleep(1);
+        }
     }
 
     public static Price P(decimal value) => Price.FromDecimal(value);

@@ -117,9 +117,13 @@ public sealed class BackpackBookTickerSourceTests
             await c.SendAsync(c.Index == 0 ? Sol : Eth);
             await c.StaySilentAsync();
         });
-        var source = new BackpackBookTickerSource(Options(server.Url, staleAfter: TimeSpan.FromMilliseconds(500)));
+        var time = new ManualTime();
+        var options = Options(server.Url);
+        var source = new BackpackBookTickerSource(options, time);
+        Task? goingStale = null;
 
-        var quotes = await TakeAsync(source, 2);
+        var quotes = await TakeAsync(source, 2, _ => goingStale ??= Task.Run(() => GoStaleOnce(time, source, options)));
+        await goingStale!;
 
         Assert.Equal(["SOL_USDC", "ETH_USDC"], quotes.Select(q => q.Symbol));
         Assert.Equal((1, 1, 2), (source.Stats.StaleTimeouts, source.Stats.Reconnects, source.Stats.Connections));

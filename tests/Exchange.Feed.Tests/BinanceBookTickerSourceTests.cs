@@ -106,9 +106,13 @@ public sealed class BinanceBookTickerSourceTests
             await c.SendAsync(c.Index == 0 ? Btc : Eth);
             await c.StaySilentAsync();
         });
-        var source = new BinanceBookTickerSource(Options(server.Url, staleAfter: TimeSpan.FromMilliseconds(500)));
+        var time = new ManualTime();
+        var options = Options(server.Url);
+        var source = new BinanceBookTickerSource(options, time);
+        Task? goingStale = null;
 
-        var quotes = await TakeAsync(source, 2);
+        var quotes = await TakeAsync(source, 2, _ => goingStale ??= Task.Run(() => GoStaleOnce(time, source, options)));
+        await goingStale!;
 
         Assert.Equal(["BTC_USDC", "ETH_USDC"], quotes.Select(q => q.Symbol));
         var stats = source.Stats;

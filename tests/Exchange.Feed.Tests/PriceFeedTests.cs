@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Exchange.Engine;
+using static Exchange.Feed.Tests.AdapterHarness;
 using static Exchange.Feed.Tests.ChannelSource;
 
 namespace Exchange.Feed.Tests;
@@ -15,17 +16,6 @@ public sealed class PriceFeedTests : IDisposable
 
     private PriceFeed Feed(IPriceSource source, FeedOptions? options = null) =>
         new(source, (asset, bid, ask) => _ticks.Enqueue((asset, bid, ask)), options ?? new FeedOptions(), time: _time);
-
-    private static void WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                Assert.Fail("timed out waiting for " + what);
-            Thread.Sleep(1);
-        }
-    }
 
     // In steps of the feed's flush period (a tenth of the interval), letting its loops catch up each time.
     private void AdvanceSlowly(int ms)
