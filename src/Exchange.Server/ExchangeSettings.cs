@@ -24,6 +24,12 @@ public sealed record ExchangeSettings
     /// <summary>STREAM_LIMIT: push streams open at once in all.</summary>
     public int MaxStreams { get; init; } = 5_000;
 
+    /// <summary>
+    /// HISTORY_WAIT_MS: how long a read of the audit trail (an order's outcome, a keyed retry,
+    /// closed trades) waits for the recorder to write what the engine already answered.
+    /// </summary>
+    public TimeSpan HistoryWait { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>CANDLE_BACKFILL: a year of simulated chart history on a first start with no candles.</summary>
     public bool CandleBackfill { get; init; } = true;
     public required SymmetricSecurityKey JwtKey { get; init; }
@@ -75,6 +81,7 @@ public sealed record ExchangeSettings
             AuthRateLimitPerMinute = (int)Number(config, "AUTH_RATE_LIMIT_PER_MINUTE", 30, min: 1, max: 1_000_000),
             StreamsPerClient = (int)Number(config, "STREAM_LIMIT_PER_CLIENT", 20, min: 1, max: 1_000_000),
             MaxStreams = (int)Number(config, "STREAM_LIMIT", 5_000, min: 1, max: 1_000_000),
+            HistoryWait = TimeSpan.FromMilliseconds(Number(config, "HISTORY_WAIT_MS", 2_000, min: 1, max: 600_000)),
             CandleBackfill = config["CANDLE_BACKFILL"] switch
             {
                 null or "" or "true" or "1" => true,

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Exchange.Data;
 using Exchange.Engine;
 using Exchange.Journal;
 using Exchange.Server.Api;
@@ -19,13 +20,21 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
 {
     public const string JwtSecret = "test-secret-that-is-at-least-32-bytes-long!!";
 
-    public ExchangeApp(string? dataDirectory = null, string? webRoot = null)
+    /// <param name="historyWait">
+    /// HISTORY_WAIT_MS. Long by default: a busy machine can keep the recorder (nice 10) from
+    /// writing for seconds, and a test that reads history means to wait for it. Tests of the
+    /// wait running out set a short one.
+    /// </param>
+    public ExchangeApp(string? dataDirectory = null, string? webRoot = null, TimeSpan? historyWait = null)
     {
+        HistoryWait = historyWait ?? TimeSpan.FromSeconds(30);
         DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("exchange-api-").FullName;
         WebRoot = webRoot;
     }
 
     public string DataDirectory { get; }
+
+    public TimeSpan HistoryWait { get; }
 
     /// <summary>The static files to serve instead of the built web terminal.</summary>
     public string? WebRoot { get; }
@@ -37,6 +46,7 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
         builder.UseSetting("EXCHANGE_ROLES", "api,engine");
         builder.UseSetting("AUTH_JWT_SECRET", JwtSecret);
         builder.UseSetting("AUTH_RATE_LIMIT_PER_MINUTE", "100000");
+        builder.UseSetting("HISTORY_WAIT_MS", ((long)HistoryWait.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
         // No invented candle history: tests see only their own ticks (CandlesApiTests turns it on).
         builder.UseSetting("CANDLE_BACKFILL", "false");
         if (WebRoot is not null) builder.UseWebRoot(WebRoot);
@@ -53,6 +63,9 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
         Services.GetRequiredService<PriceBoard>().Update(asset, b, a, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         await engine.ReadAsync(_ => 0);
     }
+
+    /// <summary>Until the recorder has written everything the engine has answered so far.</summary>
+    public Task RecordedAsync() => Services.GetRequiredService<EventRecorder>().FlushAsync();
 
     public async Task MarketAsync()
     {
@@ -78,14 +91,7 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
     /// Takes SQLite's write lock from another connection, as a stuck database would: reads still
     /// work, the recorder's writes wait until the lock is released (or disposed).
     /// </summary>
-    public async Task<DatabaseWriteLock> HoldDatabaseWriteLockAsync()
-    {
-        var connection = new SqliteConnection($"Data Source={Path.Combine(DataDirectory, "exchange.db")}");
-        await connection.OpenAsync();
-        var held = new DatabaseWriteLock(connection);
-        await held.RunAsync("BEGIN IMMEDIATE");
-        return held;
-    }
+    public Task<DatabaseWriteLock> HoldDatabaseWriteLockAsync() => DatabaseWriteLock.TakeAsync(Path.Combine(DataDirectory, "exchange.db"));
 
     public override async ValueTask DisposeAsync()
     {
@@ -137,6 +143,16 @@ internal static class Json
 public sealed class DatabaseWriteLock(SqliteConnection connection) : IAsyncDisposable
 {
     private bool _held = true;
+
+    /// <summary>Held until released or disposed; the exchange may run in this process or another.</summary>
+    public static async Task<DatabaseWriteLock> TakeAsync(string databaseFile)
+    {
+        var connection = new SqliteConnection($"Data Source={databaseFile};Pooling=False");
+        await connection.OpenAsync();
+        var held = new DatabaseWriteLock(connection);
+        await held.RunAsync("BEGIN IMMEDIATE");
+        return held;
+    }
 
     internal async Task RunAsync(string sql)
     {

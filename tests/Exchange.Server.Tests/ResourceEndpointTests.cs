@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Exchange.Data;
 using Exchange.Server.Api;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -15,8 +14,6 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
     public Task InitializeAsync() => _app.MarketAsync();
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
-
-    private Task RecordedAsync() => _app.Services.GetRequiredService<EventRecorder>().FlushAsync();
 
     [Fact]
     public async Task Assets_and_prices_are_public()
@@ -57,7 +54,7 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
 
         // The ask crosses the liquidation price: the engine closes it, the recorder writes history.
         await _app.TickAsync("BTC_USDC", 96_420m, 96_430m);
-        await RecordedAsync();
+        await _app.RecordedAsync();
         Assert.Empty((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
         var closed = (await trader.GetJsonAsync("/api/v1/trades?status=closed"))["trades"]!.AsArray();
         var history = Assert.Single(closed)!;
@@ -105,48 +102,11 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_order_lookup_answers_503_not_404_while_the_database_cannot_take_writes()
-    {
-        var trader = await _app.TraderAsync();
-        await RecordedAsync();
-        await using var stuck = await _app.HoldDatabaseWriteLockAsync();
-
-        var reply = await trader.EngineOkAsync(new { command = "CREATE_TRADE", asset = "ETH_USDC", direction = "LONG", margin = 100, leverage = 3 });
-        var orderId = reply["orderId"]!.GetValue<string>();
-        var behind = await trader.Client.GetAsync($"/api/v1/orders/{orderId}");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, behind.StatusCode);
-        Assert.Equal("ORDER_HISTORY_BEHIND", (await behind.ProblemAsync())["code"]!.GetValue<string>());
-
-        await stuck.ReleaseAsync();
-        var order = await trader.GetJsonAsync($"/api/v1/orders/{orderId}");
-        Assert.Equal("success", order["status"]!.GetValue<string>());
-    }
-
-    [Fact]
-    public async Task An_order_lookup_after_a_balance_query_answers_503_not_404_while_the_database_cannot_take_writes()
-    {
-        var trader = await _app.TraderAsync();
-        await RecordedAsync();
-        await using var stuck = await _app.HoldDatabaseWriteLockAsync();
-
-        var trade = (await trader.EngineOkAsync(new { command = "CREATE_TRADE", asset = "ETH_USDC", direction = "LONG", margin = 100, leverage = 3 }))["orderId"]!.GetValue<string>();
-        var query = (await trader.EngineOkAsync(new { command = "GET_BALANCE" }))["orderId"]!.GetValue<string>(); // queries have no sequence
-
-        foreach (var orderId in new[] { trade, query })
-        {
-            var behind = await trader.Client.GetAsync($"/api/v1/orders/{orderId}");
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, behind.StatusCode);
-        }
-        await stuck.ReleaseAsync();
-        Assert.Equal("GET_BALANCE", (await trader.GetJsonAsync($"/api/v1/orders/{query}"))["command"]!.GetValue<string>());
-    }
-
-    [Fact]
     public async Task A_made_up_order_id_is_answered_from_the_database_without_waiting_for_anyone_elses_orders()
     {
         var (trader, other) = (await _app.TraderAsync(), await _app.TraderAsync());
         await trader.OpenAsync();
-        await RecordedAsync();
+        await _app.RecordedAsync();
         await using var stuck = await _app.HoldDatabaseWriteLockAsync();
         await other.OpenAsync(); // waits in the recorder's queue
 
@@ -226,7 +186,7 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
     [Fact]
     public async Task A_key_forgotten_while_its_order_waits_for_the_database_is_retried_without_a_second_trade()
     {
-        var (trader, key, first, stuck) = await KeyForgottenWhileTheDatabaseIsStuckAsync();
+        var (trader, key, first, stuck) = await KeyForgottenWhileTheDatabaseIsStuckAsync(_app);
         await using var _ = stuck;
 
         var retry = KeyedOrderAsync(trader, key);
@@ -239,36 +199,23 @@ public sealed class ResourceEndpointTests : IAsyncLifetime
         Assert.Equal(4_900m, (await trader.GetJsonAsync("/api/v1/balance"))["balances"]!["USD"].Dec());
     }
 
-    [Fact]
-    public async Task A_retry_of_a_key_forgotten_while_the_database_stays_stuck_is_503_and_trades_nothing()
-    {
-        var (trader, key, _, stuck) = await KeyForgottenWhileTheDatabaseIsStuckAsync();
-        await using var _ = stuck;
-
-        var retry = await SendWithKey(trader, "/api/v1/engine", key, SolLong);
-
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, retry.StatusCode);
-        Assert.Equal("ORDER_HISTORY_BEHIND", (await retry.ProblemAsync())["code"]!.GetValue<string>());
-        Assert.Single((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
-    }
-
     /// <summary>
     /// With one key remembered: a trader's keyed order, then another trader's, which makes the
     /// first key forgotten while the database (its write lock held) has not taken the order.
     /// </summary>
-    private async Task<(Trader Trader, string Key, JsonObject First, DatabaseWriteLock Stuck)> KeyForgottenWhileTheDatabaseIsStuckAsync()
+    internal static async Task<(Trader Trader, string Key, JsonObject First, DatabaseWriteLock Stuck)> KeyForgottenWhileTheDatabaseIsStuckAsync(ExchangeApp app)
     {
-        _app.Services.GetRequiredService<OrderEntry>().RememberedKeys = 1;
-        var (trader, other) = (await _app.TraderAsync(), await _app.TraderAsync());
-        await RecordedAsync();
+        app.Services.GetRequiredService<OrderEntry>().RememberedKeys = 1;
+        var (trader, other) = (await app.TraderAsync(), await app.TraderAsync());
+        await app.RecordedAsync();
         var key = Guid.NewGuid().ToString();
-        var stuck = await _app.HoldDatabaseWriteLockAsync();
+        var stuck = await app.HoldDatabaseWriteLockAsync();
         var first = await KeyedOrderAsync(trader, key);
         await KeyedOrderAsync(other, Guid.NewGuid().ToString());
         return (trader, key, first, stuck);
     }
 
-    private static readonly object SolLong = new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 100, leverage = 5 };
+    internal static readonly object SolLong = new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 100, leverage = 5 };
 
     private static async Task<JsonObject> KeyedOrderAsync(Trader trader, string key)
     {

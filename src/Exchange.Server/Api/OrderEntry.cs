@@ -155,12 +155,12 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
         OrderOutcome? first;
         try
         {
-            if (RecoveredOrdersRecorded() is { IsCompletedSuccessfully: false } recovered && !await CompletedWithinAsync(recovered, OrderHistoryWait))
+            if (RecoveredOrdersRecorded() is { IsCompletedSuccessfully: false } recovered && !await CompletedWithinAsync(recovered, history.Wait))
                 throw new OrderHistoryBehindException();
             // This key may be one forgotten while its order waited in the recorder's queue.
             if (_forgottenUnrecorded.TryGetValue(key.User, out var forgotten))
             {
-                if (history.RecordedOrderSequence < forgotten && !await history.TryFlushAsync(OrderHistoryWait))
+                if (history.RecordedOrderSequence < forgotten && !await history.TryFlushAsync(history.Wait))
                     throw new OrderHistoryBehindException();
                 _forgottenUnrecorded.TryRemove(KeyValuePair.Create(key.User, forgotten));
             }
@@ -180,8 +180,6 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
     /// <summary>Forgets <paramref name="order"/>, not a newer request remembered under its key since.</summary>
     private void Forget((Guid User, string Key) key, KeyedOrder order) =>
         _idempotent.TryRemove(KeyValuePair.Create(key, order));
-
-    private static readonly TimeSpan OrderHistoryWait = TimeSpan.FromSeconds(2);
 
     private static async Task<bool> CompletedWithinAsync(Task task, TimeSpan wait)
     {

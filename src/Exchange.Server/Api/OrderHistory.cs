@@ -12,7 +12,8 @@ namespace Exchange.Server.Api;
 /// (so recovery re-creates the ones a crash took from the recorder's queue, keys included),
 /// read back by id or idempotency key.
 /// </summary>
-public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory scopes, EngineConfig config, ILogger<OrderHistory> logger)
+public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory scopes, EngineConfig config, ExchangeSettings settings,
+    ILogger<OrderHistory> logger)
 {
     private static readonly Dictionary<string, RejectCode> CodesByName =
         Enum.GetValues<RejectCode>().ToDictionary(c => c.Name());
@@ -91,11 +92,12 @@ public sealed class OrderHistory(EventRecorder recorder, IServiceScopeFactory sc
         IQueryable<Order> ById(IQueryable<Order> q) => q.Where(o => o.OrderId == orderId);
         var found = await FindAsync(ById);
         if (found is not null || !mayBePending) return (found, true);
-        if (!await recorder.TryFlushAsync(FlushWait)) return (null, false); // too slow, or the recorder is stopping
+        if (!await recorder.TryFlushAsync(Wait)) return (null, false); // too slow, or the recorder is stopping
         return (await FindAsync(ById), true);
     }
 
-    private static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(2);
+    /// <summary>How long a read waits for the recorder (<see cref="ExchangeSettings.HistoryWait"/>).</summary>
+    public TimeSpan Wait => settings.HistoryWait;
 
     public Task<OrderOutcome?> FindByIdempotencyKeyAsync(Guid user, string key) =>
         FindAsync(q => q.Where(o => o.UserId == user && o.IdempotencyKey == key));

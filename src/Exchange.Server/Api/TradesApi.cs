@@ -37,7 +37,7 @@ public static class TradesApi
     }
 
     private static async Task<IResult> ListAsync(ClaimsPrincipal principal, OrderEntry orders, ExchangeDbContext db,
-        EventRecorder recorder, RecentCloses closes, string? status, int? limit, string? before)
+        EventRecorder recorder, RecentCloses closes, ExchangeSettings settings, string? status, int? limit, string? before)
     {
         var user = principal.UserId();
         if (status is null or "open")
@@ -55,7 +55,7 @@ public static class TradesApi
         // Read your own closes: what the engine already told this trader is in the database too.
         // A slow database shows slightly older history rather than failing the request.
         var latestClose = closes.LatestOf(user);
-        if (latestClose > recorder.RecordedEventSequence) await recorder.TryWhenRecordedAsync(latestClose, TimeSpan.FromSeconds(2));
+        if (latestClose > recorder.RecordedEventSequence) await recorder.TryWhenRecordedAsync(latestClose, settings.HistoryWait);
         var query = db.Trades.AsNoTracking().Where(t => t.UserId == user && t.Status == "closed");
         // One tick can close many trades in the same millisecond: the trade id orders them, so a
         // page never ends half-way through them and loses the rest.
