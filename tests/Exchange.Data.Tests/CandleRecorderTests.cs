@@ -20,7 +20,8 @@ public sealed class CandleBackfillTests
         var history = CandleBackfill.Generate(Options, Now);
         watch.Stop();
         Assert.InRange(history.Count, 40_000, 60_000);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"generating took {watch.Elapsed}");
+        // Against a pathological slowdown only: a busy CI machine is slow too.
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"generating took {watch.Elapsed}");
 
         var nowMinute = Now / 60_000 * 60_000;
         foreach (var asset in SimulatedAsset.Defaults)
@@ -194,7 +195,7 @@ public sealed class CandleRecorderTests
         recorder.OnTick("BTC_USDC", 95_001m, now);
         await recorder.Backfilled.WaitAsync(TimeSpan.FromSeconds(30));
         watch.Stop();
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"backfill took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"backfill took {watch.Elapsed}"); // a pathological slowdown only
 
         await using (var db = test.Context())
         {

@@ -34,9 +34,17 @@ public class ThreadSchedulingTests
         using var directory = new TempJournalDirectory();
         using var host = EngineHost.Start(new EngineHostOptions { DataDirectory = directory.Path, Journal = TempJournalDirectory.NoFsync() });
 
+        // The thread asks as it starts, a moment after Start returns; other tests' hosts may be
+        // starting too: at least this one's, and in the end all of them, with the slice.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (host.EngineThreadTimes is null && DateTime.UtcNow < deadline) Thread.Sleep(1);
         var threads = ProcThreads.Named(["engine"], "sched");
+        while (!threads.All(t => Slice(t.Content) is null or "100000") && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(10);
+            threads = ProcThreads.Named(["engine"], "sched");
+        }
 
-        // Other tests' hosts may run at the same time: at least this one's, all with the slice.
         Assert.Contains(threads, t => t.Name == "engine");
         foreach (var (_, sched) in threads)
         {

@@ -42,7 +42,8 @@ public sealed class CandlesApiTests : IAsyncLifetime
     [Fact]
     public async Task Ticks_make_the_candle_the_API_returns_without_signing_in()
     {
-        await OutsideTheLastSecondsOfAMinuteAsync();
+        _ = _app.Services; // started first: on a busy machine the start alone can take seconds
+        await WithSecondsLeftInTheMinuteAsync(20);
         var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await _app.TickAsync("BTC_USDC", 95_000.5m, 95_010m);
         await _app.TickAsync("BTC_USDC", 95_500m, 95_510m);
@@ -76,7 +77,7 @@ public sealed class CandlesApiTests : IAsyncLifetime
     [Fact]
     public async Task Candles_survive_a_restart()
     {
-        await OutsideTheLastSecondsOfAMinuteAsync();
+        await WithSecondsLeftInTheMinuteAsync(30); // two starts and a stop
         var dataDirectory = Directory.CreateTempSubdirectory("exchange-candles-").FullName;
         await using (var app = new ExchangeApp(dataDirectory))
         {
@@ -115,11 +116,14 @@ public sealed class CandlesApiTests : IAsyncLifetime
         }
     }
 
-    private static async Task OutsideTheLastSecondsOfAMinuteAsync()
+    /// <summary>
+    /// Until at least <paramref name="seconds"/> are left in the current minute (and so in every
+    /// longer bucket), so that every tick of the test lands in one bucket and the expected candle is known.
+    /// </summary>
+    private static async Task WithSecondsLeftInTheMinuteAsync(int seconds)
     {
-        // Every tick of a test in one minute bucket, so the expected candle is known.
         var intoMinute = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() % 60_000;
-        if (intoMinute > 50_000) await Task.Delay(TimeSpan.FromMilliseconds(60_100 - intoMinute));
+        if (intoMinute > 60_000 - seconds * 1_000) await Task.Delay(TimeSpan.FromMilliseconds(60_100 - intoMinute));
     }
 
     private static async Task<JsonArray> GetArrayAsync(HttpClient client, string url)

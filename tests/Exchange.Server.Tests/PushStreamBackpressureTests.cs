@@ -45,8 +45,9 @@ public sealed class PushStreamBackpressureTests
         await Task.Delay(200);
 
         var prices = socket.Messages.Where(m => m.Contains("\"price\"", StringComparison.Ordinal)).ToList();
-        Assert.Equal(3, prices.Count);
         Assert.Contains("\"bid\":100,", prices[0], StringComparison.Ordinal);
+        // None of the 98 prices in between; a wake queued by the last ticks that runs late may send a latest one again.
+        Assert.All(prices.Skip(1), m => Assert.True(m.Contains("\"bid\":150,", StringComparison.Ordinal) || m.Contains("\"bid\":250,", StringComparison.Ordinal), m));
         Assert.Contains(prices, m => m.Contains("\"bid\":150,", StringComparison.Ordinal));
         Assert.Contains(prices, m => m.Contains("\"bid\":250,", StringComparison.Ordinal));
 

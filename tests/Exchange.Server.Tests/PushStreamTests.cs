@@ -51,19 +51,35 @@ public sealed class PushStreamTests : IAsyncLifetime
             });
         }
 
-        /// <summary>Everything that arrives within <paramref name="window"/>.</summary>
-        public async Task<List<JsonObject>> DrainAsync(TimeSpan window)
+        /// <summary>
+        /// Reads until <paramref name="enough"/> holds for what has arrived, one message at a time;
+        /// fails the test after 10 s with what did arrive. No window to miss on a slow machine.
+        /// </summary>
+        public async Task<List<JsonObject>> ReadUntilAsync(Func<List<JsonObject>, bool> enough)
         {
             var messages = new List<JsonObject>();
-            using var cts = new CancellationTokenSource(window);
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             try
             {
-                while (await _messages.Reader.WaitToReadAsync(cts.Token))
-                    while (_messages.Reader.TryRead(out var m)) messages.Add(m);
+                while (!enough(messages))
+                    messages.Add(await _messages.Reader.ReadAsync(deadline.Token));
             }
-            catch (OperationCanceledException) { }
+            catch (OperationCanceledException)
+            {
+                Assert.Fail("still waiting after 10 s; received:\n" + string.Join("\n", messages.Select(m => m.ToJsonString())));
+            }
             return messages;
         }
+
+        /// <summary>
+        /// The latest price of each of the three assets, sent first: the hub sends them once the
+        /// socket is registered, so after them the socket gets everything published for it.
+        /// </summary>
+        public Task<List<JsonObject>> LatestPricesAsync() => ReadUntilAsync(ms => ms.Count(m => Type(m) == "price") == 3);
+
+        /// <summary>Everything up to and including the price <paramref name="bid"/> of <paramref name="asset"/>.</summary>
+        public Task<List<JsonObject>> ReadUntilPriceAsync(string asset, decimal bid) =>
+            ReadUntilAsync(ms => ms.Count > 0 && Type(ms[^1]) == "price" && ms[^1]["asset"]!.GetValue<string>() == asset && ms[^1]["bid"].Dec() == bid);
 
         public void Dispose() => _socket.Dispose();
     }
@@ -74,11 +90,12 @@ public sealed class PushStreamTests : IAsyncLifetime
     public async Task An_unauthenticated_socket_gets_the_latest_prices_and_then_every_tick()
     {
         using var socket = await ConnectAsync(null);
-        var initial = await socket.DrainAsync(TimeSpan.FromMilliseconds(500));
-        Assert.Equal(["BTC_USDC", "ETH_USDC", "SOL_USDC"], initial.Where(m => Type(m) == "price").Select(m => m["asset"]!.GetValue<string>()).Order());
+        var initial = await socket.LatestPricesAsync();
+        Assert.Equal(["BTC_USDC", "ETH_USDC", "SOL_USDC"], initial.Select(m => m["asset"]!.GetValue<string>()).Order());
 
         await _app.TickAsync("SOL_USDC", 241.00m, 241.10m);
-        var tick = (await socket.DrainAsync(TimeSpan.FromMilliseconds(500))).Single(m => Type(m) == "price");
+        var tick = Assert.Single(await socket.ReadUntilAsync(ms => ms.Any(m => Type(m) == "price")));
+        Assert.Equal("price", Type(tick));
         Assert.Equal("SOL_USDC", tick["asset"]!.GetValue<string>());
         Assert.Equal(241.00m, tick["bid"].Dec());
         Assert.Equal(241.10m, tick["ask"].Dec());
@@ -92,15 +109,17 @@ public sealed class PushStreamTests : IAsyncLifetime
         using var aliceSocket = await ConnectAsync(alice);
         using var bobSocket = await ConnectAsync(bob);
         using var anonymous = await ConnectAsync(null);
-        await Task.WhenAll(aliceSocket.DrainAsync(TimeSpan.FromMilliseconds(300)), bobSocket.DrainAsync(TimeSpan.FromMilliseconds(300)),
-            anonymous.DrainAsync(TimeSpan.FromMilliseconds(300)));
+        await Task.WhenAll(aliceSocket.LatestPricesAsync(), bobSocket.LatestPricesAsync(), anonymous.LatestPricesAsync());
 
         var tradeId = await alice.OpenAsync("BTC_USDC", "SHORT", 500, 50);
         await _app.TickAsync("BTC_USDC", 96_420m, 96_430m);
 
-        var toAlice = await aliceSocket.DrainAsync(TimeSpan.FromSeconds(1));
-        var toBob = await bobSocket.DrainAsync(TimeSpan.FromSeconds(1));
-        var toNobody = await anonymous.DrainAsync(TimeSpan.FromMilliseconds(300));
+        var toAlice = await aliceSocket.ReadUntilAsync(ms => ms.Any(m => Type(m) == "trade_closed") && ms.Any(m => Type(m) == "balance"));
+        // Alice has had her events, so any sent to the others is queued by now, and a socket sends
+        // its queued events before prices: a marker price ends what they could have received.
+        await _app.TickAsync("ETH_USDC", 3_501m, 3_502m);
+        var toBob = await bobSocket.ReadUntilPriceAsync("ETH_USDC", 3_501m);
+        var toNobody = await anonymous.ReadUntilPriceAsync("ETH_USDC", 3_501m);
 
         Assert.True(toAlice.Any(m => Type(m) == "trade_opened"), string.Join("\n", toAlice.Select(m => m.ToJsonString())));
         Assert.Contains(toAlice, m => Type(m) == "trade_opened" && m["tradeId"]!.GetValue<string>() == tradeId);
@@ -131,12 +150,12 @@ public sealed class PushStreamTests : IAsyncLifetime
         using var ownPage = await ConnectAsync(trader, origin: "http://localhost");
         using var program = await ConnectAsync(trader);
 
-        await Task.WhenAll(ownPage.DrainAsync(TimeSpan.FromMilliseconds(300)), program.DrainAsync(TimeSpan.FromMilliseconds(300)));
+        await Task.WhenAll(ownPage.LatestPricesAsync(), program.LatestPricesAsync());
 
         var opened = await trader.OpenAsync("SOL_USDC", "LONG", 100, 10);
 
         foreach (var socket in new[] { ownPage, program })
-            Assert.Contains(await socket.DrainAsync(TimeSpan.FromSeconds(1)), m => Type(m) == "trade_opened" && m["tradeId"]!.GetValue<string>() == opened);
+            await socket.ReadUntilAsync(ms => ms.Any(m => Type(m) == "trade_opened" && m["tradeId"]!.GetValue<string>() == opened));
     }
 
     [Fact]
@@ -153,7 +172,7 @@ public sealed class PushStreamTests : IAsyncLifetime
 
         using var socket = new StreamClient(await client.ConnectAsync(new Uri(_app.Server.BaseAddress, "api/v1/stream"), CancellationToken.None));
 
-        Assert.Contains(await socket.DrainAsync(TimeSpan.FromSeconds(1)), m => Type(m) == "price");
+        Assert.Equal(3, (await socket.LatestPricesAsync()).Count);
     }
 
     [Theory]
@@ -168,6 +187,6 @@ public sealed class PushStreamTests : IAsyncLifetime
         using var anonymous = await ConnectAsync(null, origin);
 
         Assert.Contains("403", refused.Message);
-        Assert.Contains(await anonymous.DrainAsync(TimeSpan.FromSeconds(1)), m => Type(m) == "price");
+        Assert.Equal(3, (await anonymous.LatestPricesAsync()).Count);
     }
 }
