@@ -23,6 +23,7 @@ public sealed class StartupRefusalTests : IDisposable
         { "ENGINE_MAX_SNAPSHOTS", "0", "ENGINE_MAX_SNAPSHOTS=0 is invalid" },
         { "AUTH_RATE_LIMIT_PER_MINUTE", "-5", "AUTH_RATE_LIMIT_PER_MINUTE=-5 is invalid" },
         { "STREAM_LIMIT_PER_CLIENT", "0", "STREAM_LIMIT_PER_CLIENT=0 is invalid" },
+        { "HISTORY_WAIT_MS", "0", "HISTORY_WAIT_MS=0 is invalid" },
         { "EXCHANGE_ROLES", "api,matcher", "EXCHANGE_ROLES=api,matcher is invalid" },
         { "EXCHANGE_ROLES", "feed", "EXCHANGE_ROLES without api or engine" },
         { "REDIS_URL", "redis://localhost:6379", "REDIS_URL is set" },
