@@ -10,8 +10,9 @@ work=$(mktemp -d)
 source scripts/lib/exchange.sh
 trap 'stop_exchange; rm -rf "$work"' EXIT
 
-# Fast, lively prices so the tests see them move within seconds.
-start_exchange "$port" "$work/data" "$work/server.log" POLLER_UPDATE_INTERVAL=250 POLLER_VOLATILITY=0.001 \
+# Fast, lively prices so the tests see them move within seconds; history read after a close
+# waits for the recorder as long as the tests do (a busy machine can stall it for seconds).
+start_exchange "$port" "$work/data" "$work/server.log" POLLER_UPDATE_INTERVAL=250 POLLER_VOLATILITY=0.001 HISTORY_WAIT_MS=30000 \
   || { echo "0 passed, 1 failed"; exit 1; }
 sleep 1
 

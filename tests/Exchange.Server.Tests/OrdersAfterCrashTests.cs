@@ -44,8 +44,7 @@ public sealed class OrdersAfterCrashTests : IDisposable
         }
         Assert.Equal(0, await OrdersInDatabaseAsync());
 
-        // Reads wait for the recovered orders to be written: on a busy machine that can take seconds.
-        await using (var restarted = await ServerRun.StartAsync(StartupRefusalTests.Settings(_dir, ("HISTORY_WAIT_MS", "30000"))))
+        await using (var restarted = await ServerRun.StartAsync(StartupRefusalTests.Settings(_dir)))
         {
             using var client = Client(restarted);
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);

@@ -203,6 +203,7 @@ public sealed class StartupRefusalTests : IDisposable
             ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
             ["AUTH_JWT_SECRET"] = ExchangeApp.JwtSecret,
             ["EXCHANGE_DATA_DIR"] = dataDir,
+            ["HISTORY_WAIT_MS"] = "30000", // a read after a write waits for the recorder, which a busy machine can stall for seconds
         };
         foreach (var (name, value) in overrides) settings[name] = value.Length == 0 ? null : value;
         return settings;
