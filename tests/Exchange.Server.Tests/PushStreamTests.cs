@@ -127,6 +127,7 @@ public sealed class PushStreamTests : IAsyncLifetime
         Assert.Equal(tradeId, closed["tradeId"]!.GetValue<string>());
         Assert.Equal("LIQUIDATION", closed["reason"]!.GetValue<string>());
         Assert.Equal(-376.32m, closed["pnl"].Dec());
+        Assert.Equal((500m, 0m), (closed["margin"].Dec(), closed["payout"].Dec())); // the whole margin lost
         var balance = toAlice.Last(m => Type(m) == "balance");
         Assert.Equal(4_500m, balance["balances"]!["USD"].Dec());
 

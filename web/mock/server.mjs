@@ -75,7 +75,7 @@ function settle(t, reason, price) {
   open.delete(t.id);
   const done = { ...t, closePrice: price, closeReason: reason, pnl, payout, closedAt: Date.now() };
   closed.push(done);
-  sendTo(t.owner, { type: 'trade_closed', tradeId: t.id, asset: t.asset, direction: t.direction, reason, closePrice: px(price), pnl: usd(pnl), payout: usd(payout), closedAt: new Num(String(done.closedAt)) });
+  sendTo(t.owner, { type: 'trade_closed', tradeId: t.id, asset: t.asset, direction: t.direction, reason, closePrice: px(price), margin: usd(t.margin), pnl: usd(pnl), payout: usd(payout), closedAt: new Num(String(done.closedAt)) });
   sendTo(t.owner, { type: 'balance', ...balanceView(t.owner) });
   return done;
 }

@@ -71,7 +71,7 @@ public sealed class PushHub
                 case TradeClosed closed when Sockets(closed.Trade.Owner) is { } sockets:
                     Send(sockets, JsonSerializer.SerializeToUtf8Bytes(new TradeClosedMessage(
                         closed.Trade.Id.ToString(), _config.Assets[closed.Trade.Asset.Index].Symbol, closed.Trade.Direction.Name(),
-                        closed.Reason.Name(), closed.ClosePrice.ToDecimal(), closed.Pnl.ToDecimal(), closed.Payout.ToDecimal(),
+                        closed.Reason.Name(), closed.ClosePrice.ToDecimal(), closed.Trade.Margin.ToDecimal(), closed.Pnl.ToDecimal(), closed.Payout.ToDecimal(),
                         closed.Header.TimestampMs), PushJsonContext.Default.TradeClosedMessage));
                     break;
                 case BalanceChanged balance when Sockets(balance.User) is { } sockets:

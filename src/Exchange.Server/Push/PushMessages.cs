@@ -17,7 +17,7 @@ public sealed record TradeOpenedMessage(string TradeId, TradeData Trade)
 }
 
 public sealed record TradeClosedMessage(
-    string TradeId, string Asset, string Direction, string Reason, decimal ClosePrice, decimal Pnl, decimal Payout, long ClosedAt)
+    string TradeId, string Asset, string Direction, string Reason, decimal ClosePrice, decimal Margin, decimal Pnl, decimal Payout, long ClosedAt)
 {
     public string Type => "trade_closed";
 }

@@ -5,6 +5,7 @@ import { useLivePositions, type LivePosition } from '../live/derived';
 import { useStore } from '../live/store';
 import { parseFixed, PRICE_SCALE, QTY_SCALE, USD_SCALE } from '../lib/fixed';
 import { assetLabel, fmtPrice, fmtPriceExact, fmtQty, fmtRoe, fmtTime, fmtUsd, pnlClass, positionLabel } from '../lib/format';
+import { realizedPnl } from '../lib/positionMath';
 import { useController } from './context';
 
 export function Blotter() {
@@ -104,13 +105,14 @@ function History() {
         <thead>
           <tr>
             <th>Closed</th><th>Asset</th><th>Side</th><th className="num">Size</th><th className="num">Entry</th>
-            <th className="num">Exit</th><th>Reason</th><th className="num">Margin</th><th className="num">PnL</th>
+            <th className="num">Exit</th><th>Reason</th><th className="num">Margin</th><th className="num" title="Payout less margin">PnL</th>
           </tr>
         </thead>
         <tbody>
           {history.map((t) => {
             const d = quotes[t.asset]?.decimals ?? 2;
-            const pnl = t.pnl == null ? null : parseFixed(t.pnl, USD_SCALE, 'floor');
+            // what the trade made or lost (a liquidation loses the whole margin), not only the price move
+            const pnl = realizedPnl(t) ?? (t.pnl == null ? null : parseFixed(t.pnl, USD_SCALE, 'floor'));
             const reason = t.closeReason ?? '';
             return (
               <tr key={t.tradeId} data-testid="history-row" data-trade-id={t.tradeId} data-asset={t.asset} data-reason={reason}>

@@ -88,7 +88,10 @@ export function OrderTicket() {
       setStopLoss('');
       setTakeProfit('');
     } catch (ex) {
-      if (ex instanceof ApiError) {
+      if (ex instanceof ApiError && (ex.status === 0 || ex.status >= 500)) {
+        // no answer: the order may have been taken, and a retry of it is answered with that outcome
+        setServerErrors({ form: `${ex.detail} If it went through, sending the same order again will not open a second trade.` });
+      } else if (ex instanceof ApiError) {
         const fields = fieldsFor(ex, { stopLoss, takeProfit });
         setServerErrors(fields.length ? Object.fromEntries(fields.map((f) => [f, ex.detail])) : { form: ex.detail });
       } else {

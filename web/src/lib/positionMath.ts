@@ -53,6 +53,17 @@ export function payoutFor(marginCents: bigint, pnlCents: bigint): bigint {
   return max(0n, marginCents + pnlCents);
 }
 
+/**
+ * What a closed trade made or lost, in cents: the payout less the margin. Not the price move:
+ * on a liquidation, or a stop-loss filled after a gap, the trader loses the whole margin and no
+ * more, whatever the move (the insurance fund takes the rest). Null when either is unknown.
+ */
+export function realizedPnl(t: { margin: string | null; payout: string | null | undefined }): bigint | null {
+  const margin = parseFixed(t.margin, USD_SCALE, 'floor');
+  const payout = parseFixed(t.payout, USD_SCALE, 'floor');
+  return margin === null || payout === null ? null : payout - margin;
+}
+
 /** The price a position opens at: the ask for LONG, the bid for SHORT. */
 export function openingPrice(direction: Direction, bid: bigint, ask: bigint): bigint {
   return direction === 'LONG' ? ask : bid;

@@ -12,13 +12,20 @@ vi.mock('../api/trading', () => ({
   getOpenTrades: vi.fn(async () => api.open),
   getClosedTrades: vi.fn(async () => ({ trades: api.closed, nextCursor: null })),
   closeTrade: vi.fn(async (tradeId: string) => ({ tradeId, closePrice: '95010', pnl: '-2.64', marginReturned: '500', totalReturn: '497.36' })),
+  openTrade: vi.fn(),
 }));
 
+import { ApiError } from '../api/http';
+import * as trading from '../api/trading';
 import { TerminalController } from './controller';
 import { store } from './store';
+import type { PushMessage } from './stream';
+
+/** What the socket would deliver (the controller's handler is private: the stream calls it). */
+const push = (c: TerminalController, m: PushMessage) => (c as unknown as { onPush(m: PushMessage): void }).onPush(m);
 
 const trade = {
-  tradeId: 'b1', asset: 'BTC_USDC', direction: 'SHORT', openPrice: '95000', quantity: '0.26315789', margin: '500',
+  tradeId: 'b1', asset: 'BTC_USDC', direction: 'SHORT' as const, openPrice: '95000', quantity: '0.26315789', margin: '500',
   leverage: '50', liquidationPrice: '96425', stopLossPrice: null, takeProfitPrice: null, openedAt: '1',
 };
 
@@ -43,7 +50,7 @@ describe('terminal controller', () => {
     expect(toasts).toHaveLength(1);
     expect(toasts[0].kind).toBe('liquidation');
     expect(toasts[0].title).toBe('BTC/USDC SHORT liquidated');
-    expect(toasts[0].body).toBe('at 96,430.00 · PnL -376.32 USD');
+    expect(toasts[0].body).toBe('at 96,430.00 · PnL -500.00 USD'); // the whole margin, not the price move
     expect(store.get().history).toHaveLength(1);
 
     await c.refreshAccount(); // nothing new: no second toast
@@ -71,6 +78,107 @@ describe('terminal controller', () => {
     const before = vi.mocked(getOpenTrades).mock.calls.length;
     await Promise.all([c.refreshAccount(), c.refreshAccount(), c.refreshAccount()]);
     expect(vi.mocked(getOpenTrades).mock.calls.length - before).toBe(2); // the running one + one more
+    c.stop();
+  });
+
+  it('sends an order again under the same key after no answer, and a new order under a new key', async () => {
+    const c = new TerminalController();
+    const order = { asset: 'BTC_USDC', direction: 'LONG' as const, margin: '100', leverage: 10 };
+    const opened = { ...trade, direction: 'LONG' as const, margin: '100', leverage: '10' };
+    api.open = [{ ...opened, markPrice: '95010', unrealizedPnl: '0', status: 'open' }]; // what the refresh after it finds
+    vi.mocked(trading.openTrade)
+      .mockRejectedValueOnce(new ApiError(0, 'NETWORK', 'The exchange cannot be reached.'))
+      .mockRejectedValueOnce(new ApiError(503, 'ORDER_HISTORY_BEHIND', 'later'))
+      .mockResolvedValueOnce(opened)
+      .mockResolvedValueOnce(opened);
+
+    await expect(c.open(order)).rejects.toThrow();
+    await expect(c.open({ ...order, margin: ' 100 ' })).rejects.toThrow();
+    await c.open(order);
+    await c.open(order);
+
+    const keys = vi.mocked(trading.openTrade).mock.calls.map((call) => call[1]);
+    expect(keys[1]).toBe(keys[0]);
+    expect(keys[2]).toBe(keys[0]);
+    expect(keys[3]).not.toBe(keys[0]); // answered: the next one is a new order
+    c.stop();
+  });
+
+  it('forgets the key of an order the exchange answered with a refusal', async () => {
+    const c = new TerminalController();
+    const order = { asset: 'BTC_USDC', direction: 'LONG' as const, margin: '100', leverage: 10 };
+    vi.mocked(trading.openTrade).mockReset()
+      .mockRejectedValueOnce(new ApiError(422, 'INSUFFICIENT_BALANCE', 'no'))
+      .mockRejectedValueOnce(new ApiError(422, 'INSUFFICIENT_BALANCE', 'no'));
+
+    await expect(c.open(order)).rejects.toThrow();
+    await expect(c.open(order)).rejects.toThrow();
+
+    const keys = vi.mocked(trading.openTrade).mock.calls.map((call) => call[1]);
+    expect(keys[1]).not.toBe(keys[0]);
+    c.stop();
+  });
+
+  it('takes a position closed by the exchange off the screen at once, so equity does not count it twice', async () => {
+    const c = new TerminalController();
+    api.open = [{ ...trade, markPrice: '95010', unrealizedPnl: '-2.64', status: 'open' }];
+    await c.refreshAccount();
+    vi.mocked(trading.getOpenTrades).mockRejectedValueOnce(new ApiError(0, 'NETWORK', 'down'));
+
+    push(c, { type: 'trade_closed', tradeId: 'b1', asset: 'BTC_USDC', direction: 'SHORT', reason: 'LIQUIDATION', closePrice: '96430', margin: '500', pnl: '-376.32', payout: '0' });
+
+    expect(store.get().positions).toEqual([]);
+    expect(store.get().toasts.at(-1)?.body).toBe('at 96,430.00 · PnL -500.00 USD');
+    c.stop();
+  });
+
+  it('keeps every loaded page of history when a close arrives after the last page', async () => {
+    const c = new TerminalController();
+    const row = (i: number) => ({ ...trade, tradeId: `t${i}`, closePrice: '95000', closeReason: 'MANUAL', pnl: '0', payout: '500', closedAt: String(i), status: 'closed' as const });
+    store.set({ history: Array.from({ length: 120 }, (_, i) => row(120 - i)), historyCursor: null, historyLoaded: true });
+    api.closed = Array.from({ length: 50 }, (_, i) => row(121 - i)); // t121 is new
+
+    await c.loadHistory(true);
+
+    expect(store.get().history).toHaveLength(121);
+    expect(store.get().history[0].tradeId).toBe('t121');
+    expect(store.get().historyCursor).toBeNull();
+    c.stop();
+  });
+
+  it('asks for history again until a pushed close is in it', async () => {
+    vi.useFakeTimers();
+    try {
+      const c = new TerminalController();
+      const closed = { ...trade, closePrice: '96430', closeReason: 'LIQUIDATION', pnl: '-376.32', payout: '0', closedAt: '2', status: 'closed' as const };
+      vi.mocked(trading.getClosedTrades).mockResolvedValueOnce({ trades: [], nextCursor: null }); // the audit trail is behind
+
+      api.closed = [closed];
+      push(c, { type: 'trade_closed', tradeId: 'b1', asset: 'BTC_USDC', direction: 'SHORT', reason: 'LIQUIDATION', closePrice: '96430', margin: '500', pnl: '-376.32', payout: '0' });
+      await vi.advanceTimersByTimeAsync(2000);
+
+      expect(store.get().history.map((t) => t.tradeId)).toEqual(['b1']);
+      c.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('tells of a liquidation that beat the trader\'s own close instead of saying the close failed', async () => {
+    const c = new TerminalController();
+    api.open = [{ ...trade, markPrice: '95010', unrealizedPnl: '-2.64', status: 'open' }];
+    await c.refreshAccount();
+    let refuse!: (e: unknown) => void;
+    vi.mocked(trading.closeTrade).mockImplementationOnce(() => new Promise((_, reject) => { refuse = reject; }));
+
+    const closing = c.close('b1');
+    push(c, { type: 'trade_closed', tradeId: 'b1', asset: 'BTC_USDC', direction: 'SHORT', reason: 'LIQUIDATION', closePrice: '96430', margin: '500', pnl: '-376.32', payout: '0' });
+    refuse(new ApiError(404, 'TRADE_NOT_FOUND', 'No such open trade.'));
+    await closing;
+
+    const toasts = store.get().toasts;
+    expect(toasts).toHaveLength(1);
+    expect(toasts[0].kind).toBe('liquidation');
     c.stop();
   });
 });

@@ -2,11 +2,12 @@
 // close detection (liquidation / stop-loss / take-profit toasts), trading actions.
 
 import { fetchCandles, TickBook } from '../api/candles';
-import { ApiError } from '../api/http';
+import { ApiError, newIdempotencyKey } from '../api/http';
 import * as trading from '../api/trading';
 import type { ClosedTradeView, PriceView } from '../api/types';
 import { formatFixed, parseFixed, PRICE_SCALE, QTY_SCALE, USD_SCALE } from '../lib/fixed';
 import { positionLabel } from '../lib/format';
+import { realizedPnl } from '../lib/positionMath';
 import { LiveStream, type PushMessage } from './stream';
 import { store, toAsset, toBalance, toPosition, toQuote, type Toast, type ToastKind } from './store';
 
@@ -39,6 +40,34 @@ export function dismissToast(id: number): void {
 }
 
 const usd = (s: string | null | undefined) => (s == null ? null : parseFixed(s, USD_SCALE, 'floor'));
+/** What the trader made or lost on a close: payout less margin when known, else the price move. */
+const result = (t: { margin?: string | null; payout?: string | null; pnl?: string | null }) =>
+  realizedPnl({ margin: t.margin ?? null, payout: t.payout }) ?? usd(t.pnl);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** No answer either way: the network failed or the exchange erred, so the request may have been carried out. */
+const uncertain = (e: unknown) => e instanceof ApiError && (e.status === 0 || e.status >= 500);
+
+/**
+ * Idempotency keys kept for a request whose answer never came: sending the very same request
+ * again reuses its key, so the exchange answers with the first outcome instead of trading twice.
+ */
+export class RetryKeys {
+  private keys = new Map<string, string>();
+
+  async send<T>(request: string, send: (key: string) => Promise<T>): Promise<T> {
+    const key = this.keys.get(request) ?? newIdempotencyKey();
+    this.keys.set(request, key);
+    try {
+      const answer = await send(key);
+      this.keys.delete(request);
+      return answer;
+    } catch (e) {
+      if (!uncertain(e)) this.keys.delete(request);
+      throw e;
+    }
+  }
+}
 const showUsd = (c: bigint) => formatFixed(c, USD_SCALE, { minDecimals: 2, group: true, sign: true });
 const showPrice = (s: string | null | undefined) => {
   const units = s == null ? null : parseFixed(s, PRICE_SCALE, 'floor');
@@ -52,6 +81,8 @@ export class TerminalController {
   private knownOpen = new Set<string>();
   private closingHere = new Set<string>(); // closes this page asked for (toasted on their reply)
   private toasted = new Set<string>(); // trade ids already announced
+  private pushedCloses = new Map<string, Extract<PushMessage, { type: 'trade_closed' }>>(); // held back while this page closes the trade
+  private retryKeys = new RetryKeys();
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
   private firstAccountLoad = true;
@@ -176,13 +207,26 @@ export class TerminalController {
 
   /** Positions that disappeared: find why in the history and toast SL / TP / liquidation. */
   private async announceCloses(ids: string[]): Promise<void> {
-    const page = await this.loadHistory(true);
-    if (!page) return;
+    const page = await this.historyWith(ids);
     for (const id of ids) {
       if (this.closingHere.has(id) || this.toasted.has(id)) continue;
       const t = page.find((x) => x.tradeId === id);
-      if (t) this.toastClose(t.tradeId, t.asset, t.direction, t.closeReason ?? 'MANUAL', usd(t.pnl), t.closePrice);
+      if (t) this.toastClose(t.tradeId, t.asset, t.direction, t.closeReason ?? 'MANUAL', result(t), t.closePrice);
     }
+  }
+
+  /**
+   * The first page of history once it holds these closes: the audit trail may lag the engine
+   * (the exchange then answers with the history written so far), so it asks again, backing off,
+   * for about half a minute.
+   */
+  private async historyWith(ids: string[], retries = 6): Promise<ClosedTradeView[]> {
+    for (let attempt = 0, delay = 500; !this.stopped; attempt++, delay *= 2) {
+      const page = (await this.loadHistory(true).catch(() => null)) ?? [];
+      if (attempt === retries || ids.every((id) => page.some((t) => t.tradeId === id))) return page;
+      await sleep(delay);
+    }
+    return [];
   }
 
   private toastClose(id: string, asset: string, direction: string, reason: string, pnl: bigint | null, closePrice?: string | null): void {
@@ -207,7 +251,7 @@ export class TerminalController {
         const have = new Set(page.trades.map((t) => t.tradeId));
         if (reset) {
           // a newer first page; keep the older pages the trader loaded (and their cursor)
-          const extended = s.history.length > page.trades.length && s.historyCursor !== null;
+          const extended = s.history.length > page.trades.length; // a null cursor there means every page is loaded
           const rest = extended ? s.history.filter((t) => !have.has(t.tradeId)) : [];
           return { history: [...page.trades, ...rest], historyCursor: extended ? s.historyCursor : page.nextCursor, historyLoaded: true };
         }
@@ -228,11 +272,12 @@ export class TerminalController {
     switch (m.type) {
       case 'trade_closed': {
         const t = m as Extract<PushMessage, { type: 'trade_closed' }>;
-        if (!this.closingHere.has(t.tradeId)) {
-          this.toastClose(t.tradeId, t.asset ?? '', t.direction ?? '', t.reason ?? t.closeReason ?? 'MANUAL', usd(t.pnl), t.closePrice);
-        }
+        if (this.closingHere.has(t.tradeId)) this.pushedCloses.set(t.tradeId, t); // the close's own answer tells, or this does if it fails
+        else this.toastPushedClose(t);
         this.knownOpen.delete(t.tradeId);
-        void this.refreshAccount().then(() => this.loadHistory(true));
+        // gone now: a balance that follows already holds the payout, so the position must not count twice in equity
+        store.set((s) => ({ positions: s.positions.filter((p) => p.id !== t.tradeId) }));
+        void this.refreshAccount().catch(() => undefined).then(() => this.historyWith([t.tradeId]));
         break;
       }
       case 'trade_opened':
@@ -250,10 +295,16 @@ export class TerminalController {
     }
   }
 
+  private toastPushedClose(t: Extract<PushMessage, { type: 'trade_closed' }>): void {
+    this.toastClose(t.tradeId, t.asset ?? '', t.direction ?? '', t.reason ?? t.closeReason ?? 'MANUAL', result(t), t.closePrice);
+  }
+
   // ---- actions ----
 
   async open(input: trading.OpenTradeInput): Promise<void> {
-    const t = await trading.openTrade(input);
+    const order = JSON.stringify([input.asset, input.direction, input.margin.trim(), input.leverage,
+      input.stopLossPrice?.trim() ?? '', input.takeProfitPrice?.trim() ?? '']);
+    const t = await this.retryKeys.send(`open ${order}`, (key) => trading.openTrade(input, key));
     this.knownOpen.add(t.tradeId);
     const qty = formatFixed(parseFixed(t.quantity, QTY_SCALE, 'floor') ?? 0n, QTY_SCALE);
     pushToast('opened', `${t.direction} ${t.asset.replace('_', '/')} opened`, `${qty} @ ${showPrice(t.openPrice)} · liq. ${showPrice(t.liquidationPrice)}`);
@@ -265,14 +316,22 @@ export class TerminalController {
     // named before the close: the answer does not say which position it was
     const p = store.get().positions.find((x) => x.id === tradeId);
     try {
-      const r = await trading.closeTrade(tradeId);
+      const r = await this.retryKeys.send(`close ${tradeId}`, (key) => trading.closeTrade(tradeId, key));
       this.toasted.add(tradeId);
       const pnl = usd(r.pnl);
       pushToast('manual', p ? `${positionLabel(p)} closed` : 'Position closed', `at ${showPrice(r.closePrice)} · PnL ${pnl === null ? r.pnl : showUsd(pnl)} USD`);
     } catch (e) {
       this.closingHere.delete(tradeId);
-      throw e;
+      const pushed = this.pushedCloses.get(tradeId);
+      this.pushedCloses.delete(tradeId);
+      if (!(e instanceof ApiError && e.code === 'TRADE_NOT_FOUND')) throw e;
+      // Closed by the exchange (liquidation, stop-loss, take-profit) as the trader clicked: say so, not "failed".
+      const closed = pushed ? null : (await this.historyWith([tradeId], 3)).find((t) => t.tradeId === tradeId);
+      if (pushed) this.toastPushedClose(pushed);
+      else if (closed) this.toastClose(tradeId, closed.asset, closed.direction, closed.closeReason ?? 'MANUAL', result(closed), closed.closePrice);
+      else throw e;
     }
+    this.pushedCloses.delete(tradeId);
     this.knownOpen.delete(tradeId);
     await this.refreshAccount().catch(() => undefined);
     await this.loadHistory(true).catch(() => undefined);

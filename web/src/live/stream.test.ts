@@ -94,4 +94,22 @@ describe('live stream', () => {
     expect(h.prices.length).toBeGreaterThan(polled + 1);
     s.stop();
   });
+
+  it('drops a socket that has gone silent past the server\'s ping interval, polls, and reconnects', async () => {
+    const { h, api } = handlers();
+    const s = new LiveStream(api, { webSocket: FakeSocket as unknown as typeof WebSocket });
+    s.start();
+    const ws = FakeSocket.last!;
+    ws.onopen!();
+    await vi.advanceTimersByTimeAsync(30_000);
+    ws.onmessage!({ data: '{"type":"ping"}' }); // alive so far
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(h.modes.at(-1)).toBe('push');
+
+    await vi.advanceTimersByTimeAsync(10_000); // 40 s of silence: the link is dead though no close came
+    expect(h.modes.at(-1)).toBe('poll');
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(FakeSocket.last).not.toBe(ws);
+    s.stop();
+  });
 });

@@ -18,6 +18,8 @@ export const STREAM_PATH = '/api/v1/stream';
 export const PRICE_POLL_MS = 1000;
 export const ACCOUNT_POLL_MS = 2000;
 export const ACCOUNT_RECONCILE_MS = 15000;
+/** The server sends something (a ping when quiet) at least every 15 s: twice that and more is a dead link. */
+export const STREAM_SILENCE_MS = 35000;
 
 export type PushMessage =
   | { type: 'price'; asset: string; bid: string; ask: string; ts?: string; timestamp?: string }
@@ -31,6 +33,7 @@ export type PushMessage =
       reason?: string;
       closeReason?: string;
       closePrice?: string;
+      margin?: string;
       pnl?: string;
       payout?: string;
     }
@@ -62,6 +65,7 @@ export class LiveStream {
   private pricesInFlight = false;
   private accountInFlight = false;
   private failures = 0;
+  private lastMessageAt = 0;
 
   constructor(private readonly h: StreamHandlers, private readonly opts: StreamOptions = {}) {}
 
@@ -115,6 +119,8 @@ export class LiveStream {
     }
     this.socket = socket;
     socket.onopen = () => {
+      this.lastMessageAt = Date.now();
+      this.watch(socket, WS);
       this.everOpened = true;
       this.reconnectDelay = 1000;
       this.pushing = true;
@@ -122,6 +128,7 @@ export class LiveStream {
       void this.h.refreshAccount();
     };
     socket.onmessage = (ev) => {
+      this.lastMessageAt = Date.now();
       if (typeof ev.data !== 'string') return;
       let msg: PushMessage;
       try {
@@ -144,18 +151,35 @@ export class LiveStream {
       }
       this.h.onPush(msg);
     };
-    socket.onclose = () => {
-      this.socket = null;
-      const wasPushing = this.pushing;
-      this.pushing = false;
-      this.fallBack();
-      if (this.everOpened && !this.stopped) {
-        // it worked before: the server restarted or the network blipped
-        this.later(() => this.connect(WS), this.reconnectDelay);
-        this.reconnectDelay = Math.min(this.reconnectDelay * 2, 30000);
-      }
-      if (wasPushing) void this.h.refreshAccount();
-    };
+    socket.onclose = () => this.closed(WS);
+  }
+
+  private closed(WS: typeof WebSocket): void {
+    this.socket = null;
+    const wasPushing = this.pushing;
+    this.pushing = false;
+    this.fallBack();
+    if (this.everOpened && !this.stopped) {
+      // it worked before: the server restarted or the network blipped
+      this.later(() => this.connect(WS), this.reconnectDelay);
+      this.reconnectDelay = Math.min(this.reconnectDelay * 2, 30000);
+    }
+    if (wasPushing) void this.h.refreshAccount();
+  }
+
+  /**
+   * A link that died without a close (a laptop that slept, a network that changed) can leave the
+   * socket "open" for minutes with frozen prices: silence past the server's ping interval ends it,
+   * and the usual fallback and reconnect follow.
+   */
+  private watch(socket: WebSocket, WS: typeof WebSocket): void {
+    this.later(() => {
+      if (this.socket !== socket) return;
+      if (Date.now() - this.lastMessageAt < STREAM_SILENCE_MS) return this.watch(socket, WS);
+      socket.onclose = null; // its close event may come late or never: act on it now
+      socket.close();
+      this.closed(WS);
+    }, 5000);
   }
 
   private fallBack(): void {
