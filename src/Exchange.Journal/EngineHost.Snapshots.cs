@@ -95,6 +95,7 @@ public sealed partial class EngineHost
         var journal = opening.GetAwaiter().GetResult();
         try
         {
+            snapshots.RemoveUnfinished(); // the journal's lock is held: no other engine writes here
             var journalChecked = Stopwatch.GetTimestamp();
             if (journal.Recovery.WasTruncated)
                 logger.LogWarning("Cut a torn record off the journal: {Info}", journal.Recovery);

@@ -40,6 +40,20 @@ public readonly struct JournalRecord(long sequence, ReadOnlyMemory<byte> payload
 /// A record that is bad where it cannot be a torn tail: acknowledged data may be damaged, so
 /// the journal refuses to open rather than skip it.
 /// </summary>
+/// <summary>
+/// The journal does not continue the state recovery starts from: the inputs between are gone (a
+/// snapshot that was unusable after the journal before it had been trimmed, a segment deleted, a
+/// folder pieced together from copies). Replaying on would silently drop accounts and trades.
+/// </summary>
+public sealed class JournalGapException(long stateEndsAt, long journalContinuesAt)
+    : IOException($"The journal continues at input {journalContinuesAt}, but the state before it ends at input {stateEndsAt}: " +
+        $"inputs {stateEndsAt + 1} to {journalContinuesAt - 1} are missing. Put back the snapshot or journal segments that hold them; " +
+        "the exchange does not start without them")
+{
+    public long StateEndsAt { get; } = stateEndsAt;
+    public long JournalContinuesAt { get; } = journalContinuesAt;
+}
+
 public sealed class JournalCorruptException(string segmentPath, long offset, string problem)
     : IOException($"Journal segment {segmentPath} is corrupt at offset {offset}: {problem}")
 {

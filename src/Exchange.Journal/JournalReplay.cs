@@ -32,8 +32,13 @@ internal static class JournalReplay
             {
                 var items = empty.Take(stop.Token);
                 var count = 0;
+                var expected = after + 1;
                 foreach (var record in journal.ReadAfter(after))
                 {
+                    // Every input takes the next sequence: a gap is inputs lost, not skipped.
+                    if (record.Sequence != expected)
+                        throw new JournalGapException(expected - 1, record.Sequence);
+                    expected++;
                     var input = InputCodec.Decode(record.Payload.Span);
                     if (input.Sequence != record.Sequence)
                         throw new InvalidDataException($"Journal record {record.Sequence} holds input {input.Sequence}.");

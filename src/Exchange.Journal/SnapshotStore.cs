@@ -20,8 +20,15 @@ public sealed class SnapshotStore
         _directory = directory;
         _maxSnapshots = maxSnapshots;
         Directory.CreateDirectory(directory);
-        // A temp file is a snapshot whose write never finished.
-        foreach (var temp in Directory.EnumerateFiles(directory, "*.tmp")) File.Delete(temp);
+    }
+
+    /// <summary>
+    /// Deletes temp files: snapshots whose write never finished. Only for the engine that holds
+    /// the data folder: beside a running one, a temp file is the snapshot it is writing.
+    /// </summary>
+    public void RemoveUnfinished()
+    {
+        foreach (var temp in Directory.EnumerateFiles(_directory, "*.tmp")) File.Delete(temp);
     }
 
     public string Folder => _directory;
@@ -70,6 +77,10 @@ public sealed class SnapshotStore
             catch (SnapshotCorruptException e)
             {
                 skipped(e);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                skipped(new SnapshotCorruptException(entry.Path, e.Message)); // unreadable is unusable: an older one may do
             }
         }
         return null;

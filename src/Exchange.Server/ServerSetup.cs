@@ -221,8 +221,10 @@ internal sealed class EngineLifetime(IServiceProvider services, IHostApplication
             _engine = services.GetRequiredService<EngineHost>(); // recovers
             await RefuseAnotherFoldersDatabaseAsync(_engine, services.GetRequiredService<EventRecorder>());
         }
-        catch (DataFolderMismatchException e)
+        catch (Exception e) when (e is DataFolderMismatchException or InvalidDataException or JournalCorruptException or JournalGapException)
         {
+            // A data folder recovery cannot use as it is (inputs missing, a corrupt journal, a newer
+            // build's format): one line saying so, as for a bad setting, before any input is taken.
             throw new InvalidConfigurationException(e.Message);
         }
         services.GetRequiredService<PushHub>();

@@ -131,6 +131,64 @@ public sealed class EngineHostTests : IDisposable
     }
 
     [Fact]
+    public async Task An_unusable_snapshot_whose_journal_was_trimmed_stops_recovery_instead_of_dropping_what_it_held()
+    {
+        var trimmed = Options() with { TrimJournal = true, MaxSnapshots = 1 };
+        using (var host = EngineHost.Start(trimmed))
+        {
+            await Drive(host, seed: 11, steps: 300);
+            await host.SnapshotNowAsync(); // the journal before it is deleted
+            await Drive(host, seed: 12, steps: 50);
+            host.DisposeWithoutSnapshot();
+        }
+        long firstKept;
+        using (var journal = FileJournal.Open(Path.Combine(_dir, "journal")))
+            firstKept = journal.ReadAfter(0).First().Sequence;
+        Assert.True(firstKept > 1, "nothing was trimmed: the test would prove nothing");
+        var snapshot = Assert.Single(new SnapshotStore(Path.Combine(_dir, "snapshots"), 10).List()).Path;
+        var bytes = File.ReadAllBytes(snapshot);
+        bytes[bytes.Length / 2] ^= 0x01;
+        File.WriteAllBytes(snapshot, bytes);
+
+        var gap = Assert.Throws<JournalGapException>(() => EngineHost.Start(trimmed));
+
+        Assert.Equal((0, firstKept), (gap.StateEndsAt, gap.JournalContinuesAt));
+        Assert.Contains($"inputs 1 to {firstKept - 1} are missing", gap.Message);
+    }
+
+    [Fact]
+    public async Task A_journal_segment_missing_in_the_middle_stops_recovery()
+    {
+        using (var host = EngineHost.Start(Options()))
+            await Drive(host, seed: 13, steps: 300);
+        foreach (var file in Directory.GetFiles(Path.Combine(_dir, "snapshots"))) File.Delete(file);
+        var segments = Directory.GetFiles(Path.Combine(_dir, "journal")).Order().ToArray();
+        Assert.True(segments.Length >= 3, $"{segments.Length} segments");
+        File.Delete(segments[1]);
+
+        Assert.Throws<JournalGapException>(() => EngineHost.Start(Options()));
+    }
+
+    [Fact]
+    public async Task A_snapshot_that_cannot_be_read_at_all_is_skipped_like_a_corrupt_one()
+    {
+        string expected;
+        using (var host = EngineHost.Start(Options()))
+        {
+            await Drive(host, seed: 14, steps: 100);
+            expected = await Hash(host);
+        }
+        var snapshots = Path.Combine(_dir, "snapshots");
+        var newest = new SnapshotStore(snapshots, 10).List()[0];
+        // Named newer than any, but opening it fails (an I/O error rather than bad bytes).
+        File.CreateSymbolicLink(Path.Combine(snapshots, $"snapshot-{newest.LastSequence + 1:D20}.snap"), Path.Combine(_dir, "nowhere"));
+
+        using var recovered = EngineHost.Start(Options());
+        Assert.Equal(1, recovered.Recovery.SnapshotsSkipped);
+        Assert.Equal(expected, await recovered.Recovery.StateHash);
+    }
+
+    [Fact]
     public async Task Recovery_without_any_snapshot_replays_the_whole_journal()
     {
         string expected;

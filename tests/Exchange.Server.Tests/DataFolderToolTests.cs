@@ -41,6 +41,18 @@ public sealed class DataFolderToolTests : IDisposable
     }
 
     [Fact]
+    public async Task List_leaves_a_snapshot_being_written_alone()
+    {
+        await RunEngineAsync(accounts: 1);
+        // What a running engine's snapshot looks like half-way: the tool must not clean it up under it.
+        var writing = Path.Combine(_dir, "snapshots", $"snapshot-{99:D20}.snap.tmp");
+        File.WriteAllBytes(writing, [1, 2, 3]);
+
+        Assert.Equal(0, Tool("list").Code);
+        Assert.True(File.Exists(writing));
+    }
+
+    [Fact]
     public async Task Verify_says_how_many_records_wait_in_the_recorders_overflow_file()
     {
         await RunEngineAsync(accounts: 1);
