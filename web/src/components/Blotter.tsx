@@ -132,7 +132,12 @@ function History() {
       </table>
       {cursor && (
         <button type="button" className="ghost more" disabled={busy} data-testid="history-more"
-          onClick={() => { setBusy(true); void c.loadHistory(false).finally(() => setBusy(false)); }}>
+          onClick={() => {
+            setBusy(true);
+            void c.loadHistory(false)
+              .catch((e) => pushToast('error', 'Older trades could not be loaded', e instanceof ApiError ? e.detail : 'The exchange did not answer.'))
+              .finally(() => setBusy(false));
+          }}>
           {busy ? 'Loading…' : 'Load more'}
         </button>
       )}

@@ -181,4 +181,24 @@ describe('terminal controller', () => {
     expect(toasts[0].kind).toBe('liquidation');
     c.stop();
   });
+
+  it('asks for the assets and the history again until they come, instead of leaving the terminal without them', async () => {
+    vi.useFakeTimers();
+    try {
+      const btc = { symbol: 'BTC_USDC', maxLeverage: '100', maintenanceMarginRate: '0.005', minMargin: '1', maxMargin: '1000000' };
+      vi.mocked(trading.getAssets).mockRejectedValueOnce(new ApiError(0, 'NETWORK', 'down')).mockResolvedValueOnce([btc]);
+      vi.mocked(trading.getClosedTrades).mockRejectedValueOnce(new ApiError(503, 'HTTP_503', 'busy'));
+      const c = new TerminalController();
+
+      const started = c.start();
+      await vi.advanceTimersByTimeAsync(1500);
+      await started;
+
+      expect(store.get().assets.map((a) => a.symbol)).toEqual(['BTC_USDC']);
+      expect(store.get().historyLoaded).toBe(true);
+      c.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

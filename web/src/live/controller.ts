@@ -98,8 +98,9 @@ export class TerminalController {
     store.reset();
     // Assets, history, prices, the account and the socket are all requested at once: waiting for
     // one before asking for the next put several round trips between first paint and a usable ticket.
-    const assets = trading.getAssets().catch(() => []);
-    void this.loadHistory(true).catch(() => undefined);
+    // Asked again until they come: without assets the ticket cannot trade, and history would say "Loading…" for good.
+    const assets = this.untilLoaded(gen, () => trading.getAssets());
+    void this.untilLoaded(gen, () => this.loadHistory(true));
     this.stream = new LiveStream({
       onPrices: (p) => this.applyPrices(p),
       refreshAccount: () => this.refreshAccount(),
@@ -107,11 +108,23 @@ export class TerminalController {
       onMode: (mode) => store.set({ mode }),
     });
     this.stream.start();
-    const infos = (await assets).map(toAsset);
+    const infos = ((await assets) ?? []).map(toAsset);
     if (gen !== this.generation) return;
     store.set((s) => ({ assets: infos, selected: s.selected ?? infos[0]?.symbol ?? null }));
     void this.load24hChange();
     this.changeTimer = setInterval(() => void this.load24hChange(), 5 * 60_000);
+  }
+
+  /** The result of <load>, asked again after a failure (backing off from 1 s to 30 s); null once this start is over. */
+  private async untilLoaded<T>(gen: number, load: () => Promise<T>): Promise<T | null> {
+    for (let delay = 1000; gen === this.generation; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        return await load();
+      } catch {
+        await sleep(delay);
+      }
+    }
+    return null;
   }
 
   stop(): void {
