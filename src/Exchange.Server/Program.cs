@@ -41,17 +41,22 @@ var app = builder.Build();
 app.Lifetime.ApplicationStarted.Register(() => started = true);
 app.UseExchangeServer();
 SocketThreads.CompleteSocketsInline(settings); // after Build: test hosts stop there and keep the default
-try
+await using (app)
 {
-    await app.RunAsync();
-}
-catch (InvalidConfigurationException e)
-{
-    return await RefuseAsync(e.Message);
-}
-catch (IOException e) when (e.InnerException is AddressInUseException)
-{
-    return await RefuseAsync($"{e.Message} Stop what listens there, or choose another address with ASPNETCORE_URLS.");
+    try
+    {
+        await app.StartAsync();
+    }
+    catch (Exception e) when (e is InvalidConfigurationException || e is IOException { InnerException: AddressInUseException })
+    {
+        // The services that started before the refusal (the recorder, the engine, the feed) stop
+        // in order, as on any shutdown, rather than being disposed mid-run by the host.
+        await app.StopAsync();
+        return await RefuseAsync(e is InvalidConfigurationException
+            ? e.Message
+            : $"{e.Message} Stop what listens there, or choose another address with ASPNETCORE_URLS.");
+    }
+    await app.WaitForShutdownAsync();
 }
 return Environment.ExitCode; // 1 when the engine failed (see EngineLifetime)
 
