@@ -29,7 +29,10 @@ public sealed class OrdersAfterCrashTests : IDisposable
             using var client = Client(server);
             token = await SignUpAsync(client);
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            (await client.PostAsJsonAsync("/api/v1/engine", new { command = "CREATE_ACCOUNT" })).EnsureSuccessStatusCode();
+            var account = await client.PostAsJsonAsync("/api/v1/engine", new { command = "CREATE_ACCOUNT" });
+            account.EnsureSuccessStatusCode();
+            // Written before the lock is taken: order entry's first flush of the audit trail is behind us.
+            await OrderAsync(client, (await account.Content.ReadFromJsonAsync<JsonObject>())!["orderId"]!.GetValue<string>());
             await WaitForPricesAsync(client);
             // The database stuck (its write lock held elsewhere) while the trades are answered, as
             // when the recorder is behind: the engine never waits for it, so none is written before the kill.

@@ -46,6 +46,7 @@ describe('terminal controller', () => {
     api.open = [];
     api.closed = [{ ...trade, closePrice: '96430', closeReason: 'LIQUIDATION', pnl: '-376.32', payout: '0', closedAt: '2', status: 'closed' }];
     await c.refreshAccount();
+    await vi.waitFor(() => expect(store.get().toasts).toHaveLength(1)); // announced after the refresh, which does not wait for history
     const toasts = store.get().toasts;
     expect(toasts).toHaveLength(1);
     expect(toasts[0].kind).toBe('liquidation');
@@ -196,6 +197,27 @@ describe('terminal controller', () => {
 
       expect(store.get().assets.map((a) => a.symbol)).toEqual(['BTC_USDC']);
       expect(store.get().historyLoaded).toBe(true);
+      c.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('sends the same order under a new key once the kept one is a minute old: then it is meant as another order', async () => {
+    vi.useFakeTimers();
+    try {
+      const c = new TerminalController();
+      const order = { asset: 'BTC_USDC', direction: 'LONG' as const, margin: '100', leverage: 10 };
+      vi.mocked(trading.openTrade).mockReset()
+        .mockRejectedValueOnce(new ApiError(0, 'NETWORK', 'The exchange cannot be reached.'))
+        .mockRejectedValueOnce(new ApiError(0, 'NETWORK', 'The exchange cannot be reached.'));
+
+      await expect(c.open(order)).rejects.toThrow();
+      await vi.advanceTimersByTimeAsync(61_000);
+      await expect(c.open(order)).rejects.toThrow();
+
+      const keys = vi.mocked(trading.openTrade).mock.calls.map((call) => call[1]);
+      expect(keys[1]).not.toBe(keys[0]);
       c.stop();
     } finally {
       vi.useRealTimers();

@@ -53,11 +53,14 @@ const uncertain = (e: unknown) => e instanceof ApiError && (e.status === 0 || e.
  * again reuses its key, so the exchange answers with the first outcome instead of trading twice.
  */
 export class RetryKeys {
-  private keys = new Map<string, string>();
+  /** Long enough for a retry; after it, the same order again is meant as another one. */
+  static readonly KeepMs = 60_000;
+  private keys = new Map<string, { key: string; at: number }>();
 
   async send<T>(request: string, send: (key: string) => Promise<T>): Promise<T> {
-    const key = this.keys.get(request) ?? newIdempotencyKey();
-    this.keys.set(request, key);
+    const kept = this.keys.get(request);
+    const key = kept && Date.now() - kept.at < RetryKeys.KeepMs ? kept.key : newIdempotencyKey();
+    this.keys.set(request, { key, at: Date.now() });
     try {
       const answer = await send(key);
       this.keys.delete(request);
@@ -215,7 +218,9 @@ export class TerminalController {
       this.firstAccountLoad = false;
       return;
     }
-    if (gone.length) await this.announceCloses(gone);
+    // Not awaited: history may take its time to show a close, and the account must not wait for it.
+    const unannounced = gone.filter((id) => !this.closingHere.has(id) && !this.toasted.has(id));
+    if (unannounced.length) void this.announceCloses(unannounced).catch(() => undefined);
   }
 
   /** Positions that disappeared: find why in the history and toast SL / TP / liquidation. */
@@ -234,7 +239,8 @@ export class TerminalController {
    * for about half a minute.
    */
   private async historyWith(ids: string[], retries = 6): Promise<ClosedTradeView[]> {
-    for (let attempt = 0, delay = 500; !this.stopped; attempt++, delay *= 2) {
+    const gen = this.generation;
+    for (let attempt = 0, delay = 500; gen === this.generation; attempt++, delay *= 2) {
       const page = (await this.loadHistory(true).catch(() => null)) ?? [];
       if (attempt === retries || ids.every((id) => page.some((t) => t.tradeId === id))) return page;
       await sleep(delay);
@@ -285,7 +291,9 @@ export class TerminalController {
     switch (m.type) {
       case 'trade_closed': {
         const t = m as Extract<PushMessage, { type: 'trade_closed' }>;
-        if (this.closingHere.has(t.tradeId)) this.pushedCloses.set(t.tradeId, t); // the close's own answer tells, or this does if it fails
+        if (this.toasted.has(t.tradeId)) {
+          // announced already (this page's own close, answered before its push)
+        } else if (this.closingHere.has(t.tradeId)) this.pushedCloses.set(t.tradeId, t); // the close's own answer tells, or this does if it fails
         else this.toastPushedClose(t);
         this.knownOpen.delete(t.tradeId);
         // gone now: a balance that follows already holds the payout, so the position must not count twice in equity
@@ -318,6 +326,11 @@ export class TerminalController {
     const order = JSON.stringify([input.asset, input.direction, input.margin.trim(), input.leverage,
       input.stopLossPrice?.trim() ?? '', input.takeProfitPrice?.trim() ?? '']);
     const t = await this.retryKeys.send(`open ${order}`, (key) => trading.openTrade(input, key));
+    if (this.knownOpen.has(t.tradeId)) {
+      // the retry was answered with the first attempt's trade, already on screen
+      pushToast('info', 'Order already placed', 'The first attempt went through; no second trade was opened.');
+      return;
+    }
     this.knownOpen.add(t.tradeId);
     const qty = formatFixed(parseFixed(t.quantity, QTY_SCALE, 'floor') ?? 0n, QTY_SCALE);
     pushToast('opened', `${t.direction} ${t.asset.replace('_', '/')} opened`, `${qty} @ ${showPrice(t.openPrice)} · liq. ${showPrice(t.liquidationPrice)}`);
@@ -337,7 +350,10 @@ export class TerminalController {
       this.closingHere.delete(tradeId);
       const pushed = this.pushedCloses.get(tradeId);
       this.pushedCloses.delete(tradeId);
-      if (!(e instanceof ApiError && e.code === 'TRADE_NOT_FOUND')) throw e;
+      if (!(e instanceof ApiError && e.code === 'TRADE_NOT_FOUND')) {
+        if (pushed) this.toastPushedClose(pushed); // the exchange closed it meanwhile: its row is gone, so say how
+        throw e;
+      }
       // Closed by the exchange (liquidation, stop-loss, take-profit) as the trader clicked: say so, not "failed".
       const closed = pushed ? null : (await this.historyWith([tradeId], 3)).find((t) => t.tradeId === tradeId);
       if (pushed) this.toastPushedClose(pushed);

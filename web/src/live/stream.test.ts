@@ -101,12 +101,12 @@ describe('live stream', () => {
     s.start();
     const ws = FakeSocket.last!;
     ws.onopen!();
-    await vi.advanceTimersByTimeAsync(30_000);
+    await vi.advanceTimersByTimeAsync(29_000);
     ws.onmessage!({ data: '{"type":"ping"}' }); // alive so far
-    await vi.advanceTimersByTimeAsync(30_000);
+    await vi.advanceTimersByTimeAsync(40_000);
     expect(h.modes.at(-1)).toBe('push');
 
-    await vi.advanceTimersByTimeAsync(10_000); // 40 s of silence: the link is dead though no close came
+    await vi.advanceTimersByTimeAsync(10_000); // 50 s of silence: the link is dead though no close came
     expect(h.modes.at(-1)).toBe('poll');
     await vi.advanceTimersByTimeAsync(1100);
     expect(FakeSocket.last).not.toBe(ws);

@@ -18,8 +18,11 @@ export const STREAM_PATH = '/api/v1/stream';
 export const PRICE_POLL_MS = 1000;
 export const ACCOUNT_POLL_MS = 2000;
 export const ACCOUNT_RECONCILE_MS = 15000;
-/** The server sends something (a ping when quiet) at least every 15 s: twice that and more is a dead link. */
-export const STREAM_SILENCE_MS = 35000;
+/**
+ * The server pings after 15 s in which it sent nothing, checked every 15 s, so a live link is
+ * silent for under 30 s: 45 s of silence is a dead one.
+ */
+export const STREAM_SILENCE_MS = 45000;
 
 export type PushMessage =
   | { type: 'price'; asset: string; bid: string; ask: string; ts?: string; timestamp?: string }
@@ -164,7 +167,7 @@ export class LiveStream {
       this.later(() => this.connect(WS), this.reconnectDelay);
       this.reconnectDelay = Math.min(this.reconnectDelay * 2, 30000);
     }
-    if (wasPushing) void this.h.refreshAccount();
+    if (wasPushing) void this.h.refreshAccount().catch(() => undefined);
   }
 
   /**
