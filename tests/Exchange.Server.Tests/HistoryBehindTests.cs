@@ -29,6 +29,7 @@ public sealed class HistoryBehindTests : IAsyncLifetime
         var behind = await trader.Client.GetAsync($"/api/v1/orders/{orderId}");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, behind.StatusCode);
         Assert.Equal("ORDER_HISTORY_BEHIND", (await behind.ProblemAsync())["code"]!.GetValue<string>());
+        Assert.Equal(TimeSpan.FromSeconds(1), behind.Headers.RetryAfter?.Delta);
 
         await stuck.ReleaseAsync();
         Assert.Equal("success", (await OrderOnceWrittenAsync(trader, orderId))["status"]!.GetValue<string>());
@@ -63,6 +64,7 @@ public sealed class HistoryBehindTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, retry.StatusCode);
         Assert.Equal("ORDER_HISTORY_BEHIND", (await retry.ProblemAsync())["code"]!.GetValue<string>());
+        Assert.Equal(TimeSpan.FromSeconds(1), retry.Headers.RetryAfter?.Delta);
         Assert.Single((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
     }
 
