@@ -83,6 +83,11 @@ export async function request<T>(method: 'GET' | 'POST', path: string, opts: Req
   throw new ApiError(res.status, code, detail, parsed);
 }
 
+/** No answer either way: the network failed or the exchange erred, so the request may have been carried out. */
+export function isUncertain(e: unknown): e is ApiError {
+  return e instanceof ApiError && (e.status === 0 || e.status >= 500);
+}
+
 /** Which form field an API error belongs to, so it can be shown next to it. */
 export function fieldForError(err: ApiError): string | null {
   switch (err.code) {

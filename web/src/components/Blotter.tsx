@@ -112,7 +112,7 @@ function History() {
           {history.map((t) => {
             const d = quotes[t.asset]?.decimals ?? 2;
             // what the trade made or lost (a liquidation loses the whole margin), not only the price move
-            const pnl = realizedPnl(t) ?? (t.pnl == null ? null : parseFixed(t.pnl, USD_SCALE, 'floor'));
+            const pnl = realizedPnl(t);
             const reason = t.closeReason ?? '';
             return (
               <tr key={t.tradeId} data-testid="history-row" data-trade-id={t.tradeId} data-asset={t.asset} data-reason={reason}>

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import { ApiError, fieldForError } from '../api/http';
+import { ApiError, fieldForError, isUncertain } from '../api/http';
 import { useController } from './context';
 import { useStore } from '../live/store';
 import { formatFixed, USD_SCALE, floorDiv } from '../lib/fixed';
@@ -88,7 +88,7 @@ export function OrderTicket() {
       setStopLoss('');
       setTakeProfit('');
     } catch (ex) {
-      if (ex instanceof ApiError && (ex.status === 0 || ex.status >= 500)) {
+      if (isUncertain(ex)) {
         // no answer: the order may have been taken, and a retry of it is answered with that outcome
         setServerErrors({ form: `${ex.detail} If it went through, sending the same order again will not open a second trade.` });
       } else if (ex instanceof ApiError) {

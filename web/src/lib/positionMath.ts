@@ -56,12 +56,13 @@ export function payoutFor(marginCents: bigint, pnlCents: bigint): bigint {
 /**
  * What a closed trade made or lost, in cents: the payout less the margin. Not the price move:
  * on a liquidation, or a stop-loss filled after a gap, the trader loses the whole margin and no
- * more, whatever the move (the insurance fund takes the rest). Null when either is unknown.
+ * more, whatever the move (the insurance fund takes the rest). The price move (pnl) only when
+ * the payout or margin is unknown; null when that is unknown too.
  */
-export function realizedPnl(t: { margin: string | null; payout: string | null | undefined }): bigint | null {
+export function realizedPnl(t: { margin?: string | null; payout?: string | null; pnl?: string | null }): bigint | null {
   const margin = parseFixed(t.margin, USD_SCALE, 'floor');
   const payout = parseFixed(t.payout, USD_SCALE, 'floor');
-  return margin === null || payout === null ? null : payout - margin;
+  return margin !== null && payout !== null ? payout - margin : parseFixed(t.pnl, USD_SCALE, 'floor');
 }
 
 /** The price a position opens at: the ask for LONG, the bid for SHORT. */

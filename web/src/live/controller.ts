@@ -2,7 +2,7 @@
 // close detection (liquidation / stop-loss / take-profit toasts), trading actions.
 
 import { fetchCandles, TickBook } from '../api/candles';
-import { ApiError, newIdempotencyKey } from '../api/http';
+import { ApiError, isUncertain, newIdempotencyKey } from '../api/http';
 import * as trading from '../api/trading';
 import type { ClosedTradeView, PriceView } from '../api/types';
 import { formatFixed, parseFixed, PRICE_SCALE, QTY_SCALE, USD_SCALE } from '../lib/fixed';
@@ -40,13 +40,7 @@ export function dismissToast(id: number): void {
 }
 
 const usd = (s: string | null | undefined) => (s == null ? null : parseFixed(s, USD_SCALE, 'floor'));
-/** What the trader made or lost on a close: payout less margin when known, else the price move. */
-const result = (t: { margin?: string | null; payout?: string | null; pnl?: string | null }) =>
-  realizedPnl({ margin: t.margin ?? null, payout: t.payout }) ?? usd(t.pnl);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** No answer either way: the network failed or the exchange erred, so the request may have been carried out. */
-const uncertain = (e: unknown) => e instanceof ApiError && (e.status === 0 || e.status >= 500);
 
 /**
  * Idempotency keys kept for a request whose answer never came: sending the very same request
@@ -66,7 +60,7 @@ export class RetryKeys {
       this.keys.delete(request);
       return answer;
     } catch (e) {
-      if (!uncertain(e)) this.keys.delete(request);
+      if (!isUncertain(e)) this.keys.delete(request);
       throw e;
     }
   }
@@ -229,7 +223,7 @@ export class TerminalController {
     for (const id of ids) {
       if (this.closingHere.has(id) || this.toasted.has(id)) continue;
       const t = page.find((x) => x.tradeId === id);
-      if (t) this.toastClose(t.tradeId, t.asset, t.direction, t.closeReason ?? 'MANUAL', result(t), t.closePrice);
+      if (t) this.toastHistoryClose(t);
     }
   }
 
@@ -317,7 +311,11 @@ export class TerminalController {
   }
 
   private toastPushedClose(t: Extract<PushMessage, { type: 'trade_closed' }>): void {
-    this.toastClose(t.tradeId, t.asset ?? '', t.direction ?? '', t.reason ?? t.closeReason ?? 'MANUAL', result(t), t.closePrice);
+    this.toastClose(t.tradeId, t.asset ?? '', t.direction ?? '', t.reason ?? t.closeReason ?? 'MANUAL', realizedPnl(t), t.closePrice);
+  }
+
+  private toastHistoryClose(t: ClosedTradeView): void {
+    this.toastClose(t.tradeId, t.asset, t.direction, t.closeReason ?? 'MANUAL', realizedPnl(t), t.closePrice);
   }
 
   // ---- actions ----
@@ -350,15 +348,15 @@ export class TerminalController {
       this.closingHere.delete(tradeId);
       const pushed = this.pushedCloses.get(tradeId);
       this.pushedCloses.delete(tradeId);
-      if (!(e instanceof ApiError && e.code === 'TRADE_NOT_FOUND')) {
-        if (pushed) this.toastPushedClose(pushed); // the exchange closed it meanwhile: its row is gone, so say how
-        throw e;
-      }
-      // Closed by the exchange (liquidation, stop-loss, take-profit) as the trader clicked: say so, not "failed".
-      const closed = pushed ? null : (await this.historyWith([tradeId], 3)).find((t) => t.tradeId === tradeId);
+      // The exchange closed it meanwhile (liquidation, stop-loss, take-profit): its row is gone, so say how.
       if (pushed) this.toastPushedClose(pushed);
-      else if (closed) this.toastClose(tradeId, closed.asset, closed.direction, closed.closeReason ?? 'MANUAL', result(closed), closed.closePrice);
-      else throw e;
+      if (!(e instanceof ApiError && e.code === 'TRADE_NOT_FOUND')) throw e;
+      // Not found: closed as the trader clicked. Say so, not "failed".
+      if (!pushed) {
+        const closed = (await this.historyWith([tradeId], 3)).find((t) => t.tradeId === tradeId);
+        if (!closed) throw e;
+        this.toastHistoryClose(closed);
+      }
     }
     this.pushedCloses.delete(tradeId);
     this.knownOpen.delete(tradeId);
