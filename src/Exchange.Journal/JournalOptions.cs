@@ -37,10 +37,6 @@ public readonly struct JournalRecord(long sequence, ReadOnlyMemory<byte> payload
 }
 
 /// <summary>
-/// A record that is bad where it cannot be a torn tail: acknowledged data may be damaged, so
-/// the journal refuses to open rather than skip it.
-/// </summary>
-/// <summary>
 /// The journal does not continue the state recovery starts from: the inputs between are gone (a
 /// snapshot that was unusable after the journal before it had been trimmed, a segment deleted, a
 /// folder pieced together from copies). Replaying on would silently drop accounts and trades.
@@ -54,6 +50,10 @@ public sealed class JournalGapException(long stateEndsAt, long journalContinuesA
     public long JournalContinuesAt { get; } = journalContinuesAt;
 }
 
+/// <summary>
+/// A record that is bad where it cannot be a torn tail: acknowledged data may be damaged, so
+/// the journal refuses to open rather than skip it.
+/// </summary>
 public sealed class JournalCorruptException(string segmentPath, long offset, string problem)
     : IOException($"Journal segment {segmentPath} is corrupt at offset {offset}: {problem}")
 {

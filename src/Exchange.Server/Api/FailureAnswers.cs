@@ -13,7 +13,7 @@ namespace Exchange.Server.Api;
 /// travels in the journal with the command, so a retry under it after the restart is answered
 /// with the first outcome if the command was done, and runs it if not.</item>
 /// <item>An Idempotency-Key reused for a different request: 422 IDEMPOTENCY_KEY_REUSED.</item>
-/// <item>A key that cannot be looked up yet (recovered orders still on their way to the database): 503 ORDER_HISTORY_BEHIND.</item>
+/// <item>A key or an order that cannot be looked up yet (orders still on their way to the database): 503 ORDER_HISTORY_BEHIND.</item>
 /// </list>
 /// </summary>
 internal sealed class FailureAnswers(IProblemDetailsService problems) : IExceptionHandler

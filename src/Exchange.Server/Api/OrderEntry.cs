@@ -279,8 +279,8 @@ public sealed class OrderEntry(EngineHost engine, TimeProvider time, OrderHistor
 }
 
 /// <summary>Orders the engine answered (or recovery re-created) are not in the database yet: a key cannot be looked up safely.</summary>
-public sealed class OrderHistoryBehindException()
-    : InvalidOperationException("Earlier orders are still being written to the audit trail; retry in a moment.");
+public sealed class OrderHistoryBehindException(string message = "Earlier orders are still being written to the audit trail; retry in a moment.")
+    : InvalidOperationException(message);
 
 /// <summary>An Idempotency-Key already used for a different request by the same trader.</summary>
 public sealed class IdempotencyKeyReusedException()

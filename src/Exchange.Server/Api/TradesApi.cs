@@ -94,18 +94,13 @@ public static class TradesApi
         return outcome.Success ? TypedResults.Ok(outcome.Data) : EngineApi.Envelope(outcome);
     }
 
-    private static async Task<Results<Ok<OrderView>, ProblemHttpResult>> OrderAsync(string orderId, ClaimsPrincipal principal, OrderEntry orders,
-        HttpContext http)
+    private static async Task<Results<Ok<OrderView>, ProblemHttpResult>> OrderAsync(string orderId, ClaimsPrincipal principal, OrderEntry orders)
     {
         // Like a malformed trade id, a malformed order id names no order: the same 404 as an unknown one.
         if (!Guid.TryParse(orderId, out var id)) return ApiProblem.NotFound("ORDER_NOT_FOUND", "No such order.");
         var (outcome, complete) = await orders.FindAsync(principal.UserId(), id);
-        if (outcome is null && !complete)
-        {
-            http.Response.Headers.RetryAfter = "1"; // as for a keyed retry that cannot be looked up yet
-            return ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "ORDER_HISTORY_BEHIND",
-                "Recent orders are still being written to the audit trail; try again in a moment.");
-        }
+        if (outcome is null && !complete) // answered as a keyed retry that cannot be looked up yet is (FailureAnswers)
+            throw new OrderHistoryBehindException("Recent orders are still being written to the audit trail; try again in a moment.");
         if (outcome is null) return ApiProblem.NotFound("ORDER_NOT_FOUND", "No such order.");
         return TypedResults.Ok(new OrderView(outcome.OrderId, outcome.Command, outcome.Status, outcome.Code.Name(),
             outcome.Code.Message(), outcome.Sequence, outcome.LatencyMs, outcome.CreatedAtMs, outcome.Data));
