@@ -36,6 +36,7 @@ var started = false;
 builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", level => level >= LogLevel.Information && (started || level != LogLevel.Error));
 builder.Services.AddExchangeServer(settings);
 SocketThreads.RunRequestsInline(builder.WebHost);
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false); // nothing to learn about what serves the exchange
 
 var app = builder.Build();
 app.Lifetime.ApplicationStarted.Register(() => started = true);

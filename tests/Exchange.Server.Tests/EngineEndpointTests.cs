@@ -27,6 +27,32 @@ public sealed class EngineEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Replies_on_the_order_path_say_their_length_so_each_goes_out_in_one_piece()
+    {
+        // Over real sockets: the test server would not show how Kestrel frames a reply.
+        await using var app = new ExchangeApp();
+        app.UseKestrel(0);
+        app.StartServer();
+        await app.MarketAsync();
+        var trader = await app.TraderAsync();
+
+        var envelope = await trader.EngineAsync(new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 100, leverage = 5 });
+        var opened = await trader.Client.PostAsJsonAsync("/api/v1/trades", new { asset = "ETH_USDC", direction = "SHORT", margin = 100, leverage = 5 });
+
+        foreach (var reply in new[] { envelope, opened })
+        {
+            var body = await reply.Content.ReadAsByteArrayAsync();
+            Assert.True(reply.IsSuccessStatusCode);
+            Assert.NotEqual(true, reply.Headers.TransferEncodingChunked); // no closing chunk to send after the body
+            Assert.Equal(body.Length, reply.Content.Headers.ContentLength);
+            Assert.Equal("application/json; charset=utf-8", reply.Content.Headers.ContentType!.ToString());
+            Assert.Empty(reply.Headers.Server); // what serves the exchange is nobody's business
+        }
+        Assert.Equal(HttpStatusCode.Created, opened.StatusCode);
+        Assert.Equal("/api/v1/trades?status=open", opened.Headers.Location!.OriginalString);
+    }
+
+    [Fact]
     public async Task Trade_lifecycle_through_the_engine_endpoint_is_exact_to_the_cent()
     {
         var trader = await _app.TraderAsync();

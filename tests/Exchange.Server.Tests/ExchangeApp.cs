@@ -77,7 +77,7 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
     /// <summary>A new trader, signed up (cookie set on the client) and with a trading account.</summary>
     public async Task<Trader> TraderAsync(bool createAccount = true)
     {
-        var client = CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = true });
+        var client = CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = true, BaseAddress = ClientOptions.BaseAddress });
         var email = $"trader-{Guid.NewGuid():N}@example.com";
         var signup = await client.PostAsJsonAsync("/api/v1/auth/signup", new { email, password = "correct horse battery" });
         signup.EnsureSuccessStatusCode();

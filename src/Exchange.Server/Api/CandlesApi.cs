@@ -65,7 +65,7 @@ public static class CandlesApi
         return app;
     }
 
-    private static async Task<Results<Ok<List<CandleView>>, ProblemHttpResult>> CandlesAsync(EngineConfig config, CandleRecorder candles,
+    private static async Task<Results<JsonOk<List<CandleView>>, ProblemHttpResult>> CandlesAsync(EngineConfig config, CandleRecorder candles,
         string? asset, string? interval, [FromQuery(Name = "from")] string? fromText,
         [FromQuery(Name = "to")] string? toText, [FromQuery(Name = "limit")] string? limitText,
         CancellationToken cancellationToken)
@@ -86,7 +86,7 @@ public static class CandlesApi
             return ApiProblem.BadRequest("INVALID_LIMIT", $"limit must be a whole number from 1 to {MaxLimit}.");
 
         var rows = await candles.QueryAsync(config.Assets[id.Index].Symbol, width, from, to, limit, cancellationToken);
-        return TypedResults.Ok(rows.ConvertAll(c => new CandleView(c.OpenTimeMs, TradesApi.Plain(c.Open), TradesApi.Plain(c.High), TradesApi.Plain(c.Low), TradesApi.Plain(c.Close))));
+        return JsonReply.Ok(rows.ConvertAll(c => new CandleView(c.OpenTimeMs, TradesApi.Plain(c.Open), TradesApi.Plain(c.High), TradesApi.Plain(c.Low), TradesApi.Plain(c.Close))));
     }
 
     private static bool TryMilliseconds(string? text, long fallback, out long value)

@@ -45,7 +45,7 @@ public static class EngineApi
     {
         if (outcome.Success)
         {
-            return TypedResults.Ok(new EngineEnvelope(true, outcome.OrderId,
+            return JsonReply.Ok(new EngineEnvelope(true, outcome.OrderId,
                 new EngineResponse("success", outcome.Data, RejectCode.None.Message()), outcome.LatencyMs));
         }
         var code = outcome.Code;

@@ -9,8 +9,8 @@ public static class MarketApi
     public static IEndpointRouteBuilder MapMarketApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1").WithTags("Market");
-        api.MapGet("/assets", (EngineConfig config) => TypedResults.Ok(Assets(config))).WithSummary("Tradable assets and their limits");
-        api.MapGet("/prices", (PriceBoard board) => TypedResults.Ok(board.All())).WithSummary("Latest bid and ask per asset");
+        api.MapGet("/assets", (EngineConfig config) => JsonReply.Ok(Assets(config))).WithSummary("Tradable assets and their limits");
+        api.MapGet("/prices", (PriceBoard board) => JsonReply.Ok(board.All())).WithSummary("Latest bid and ask per asset");
         return app;
     }
 

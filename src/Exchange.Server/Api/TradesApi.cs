@@ -30,10 +30,10 @@ public static class TradesApi
         return app;
     }
 
-    private static async Task<Results<Ok<BalanceData>, ProblemHttpResult>> BalanceAsync(ClaimsPrincipal principal, OrderEntry orders)
+    private static async Task<Results<JsonOk<BalanceData>, ProblemHttpResult>> BalanceAsync(ClaimsPrincipal principal, OrderEntry orders)
     {
         var reply = await orders.QueryAsync(principal.UserId(), InputKind.GetBalance);
-        return reply.Accepted ? TypedResults.Ok(EngineReplies.Balance(in reply)) : Rejected(reply.Code);
+        return reply.Accepted ? JsonReply.Ok(EngineReplies.Balance(in reply)) : Rejected(reply.Code);
     }
 
     private static async Task<IResult> ListAsync(ClaimsPrincipal principal, OrderEntry orders, ExchangeDbContext db,
@@ -45,7 +45,7 @@ public static class TradesApi
             var reply = await orders.QueryAsync(user, InputKind.GetOpenTrades);
             if (!reply.Accepted) return Rejected(reply.Code);
             var open = reply.OpenTrades!.Select(v => EngineReplies.OpenTrade(in v, orders.Config)).ToList();
-            return TypedResults.Ok(new TradePage<OpenTradeView>(open, null));
+            return JsonReply.Ok(new TradePage<OpenTradeView>(open, null));
         }
         if (status != "closed") return ApiProblem.BadRequest("INVALID_STATUS", "status must be 'open' or 'closed'.");
         var take = limit ?? 50;
@@ -69,7 +69,7 @@ public static class TradesApi
             Plain(t.Margin), t.Leverage, Plain(t.LiquidationPrice), Plain(t.StopLossPrice), Plain(t.TakeProfitPrice), t.OpenedAtMs,
             Plain(t.ClosePrice), t.CloseReason, Plain(t.Pnl), Plain(t.Payout), t.ClosedAtMs)).ToList();
         var next = rows.Count > take ? new HistoryCursor(page[^1].ClosedAt ?? 0, page[^1].TradeId).ToString() : null;
-        return TypedResults.Ok(new TradePage<ClosedTradeView>(page, next));
+        return JsonReply.Ok(new TradePage<ClosedTradeView>(page, next));
     }
 
     private static async Task<IResult> OpenAsync(HttpRequest request, ClaimsPrincipal principal, OrderEntry orders)
@@ -81,7 +81,7 @@ public static class TradesApi
             return invalid;
         if (!request.TryGetIdempotencyKey(out var key, out var badKey)) return badKey!;
         var outcome = await orders.SubmitAsync(principal.UserId(), input, key);
-        return outcome.Success ? TypedResults.Created("/api/v1/trades?status=open", outcome.Data) : EngineApi.Envelope(outcome);
+        return outcome.Success ? JsonReply.Created("/api/v1/trades?status=open", outcome.Data) : EngineApi.Envelope(outcome);
     }
 
     private static async Task<IResult> CloseAsync(string tradeId, HttpRequest request, ClaimsPrincipal principal, OrderEntry orders)
@@ -91,10 +91,10 @@ public static class TradesApi
         if (!request.TryGetIdempotencyKey(out var key, out var badKey)) return badKey!;
         var input = new EngineInput { Kind = InputKind.CloseTrade, TradeId = id };
         var outcome = await orders.SubmitAsync(principal.UserId(), input, key);
-        return outcome.Success ? TypedResults.Ok(outcome.Data) : EngineApi.Envelope(outcome);
+        return outcome.Success ? JsonReply.Ok(outcome.Data) : EngineApi.Envelope(outcome);
     }
 
-    private static async Task<Results<Ok<OrderView>, ProblemHttpResult>> OrderAsync(string orderId, ClaimsPrincipal principal, OrderEntry orders)
+    private static async Task<Results<JsonOk<OrderView>, ProblemHttpResult>> OrderAsync(string orderId, ClaimsPrincipal principal, OrderEntry orders)
     {
         // Like a malformed trade id, a malformed order id names no order: the same 404 as an unknown one.
         if (!Guid.TryParse(orderId, out var id)) return ApiProblem.NotFound("ORDER_NOT_FOUND", "No such order.");
@@ -102,7 +102,7 @@ public static class TradesApi
         if (outcome is null && !complete) // answered as a keyed retry that cannot be looked up yet is (FailureAnswers)
             throw new OrderHistoryBehindException("Recent orders are still being written to the audit trail; try again in a moment.");
         if (outcome is null) return ApiProblem.NotFound("ORDER_NOT_FOUND", "No such order.");
-        return TypedResults.Ok(new OrderView(outcome.OrderId, outcome.Command, outcome.Status, outcome.Code.Name(),
+        return JsonReply.Ok(new OrderView(outcome.OrderId, outcome.Command, outcome.Status, outcome.Code.Name(),
             outcome.Code.Message(), outcome.Sequence, outcome.LatencyMs, outcome.CreatedAtMs, outcome.Data));
     }
 

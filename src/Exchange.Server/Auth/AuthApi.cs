@@ -36,7 +36,7 @@ public static class AuthApi
         return app;
     }
 
-    private static async Task<Results<Created<AuthResult>, ProblemHttpResult>> SignUpAsync(
+    private static async Task<Results<JsonCreated<AuthResult>, ProblemHttpResult>> SignUpAsync(
         HttpContext http, ExchangeDbContext db, AuthTokens tokens, TimeProvider time, ILoggerFactory loggers)
     {
         var (body, problem) = await ApiProblem.ReadJsonAsync(http.Request, ApiJsonContext.Default.Credentials);
@@ -62,7 +62,7 @@ public static class AuthApi
             return ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "SIGNUP_UNAVAILABLE",
                 "The account could not be saved just now, and nothing was created: try again in a moment.");
         }
-        return TypedResults.Created("/api/v1/auth/me", SignIn(http, tokens, user));
+        return JsonReply.Created("/api/v1/auth/me", SignIn(http, tokens, user));
     }
 
     /// <summary>Whether a user has this email; null when the database cannot say.</summary>
@@ -78,7 +78,7 @@ public static class AuthApi
         }
     }
 
-    private static async Task<Results<Ok<AuthResult>, ProblemHttpResult>> SignInAsync(HttpContext http, ExchangeDbContext db, AuthTokens tokens)
+    private static async Task<Results<JsonOk<AuthResult>, ProblemHttpResult>> SignInAsync(HttpContext http, ExchangeDbContext db, AuthTokens tokens)
     {
         var (body, problem) = await ApiProblem.ReadJsonAsync(http.Request, ApiJsonContext.Default.Credentials);
         if (problem is not null) return problem;
@@ -88,24 +88,24 @@ public static class AuthApi
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Email == email);
         var result = Hasher.VerifyHashedPassword(user ?? NoUser, user?.PasswordHash ?? DummyHash, body.Password);
         if (user is null || result == PasswordVerificationResult.Failed) return InvalidCredentials();
-        return TypedResults.Ok(SignIn(http, tokens, user));
+        return JsonReply.Ok(SignIn(http, tokens, user));
     }
 
-    private static async Task<Results<Ok<UserView>, ProblemHttpResult>> MeAsync(ClaimsPrincipal principal, ExchangeDbContext db)
+    private static async Task<Results<JsonOk<UserView>, ProblemHttpResult>> MeAsync(ClaimsPrincipal principal, ExchangeDbContext db)
     {
         var id = principal.UserId();
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == id);
         return user is null
             ? ApiProblem.For(StatusCodes.Status401Unauthorized, "UNAUTHENTICATED", "This user no longer exists.")
-            : TypedResults.Ok(new UserView(user.Id, user.Email, user.CreatedAtMs));
+            : JsonReply.Ok(new UserView(user.Id, user.Email, user.CreatedAtMs));
     }
 
-    private static async Task<Ok<SessionView>> SessionAsync(ClaimsPrincipal principal, ExchangeDbContext db)
+    private static async Task<JsonOk<SessionView>> SessionAsync(ClaimsPrincipal principal, ExchangeDbContext db)
     {
-        if (principal.Identity?.IsAuthenticated != true) return TypedResults.Ok(new SessionView(null));
+        if (principal.Identity?.IsAuthenticated != true) return JsonReply.Ok(new SessionView(null));
         var id = principal.UserId();
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == id);
-        return TypedResults.Ok(new SessionView(user is null ? null : new UserView(user.Id, user.Email, user.CreatedAtMs)));
+        return JsonReply.Ok(new SessionView(user is null ? null : new UserView(user.Id, user.Email, user.CreatedAtMs)));
     }
 
     private static async Task<NoContent> SignOutAsync(HttpContext http, ClaimsPrincipal principal, SignedOutTokens signedOut)
