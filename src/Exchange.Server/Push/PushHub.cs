@@ -20,6 +20,7 @@ public sealed class PushHub
     private int _pendingAssets;
     private readonly ConcurrentDictionary<PushConnection, byte> _all = new();
     private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<PushConnection, byte>> _byUser = new();
+    private readonly Lock _subscriptions = new();
 
     public PushHub(EngineConfig config, PriceBoard board, OrderEntry orders)
     {
@@ -100,7 +101,7 @@ public sealed class PushHub
     {
         using var connection = new PushConnection(socket, user, this, signedIn);
         _all.TryAdd(connection, 0);
-        if (user is { } id) _byUser.GetOrAdd(id, _ => new()).TryAdd(connection, 0);
+        if (user is { } id) Subscribe(id, connection);
         try
         {
             await connection.RunAsync(stopping);
@@ -108,11 +109,30 @@ public sealed class PushHub
         finally
         {
             _all.TryRemove(connection, out _);
-            if (user is { } owner && _byUser.TryGetValue(owner, out var mine))
-            {
-                mine.TryRemove(connection, out _);
-                if (mine.IsEmpty) _byUser.TryRemove(KeyValuePair.Create(owner, mine));
-            }
+            if (user is { } owner) Unsubscribe(owner, connection);
         }
     }
+
+    /// <summary>
+    /// Adds a connection to its trader's set. One lock with <see cref="Unsubscribe"/> (sockets open
+    /// and close rarely): without it a reloading tab's new socket could join the set just as its
+    /// old one, the last in it, removed the emptied set, and would then get none of the trader's events.
+    /// </summary>
+    internal void Subscribe(Guid user, PushConnection connection)
+    {
+        lock (_subscriptions) _byUser.GetOrAdd(user, _ => new()).TryAdd(connection, 0);
+    }
+
+    internal void Unsubscribe(Guid user, PushConnection connection)
+    {
+        lock (_subscriptions)
+        {
+            if (!_byUser.TryGetValue(user, out var mine)) return;
+            mine.TryRemove(connection, out _);
+            if (mine.IsEmpty) _byUser.TryRemove(user, out _);
+        }
+    }
+
+    /// <summary>Whether the trader's events reach this connection.</summary>
+    internal bool Reaches(Guid user, PushConnection connection) => _byUser.TryGetValue(user, out var mine) && mine.ContainsKey(connection);
 }
