@@ -7,8 +7,9 @@ using Exchange.Server.Auth;
 namespace Exchange.Server.Push;
 
 /// <summary>
-/// WebSocket /api/v1/stream: prices for everyone; with the auth cookie (or Bearer), also the
-/// trader's own trade_opened / trade_closed / balance messages. Protocol in web/README.md.
+/// WebSocket /api/v1/stream: prices for everyone; with the auth cookie (or Bearer), from the
+/// exchange's own pages or a program, also the trader's own trade_opened / trade_closed /
+/// balance messages. Protocol in web/README.md.
 /// </summary>
 public static class StreamApi
 {
@@ -25,16 +26,15 @@ public static class StreamApi
             // Every open stream costs memory and a wake-up per price tick. A fifth of the places
             // are kept for signed-in traders: streams need no account, so many addresses could
             // otherwise take them all.
-            Guid? user = principal.Identity?.IsAuthenticated == true ? principal.UserId() : null;
+            // From a page of another origin the cookie came along uninvited: that page gets what any
+            // page gets, prices, and no refusal that would tell it whether its visitor is signed in.
+            Guid? user = principal.Identity?.IsAuthenticated == true && FromOwnPageOrNotABrowser(http.Request) ? principal.UserId() : null;
             if (hub.Connections >= (user is null ? settings.MaxStreams - settings.MaxStreams / 5 : settings.MaxStreams))
             {
                 http.Response.Headers.RetryAfter = "5";
                 return ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "STREAMS_FULL",
                     "The exchange has as many streams open as it serves; try again in a moment.");
             }
-            if (user is not null && !FromOwnPageOrNotABrowser(http.Request))
-                return ApiProblem.For(StatusCodes.Status403Forbidden, "CROSS_ORIGIN_REFUSED",
-                    "A trader's stream opens only from this exchange's own pages (the Origin must match the host).");
             using var socket = await http.WebSockets.AcceptWebSocketAsync();
             await hub.ServeAsync(socket, user, lifetime.ApplicationStopping, user is null ? null : StillSignedIn(principal, signedOut, time));
             return Results.Empty;
