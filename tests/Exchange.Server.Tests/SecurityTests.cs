@@ -128,6 +128,33 @@ public sealed class SecurityTests : IAsyncLifetime
         Assert.Equal(a.ToJsonString(), b.ToJsonString());
     }
 
+    [Theory]
+    [InlineData("/api/v1/balance")]
+    [InlineData("/api/v1/trades?status=open")]
+    [InlineData("/api/v1/trades?status=closed")]
+    [InlineData("/api/v1/auth/me")]
+    [InlineData("/api/v1/prices")]
+    [InlineData("/api/v1/orders/0190a8f2-0000-7000-8000-000000000000")] // a 404 problem too
+    public async Task What_the_api_reads_out_is_never_stored_by_a_browser_or_proxy(string url)
+    {
+        var trader = await _app.TraderAsync();
+
+        var response = await trader.Client.GetAsync(url);
+
+        Assert.True(response.Headers.CacheControl?.NoStore, $"{url}: {response.Headers.CacheControl}");
+    }
+
+    [Fact]
+    public async Task Order_entry_replies_carry_no_cache_header_as_no_cache_stores_a_posts_reply()
+    {
+        var trader = await _app.TraderAsync();
+
+        var reply = await trader.EngineAsync(new { command = "GET_BALANCE" });
+
+        Assert.True(reply.IsSuccessStatusCode);
+        Assert.Null(reply.Headers.CacheControl);
+    }
+
     [Fact]
     public async Task Auth_cookie_is_http_only_and_same_site_strict()
     {
