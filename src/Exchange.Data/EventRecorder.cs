@@ -80,6 +80,8 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
 
     private long _recorded;
     private long _recordedOrders;
+    private readonly Lock _cursorGate = new(); // a cursor loaded late is checked and published, or refused, as one step
+    private long _cursorCeiling = long.MaxValue;
     private long _eventsWritten;
     private long _eventsSkipped;
     private long _ordersWritten;
@@ -121,6 +123,24 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
 
     /// <summary>Every event at or below this is committed to the database.</summary>
     public long RecordedEventSequence => Volatile.Read(ref _recorded);
+
+    /// <summary>
+    /// How far the database has recorded events, read once recovery is done (0 if the cursor
+    /// could not be read at start), and from then on the most a cursor the writer reads later may
+    /// say: <paramref name="lastEngineEvent"/>, the engine's last event. Nothing can be recorded
+    /// before the cursor is known, so a later cursor past it means the database belongs to another
+    /// data folder, which the start's check could not tell: loading it fails, and goes on failing
+    /// (the recorder reported failing, snapshots held back, the journal kept), instead of skipping
+    /// the engine's events up to it as recorded.
+    /// </summary>
+    public long RecordedEventsCappedAt(long lastEngineEvent)
+    {
+        lock (_cursorGate)
+        {
+            _cursorCeiling = lastEngineEvent;
+            return RecordedEventSequence;
+        }
+    }
 
     /// <summary>
     /// Every journaled command's order at or below this input sequence is committed (known from
@@ -341,7 +361,15 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         if (_sqlite && PacedSqliteSync.IsSupported) _sqliteSync = await PacedSqliteSyncForAsync(db, cancellationToken).ConfigureAwait(false);
         // A run that stopped between a commit and its sync left that commit in the page cache only.
         _sqliteSync?.FlushCommit(paced: false);
-        Volatile.Write(ref _recordedOrders, cursor.LastOrderSequence);
+        lock (_cursorGate)
+        {
+            if (cursor.LastEventSequence > _cursorCeiling)
+                throw new InvalidOperationException(
+                    $"The database has recorded events up to {cursor.LastEventSequence}, but this data folder's engine had recovered to event " +
+                    $"{_cursorCeiling}: the database belongs to another data folder. Nothing is written to it; stop the exchange and give it its own database.");
+            Volatile.Write(ref _recordedOrders, cursor.LastOrderSequence);
+            Volatile.Write(ref _recorded, cursor.LastEventSequence);
+        }
         Publish(cursor.LastEventSequence, markers: null);
         _logger.LogInformation("Event recorder resumes after event {Sequence}", cursor.LastEventSequence);
     }

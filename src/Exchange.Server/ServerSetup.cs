@@ -241,7 +241,8 @@ internal sealed class EngineLifetime(IServiceProvider services, IHostApplication
     /// </summary>
     private static async Task RefuseAnotherFoldersDatabaseAsync(EngineHost engine, EventRecorder recorder)
     {
-        var (engineEvents, recordedEvents) = await engine.ReadAsync(e => (e.LastEventSequence, recorder.RecordedEventSequence));
+        // The cap covers a cursor the recorder could not read at start and reads later.
+        var (engineEvents, recordedEvents) = await engine.ReadAsync(e => (e.LastEventSequence, recorder.RecordedEventsCappedAt(e.LastEventSequence)));
         if (recordedEvents <= engineEvents) return;
         engine.DisposeWithoutSnapshot();
         throw new DataFolderMismatchException(

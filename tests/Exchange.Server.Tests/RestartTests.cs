@@ -89,6 +89,40 @@ public sealed class RestartTests
         Assert.False(Directory.Exists(Path.Combine(dataDirectory, "recorder-overflow")));
     }
 
+    /// <summary>
+    /// The data folder was reset but its database kept, and the database could not say how far it
+    /// had recorded when the exchange started, so the start's check could not refuse it. Once it
+    /// can, the recorder must not take that cursor and skip the new engine's events as recorded.
+    /// </summary>
+    [Fact]
+    public async Task A_database_of_another_folder_found_out_after_the_start_gets_nothing_skipped_as_recorded()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("exchange-restart-").FullName;
+        await using (var first = new ExchangeApp(dataDirectory))
+        {
+            await first.MarketAsync();
+            var trader = await first.TraderAsync();
+            await trader.OpenAsync("BTC_USDC", "LONG", 250, 4);
+            await first.RecordedAsync();
+        }
+        Directory.Delete(Path.Combine(dataDirectory, "journal"), recursive: true);
+        Directory.Delete(Path.Combine(dataDirectory, "snapshots"), recursive: true);
+        await RenameCursorTableAsync(dataDirectory, "RecorderCursor", "RecorderCursorAway");
+
+        await using var reset = new ExchangeApp(dataDirectory);
+        await reset.MarketAsync(); // started: the cursor could not be read, so nothing refused it
+        var recorder = reset.Services.GetRequiredService<EventRecorder>();
+        Assert.Equal(0, recorder.RecordedEventSequence);
+        await RenameCursorTableAsync(dataDirectory, "RecorderCursorAway", "RecorderCursor");
+
+        // Two more failed loads: the second began after the table was back.
+        var failures = recorder.ConsecutiveFailures;
+        for (var i = 0; i < 1_000 && recorder.ConsecutiveFailures is var now && now > 0 && now < failures + 2; i++) await Task.Delay(20);
+
+        Assert.True(recorder.IsFailing, "the recorder took another folder's cursor");
+        Assert.Equal(0, recorder.RecordedEventSequence);
+    }
+
     private static async Task RenameCursorTableAsync(string dataDirectory, string from, string to)
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "exchange.db")};Pooling=False");
