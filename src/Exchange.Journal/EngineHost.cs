@@ -72,7 +72,7 @@ public sealed partial class EngineHost : IDisposable
         _sequence = _releasedThrough = Math.Max(engine.LastSequence, journal.LastSequence);
         _lastTimestampMs = _startedAtMs = NowMs();
         _nextSnapshotAtMs = _lastTimestampMs + options.SnapshotIntervalMs;
-        _metrics = new EngineMetrics(this, () => engine.OpenTradeCount);
+        _metrics = new EngineMetrics(this, engine);
         journal.BatchWritten = _metrics.JournalBatchWritten;
         _thread = new Thread(Run) { IsBackground = true, Name = "engine" };
         _thread.Start();

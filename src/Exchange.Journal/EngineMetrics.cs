@@ -32,7 +32,8 @@ internal sealed class EngineMetrics : IDisposable
     private readonly Histogram<double> _queueWait;
     private readonly Histogram<double> _journalWait;
 
-    public EngineMetrics(EngineHost host, Func<int> openTrades)
+    /// <param name="engine">Read for the gauges off the engine thread: each value is one aligned word, so a scrape sees a moment's value.</param>
+    public EngineMetrics(EngineHost host, TradingEngine engine)
     {
         _inputs = _meter.CreateCounter<long>("exchange_engine_inputs", description: "Inputs applied by the engine, by kind");
         _closes = _meter.CreateCounter<long>("exchange_trades_closed", description: "Trades closed, by reason (liquidations included)");
@@ -54,7 +55,13 @@ internal sealed class EngineMetrics : IDisposable
         _batchRecords = _meter.CreateHistogram("exchange_journal_batch_records", "{record}",
             "Records written by each group commit", tags: null,
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024] });
-        _meter.CreateObservableGauge("exchange_engine_open_trades", openTrades, description: "Open trades");
+        _meter.CreateObservableGauge("exchange_engine_open_trades", () => engine.OpenTradeCount, description: "Open trades");
+        // The house's side of every close: the fund pays the traders' losses beyond their margin
+        // (a gap through a liquidation price), and may go below zero; the house PnL is the traders' PnL turned around.
+        _meter.CreateObservableGauge("exchange_insurance_fund_usd", () => (double)engine.InsuranceFund.ToDecimal(),
+            description: "Insurance fund in USD: liquidated margins in, losses past a trader's margin out");
+        _meter.CreateObservableGauge("exchange_house_pnl_usd", () => (double)engine.HousePnl.ToDecimal(),
+            description: "The house's PnL in USD, the sum of the traders' realized PnL turned around");
         _meter.CreateObservableGauge("exchange_journal_lag", () => host.AppendedSequence - host.DurableSequence,
             description: "Inputs applied but not yet durable (replies waiting for fsync)");
         _meter.CreateObservableGauge("exchange_engine_sequence", () => host.DurableSequence, description: "Highest durable log sequence");

@@ -60,6 +60,24 @@ public sealed class MetricsTests : IAsyncLifetime
         Assert.True(Value(text, "exchange_engine_thread_runqueue_wait_seconds_total") >= 0);
     }
 
+    [Fact]
+    public async Task The_insurance_fund_and_the_house_pnl_are_exported_to_the_cent()
+    {
+        var trader = await _app.TraderAsync();
+        await trader.OpenAsync("BTC_USDC", "SHORT", 500, 50); // liquidation price 96,425
+        await _app.TickAsync("BTC_USDC", 96_420m, 96_430m); // liquidated: PnL -376.32, the rest of the margin to the fund
+
+        var text = "";
+        for (var attempt = 0; attempt < 50 && !(text.Contains("exchange_house_pnl_usd", StringComparison.Ordinal) && Value(text, "exchange_insurance_fund_usd") > 0); attempt++)
+        {
+            if (attempt > 0) await Task.Delay(100);
+            text = await _app.CreateClient().GetStringAsync("/metrics");
+        }
+
+        Assert.Equal(123.68, Value(text, "exchange_insurance_fund_usd"));
+        Assert.Equal(376.32, Value(text, "exchange_house_pnl_usd"));
+    }
+
     /// <summary>
     /// Signs a trader up and opens a trade, then scrapes until every one of <paramref name="series"/>
     /// is there: the exporter collects on request, so a scrape right after the first commands may predate them.
