@@ -94,7 +94,10 @@ public sealed record ExchangeSettings
         if (roles.Contains("feed") && feed.UpdateIntervalMs >= stale)
             throw new InvalidConfigurationException($"POLLER_UPDATE_INTERVAL={feed.UpdateIntervalMs} is invalid: the engine refuses a price " +
                 $"older than {stale} ms, so orders would be rejected between ticks; use less than {stale}.");
-        return settings;
+        // The feed re-sends a quiet asset's last price to keep it fresh, but only while its source
+        // is heard from: every re-send resets the engine's price age, so re-sending a dead source's
+        // price for longer than that age would let traders open and close at it after the market moved on.
+        return settings with { Feed = feed with { StaleAfterMs = (int)Math.Min(feed.StaleAfterMs is 0 ? long.MaxValue : feed.StaleAfterMs, Math.Max(1, stale - feed.UpdateIntervalMs)) } };
     }
 
     public EngineHostOptions EngineHostOptions() => new()
