@@ -126,7 +126,7 @@ internal static class ServerSetup
         services.Configure<BrotliCompressionProviderOptions>(o => o.Level = CompressionLevel.Optimal);
         services.Configure<GzipCompressionProviderOptions>(o => o.Level = CompressionLevel.Optimal);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter("Exchange.Engine", "Exchange.Data.EventRecorder", OrderEntry.MeterName, "System.Runtime")
+            .AddMeter("Exchange.Engine", "Exchange.Data.EventRecorder", OrderEntry.MeterName, FeedMetrics.MeterName, "System.Runtime")
             .AddAspNetCoreInstrumentation()
             .AddPrometheusExporter());
     }
@@ -297,6 +297,7 @@ internal sealed class FeedService(IServiceProvider services, PriceBoard board, E
             }
             board.Update(asset, bid, ask, time.GetUtcNow().ToUnixTimeMilliseconds());
         }, settings.Feed, settings.Engine.Assets, time, logger);
+        using var metrics = new FeedMetrics(feed, source);
         await feed.RunAsync(engineGone.Token);
     }
 
