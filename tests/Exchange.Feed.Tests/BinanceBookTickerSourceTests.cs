@@ -120,6 +120,44 @@ public sealed class BinanceBookTickerSourceTests
     }
 
     [Fact]
+    public async Task A_server_that_hangs_up_after_every_first_quote_is_redialled_ever_more_slowly()
+    {
+        await using var server = await FrameServer.StartAsync(async c =>
+        {
+            await c.SendAsync(Btc);
+            await c.CloseAsync();
+        });
+        var time = new ManualTime();
+        var options = Options(server.Url);
+        var source = new BinanceBookTickerSource(options, time);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var reading = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var _ in source.ReadAsync(stop.Token)) { }
+            }
+            catch (OperationCanceledException) { }
+        });
+
+        var waits = new List<TimeSpan>();
+        for (var connection = 1; connection <= 5; connection++)
+        {
+            // Quoted and hung up on: the back-off's delay is the only timer left.
+            WaitUntil(() => source.Stats.Quotes == connection && time.ActiveTimers == 1 && time.NextDue <= options.ReconnectMaxDelay,
+                $"connection {connection} to quote and be hung up on");
+            var wait = time.NextDue!.Value;
+            waits.Add(wait);
+            time.Advance(wait);
+        }
+        await stop.CancelAsync();
+        await reading;
+
+        // 20, 40, 80, 160 ms, then the 200 ms cap (each wait half to all of it), not 20 ms each time.
+        Assert.True(waits[^1] >= options.ReconnectMaxDelay / 2, string.Join(", ", waits.Select(w => w.TotalMilliseconds)));
+    }
+
+    [Fact]
     public async Task An_exchange_that_is_down_is_retried_until_it_is_back()
     {
         var port = FreePort();

@@ -32,6 +32,16 @@ public sealed class ManualTime(DateTimeOffset start) : TimeProvider
         }
     }
 
+    /// <summary>How long until the next timer is due; null when none is set.</summary>
+    public TimeSpan? NextDue
+    {
+        get
+        {
+            lock (_gate)
+                return _timers.Where(t => t.Due is not null).Min(t => t.Due) - _now;
+        }
+    }
+
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = new Timer(this, callback, state);

@@ -61,7 +61,11 @@ public abstract class BookTickerSource : IPriceSource
 
     public async IAsyncEnumerable<Quote> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var failures = 0; // consecutive connections that ended without a quote
+        // Consecutive connections that did not prove themselves: a quote and then a drop is not a
+        // working connection, or a server that hangs up after every first frame would be redialled
+        // every half second, and exchanges ban an address for that. Only a connection that quoted
+        // and lasted as long as the silence that drops one (StaleAfter) starts the back-off over.
+        var failures = 0;
         for (var attempt = 0; ; attempt++)
         {
             if (attempt > 0)
@@ -83,6 +87,8 @@ public abstract class BookTickerSource : IPriceSource
             {
                 Interlocked.Increment(ref _connections);
                 _logger.LogInformation("{Exchange}: connected to {Endpoint}", Exchange, Endpoint);
+                var connectedAt = _time.GetTimestamp();
+                var quoted = false;
                 while (true)
                 {
                     var outcome = await socket.ReceiveAsync(cancellationToken).ConfigureAwait(false);
@@ -91,12 +97,14 @@ public abstract class BookTickerSource : IPriceSource
                         if (outcome == ReceiveOutcome.Stale)
                             Interlocked.Increment(ref _staleTimeouts);
                         _logger.LogWarning("{Exchange}: connection lost: {Problem}", Exchange, socket.Problem);
+                        if (quoted && _time.GetElapsedTime(connectedAt) >= _options.StaleAfter)
+                            failures = 0;
                         break;
                     }
                     Interlocked.Increment(ref _frames);
                     if (outcome == ReceiveOutcome.Text && TryQuote(socket.Message.Span, out var quote))
                     {
-                        failures = 0; // this connection worked: the next loss starts the back-off over
+                        quoted = true;
                         yield return quote;
                     }
                     else if (outcome == ReceiveOutcome.Unreadable)
