@@ -17,23 +17,22 @@ internal static class SecurityHeaders
 
     private const string DocsPolicy = "object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-    public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) => app
-        // What the API reads out (balances, trades, orders, prices) is never stored by a browser or a
-        // proxy: not on the disk of a shared computer after sign-out, never served stale. Reads only:
-        // no cache stores a POST's reply, and order entry stays without the header's cost.
-        .UseWhen(http => HttpMethods.IsGet(http.Request.Method) && http.Request.Path.StartsWithSegments("/api"), reads => reads.Use((http, next) =>
+    public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) => app.Use((http, next) =>
+    {
+        var path = http.Request.Path;
+        var headers = http.Response.Headers;
+        if (path.StartsWithSegments("/api"))
         {
-            http.Response.Headers.CacheControl = "no-store";
+            // What the API reads out (balances, trades, orders, prices) is never stored by a browser or a
+            // proxy: not on the disk of a shared computer after sign-out, never served stale. Reads only:
+            // no cache stores a POST's reply, and order entry stays without the header's cost.
+            if (HttpMethods.IsGet(http.Request.Method)) headers.CacheControl = "no-store";
             return next(http);
-        }))
-        .UseWhen(http => !http.Request.Path.StartsWithSegments("/api"), pages => pages.Use((http, next) =>
-        {
-            var headers = http.Response.Headers;
-            headers.XContentTypeOptions = "nosniff";
-            headers["Referrer-Policy"] = "no-referrer";
-            headers.XFrameOptions = "DENY";
-            var path = http.Request.Path;
-            headers.ContentSecurityPolicy = path.StartsWithSegments("/docs") || path.StartsWithSegments("/openapi") ? DocsPolicy : TerminalPolicy;
-            return next(http);
-        }));
+        }
+        headers.XContentTypeOptions = "nosniff";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers.XFrameOptions = "DENY";
+        headers.ContentSecurityPolicy = path.StartsWithSegments("/docs") || path.StartsWithSegments("/openapi") ? DocsPolicy : TerminalPolicy;
+        return next(http);
+    });
 }
