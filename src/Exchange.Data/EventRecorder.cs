@@ -368,7 +368,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
                     $"The database has recorded events up to {cursor.LastEventSequence}, but this data folder's engine had recovered to event " +
                     $"{_cursorCeiling}: the database belongs to another data folder. Nothing is written to it; stop the exchange and give it its own database.");
             Volatile.Write(ref _recordedOrders, cursor.LastOrderSequence);
-            Volatile.Write(ref _recorded, cursor.LastEventSequence);
+            Volatile.Write(ref _recorded, cursor.LastEventSequence); // inside the gate; Publish below releases the waiters outside it
         }
         Publish(cursor.LastEventSequence, markers: null);
         _logger.LogInformation("Event recorder resumes after event {Sequence}", cursor.LastEventSequence);

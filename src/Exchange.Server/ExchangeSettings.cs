@@ -97,7 +97,8 @@ public sealed record ExchangeSettings
         // The feed re-sends a quiet asset's last price to keep it fresh, but only while its source
         // is heard from: every re-send resets the engine's price age, so re-sending a dead source's
         // price for longer than that age would let traders open and close at it after the market moved on.
-        return settings with { Feed = feed with { StaleAfterMs = (int)Math.Min(feed.StaleAfterMs is 0 ? long.MaxValue : feed.StaleAfterMs, Math.Max(1, stale - feed.UpdateIntervalMs)) } };
+        var resendFor = (int)Math.Max(1, stale - feed.UpdateIntervalMs);
+        return feed.StaleAfterMs is 0 || feed.StaleAfterMs > resendFor ? settings with { Feed = feed with { StaleAfterMs = resendFor } } : settings;
     }
 
     public EngineHostOptions EngineHostOptions() => new()
