@@ -59,6 +59,14 @@ public sealed class EngineHostTests : IDisposable
 
     private static Task<string> Hash(EngineHost host) => host.ReadAsync(e => e.StateHash());
 
+    /// <summary>Runs a host over the folder, drives it and stops it gracefully (final snapshot included); its state hash.</summary>
+    private async Task<string> DriveAndStopAsync(int seed, int steps)
+    {
+        using var host = EngineHost.Start(Options());
+        await Drive(host, seed, steps);
+        return await Hash(host);
+    }
+
     /// <summary>The reference: a fresh engine fed every record of the journal.</summary>
     private string ReplayWholeJournal()
     {
@@ -98,12 +106,7 @@ public sealed class EngineHostTests : IDisposable
     [Fact]
     public async Task Graceful_shutdown_snapshots_so_restart_replays_nothing()
     {
-        string expected;
-        using (var host = EngineHost.Start(Options()))
-        {
-            await Drive(host, seed: 3, steps: 200);
-            expected = await Hash(host);
-        }
+        var expected = await DriveAndStopAsync(seed: 3, steps: 200);
         using var recovered = EngineHost.Start(Options());
         Assert.Equal(expected, await recovered.Recovery.StateHash);
         Assert.Equal(0, recovered.Recovery.RecordsReplayed);
@@ -172,12 +175,7 @@ public sealed class EngineHostTests : IDisposable
     [Fact]
     public async Task A_snapshot_that_cannot_be_read_at_all_is_skipped_like_a_corrupt_one()
     {
-        string expected;
-        using (var host = EngineHost.Start(Options()))
-        {
-            await Drive(host, seed: 14, steps: 100);
-            expected = await Hash(host);
-        }
+        var expected = await DriveAndStopAsync(seed: 14, steps: 100);
         var snapshots = Path.Combine(_dir, "snapshots");
         var newest = new SnapshotStore(snapshots, 10).List()[0];
         // Named newer than any, but opening it fails (an I/O error rather than bad bytes).
@@ -191,12 +189,7 @@ public sealed class EngineHostTests : IDisposable
     [Fact]
     public async Task Recovery_without_any_snapshot_replays_the_whole_journal()
     {
-        string expected;
-        using (var host = EngineHost.Start(Options()))
-        {
-            await Drive(host, seed: 6, steps: 150);
-            expected = await Hash(host);
-        }
+        var expected = await DriveAndStopAsync(seed: 6, steps: 150);
         foreach (var file in Directory.GetFiles(Path.Combine(_dir, "snapshots"))) File.Delete(file);
         Assert.Equal(expected, ReplayWholeJournal());
         using var recovered = EngineHost.Start(Options());

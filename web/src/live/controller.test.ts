@@ -24,6 +24,10 @@ import type { PushMessage } from './stream';
 /** What the socket would deliver (the controller's handler is private: the stream calls it). */
 const push = (c: TerminalController, m: PushMessage) => (c as unknown as { onPush(m: PushMessage): void }).onPush(m);
 
+/** An order the ticket sends, and the Idempotency-Keys it was sent under so far. */
+const order = { asset: 'BTC_USDC', direction: 'LONG' as const, margin: '100', leverage: 10 };
+const sentKeys = () => vi.mocked(trading.openTrade).mock.calls.map((call) => call[1]);
+
 const trade = {
   tradeId: 'b1', asset: 'BTC_USDC', direction: 'SHORT' as const, openPrice: '95000', quantity: '0.26315789', margin: '500',
   leverage: '50', liquidationPrice: '96425', stopLossPrice: null, takeProfitPrice: null, openedAt: '1',
@@ -84,7 +88,6 @@ describe('terminal controller', () => {
 
   it('sends an order again under the same key after no answer, and a new order under a new key', async () => {
     const c = new TerminalController();
-    const order = { asset: 'BTC_USDC', direction: 'LONG' as const, margin: '100', leverage: 10 };
     const opened = { ...trade, direction: 'LONG' as const, margin: '100', leverage: '10' };
     api.open = [{ ...opened, markPrice: '95010', unrealizedPnl: '0', status: 'open' }]; // what the refresh after it finds
     vi.mocked(trading.openTrade)
@@ -98,7 +101,7 @@ describe('terminal controller', () => {
     await c.open(order);
     await c.open(order);
 
-    const keys = vi.mocked(trading.openTrade).mock.calls.map((call) => call[1]);
+    const keys = sentKeys();
     expect(keys[1]).toBe(keys[0]);
     expect(keys[2]).toBe(keys[0]);
     expect(keys[3]).not.toBe(keys[0]); // answered: the next one is a new order
@@ -107,7 +110,6 @@ describe('terminal controller', () => {
 
   it('forgets the key of an order the exchange answered with a refusal', async () => {
     const c = new TerminalController();
-    const order = { asset: 'BTC_USDC', direction: 'LONG' as const, margin: '100', leverage: 10 };
     vi.mocked(trading.openTrade).mockReset()
       .mockRejectedValueOnce(new ApiError(422, 'INSUFFICIENT_BALANCE', 'no'))
       .mockRejectedValueOnce(new ApiError(422, 'INSUFFICIENT_BALANCE', 'no'));
@@ -115,7 +117,7 @@ describe('terminal controller', () => {
     await expect(c.open(order)).rejects.toThrow();
     await expect(c.open(order)).rejects.toThrow();
 
-    const keys = vi.mocked(trading.openTrade).mock.calls.map((call) => call[1]);
+    const keys = sentKeys();
     expect(keys[1]).not.toBe(keys[0]);
     c.stop();
   });
@@ -207,7 +209,6 @@ describe('terminal controller', () => {
     vi.useFakeTimers();
     try {
       const c = new TerminalController();
-      const order = { asset: 'BTC_USDC', direction: 'LONG' as const, margin: '100', leverage: 10 };
       vi.mocked(trading.openTrade).mockReset()
         .mockRejectedValueOnce(new ApiError(0, 'NETWORK', 'The exchange cannot be reached.'))
         .mockRejectedValueOnce(new ApiError(0, 'NETWORK', 'The exchange cannot be reached.'));
@@ -216,7 +217,7 @@ describe('terminal controller', () => {
       await vi.advanceTimersByTimeAsync(61_000);
       await expect(c.open(order)).rejects.toThrow();
 
-      const keys = vi.mocked(trading.openTrade).mock.calls.map((call) => call[1]);
+      const keys = sentKeys();
       expect(keys[1]).not.toBe(keys[0]);
       c.stop();
     } finally {

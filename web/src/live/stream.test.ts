@@ -41,6 +41,22 @@ function handlers() {
   return { h, api };
 }
 
+/** A stream over the fake socket, started. */
+function started(api: StreamHandlers) {
+  const s = new LiveStream(api, { webSocket: FakeSocket as unknown as typeof WebSocket });
+  s.start();
+  return s;
+}
+
+/** A stream whose socket has opened: prices and events come pushed. */
+function pushed() {
+  const { h, api } = handlers();
+  const s = started(api);
+  const ws = FakeSocket.last!;
+  ws.onopen!();
+  return { h, s, ws };
+}
+
 describe('live stream', () => {
   beforeEach(() => {
     vi.useFakeTimers();
@@ -53,8 +69,7 @@ describe('live stream', () => {
 
   it('polls prices and the account when the socket never opens', async () => {
     const { h, api } = handlers();
-    const s = new LiveStream(api, { webSocket: FakeSocket as unknown as typeof WebSocket });
-    s.start();
+    const s = started(api);
     expect(FakeSocket.last?.url).toBe('ws://localhost:5173/api/v1/stream');
     FakeSocket.last!.onclose!(); // handshake refused (404)
     expect(h.modes).toEqual(['connecting', 'poll']);
@@ -68,11 +83,7 @@ describe('live stream', () => {
   });
 
   it('takes prices and events from the socket and stops polling prices', async () => {
-    const { h, api } = handlers();
-    const s = new LiveStream(api, { webSocket: FakeSocket as unknown as typeof WebSocket });
-    s.start();
-    const ws = FakeSocket.last!;
-    ws.onopen!();
+    const { h, s, ws } = pushed();
     expect(h.modes.at(-1)).toBe('push');
     await vi.advanceTimersByTimeAsync(10);
     const polled = h.prices.length;
@@ -96,11 +107,7 @@ describe('live stream', () => {
   });
 
   it('drops a socket that has gone silent past the server\'s ping interval, polls, and reconnects', async () => {
-    const { h, api } = handlers();
-    const s = new LiveStream(api, { webSocket: FakeSocket as unknown as typeof WebSocket });
-    s.start();
-    const ws = FakeSocket.last!;
-    ws.onopen!();
+    const { h, s, ws } = pushed();
     await vi.advanceTimersByTimeAsync(29_000);
     ws.onmessage!({ data: '{"type":"ping"}' }); // alive so far
     await vi.advanceTimersByTimeAsync(40_000);
