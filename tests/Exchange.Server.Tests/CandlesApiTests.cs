@@ -78,7 +78,8 @@ public sealed class CandlesApiTests : IAsyncLifetime
     public async Task Candles_survive_a_restart()
     {
         await WithSecondsLeftInTheMinuteAsync(30); // two starts and a stop
-        var dataDirectory = Directory.CreateTempSubdirectory("exchange-candles-").FullName;
+        using var folder = new TempDataFolder("exchange-candles-");
+        var dataDirectory = folder.Path;
         await using (var app = new ExchangeApp(dataDirectory))
         {
             await app.TickAsync("SOL_USDC", 240.5m, 240.6m);

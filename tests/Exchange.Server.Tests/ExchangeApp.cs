@@ -28,9 +28,12 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
     public ExchangeApp(string? dataDirectory = null, string? webRoot = null, TimeSpan? historyWait = null)
     {
         HistoryWait = historyWait ?? TimeSpan.FromSeconds(30);
-        DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("exchange-api-").FullName;
+        _ownFolder = dataDirectory is null ? new TempDataFolder("exchange-api-") : null;
+        DataDirectory = dataDirectory ?? _ownFolder!.Path;
         WebRoot = webRoot;
     }
+
+    private readonly TempDataFolder? _ownFolder;
 
     public string DataDirectory { get; }
 
@@ -96,6 +99,7 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
+        _ownFolder?.Dispose(); // a folder handed in belongs to the test, which may start another app on it
         GC.SuppressFinalize(this);
     }
 }

@@ -14,7 +14,8 @@ public sealed class RestartTests
     [Fact]
     public async Task After_a_restart_balances_open_trades_and_history_are_all_there()
     {
-        var dataDirectory = Directory.CreateTempSubdirectory("exchange-restart-").FullName;
+        using var folder = new TempDataFolder("exchange-restart-");
+        var dataDirectory = folder.Path;
         string email, keptTrade, closedTrade;
         string balanceBefore;
         await using (var app = new ExchangeApp(dataDirectory))
@@ -50,7 +51,8 @@ public sealed class RestartTests
     [Fact]
     public async Task Orders_and_trades_made_while_the_database_is_away_are_all_there_after_a_restart()
     {
-        var dataDirectory = Directory.CreateTempSubdirectory("exchange-restart-").FullName;
+        using var folder = new TempDataFolder("exchange-restart-");
+        var dataDirectory = folder.Path;
         string email, keptTrade, closedTrade, closeOrder;
         await using (var app = new ExchangeApp(dataDirectory))
         {
@@ -97,7 +99,8 @@ public sealed class RestartTests
     [Fact]
     public async Task A_database_of_another_folder_found_out_after_the_start_gets_nothing_skipped_as_recorded()
     {
-        var dataDirectory = Directory.CreateTempSubdirectory("exchange-restart-").FullName;
+        using var folder = new TempDataFolder("exchange-restart-");
+        var dataDirectory = folder.Path;
         await using (var first = new ExchangeApp(dataDirectory))
         {
             await first.MarketAsync();
@@ -135,7 +138,8 @@ public sealed class RestartTests
     [Fact]
     public async Task After_a_restart_an_idempotency_key_still_returns_its_first_outcome_and_refuses_a_different_request()
     {
-        var dataDirectory = Directory.CreateTempSubdirectory("exchange-restart-").FullName;
+        using var folder = new TempDataFolder("exchange-restart-");
+        var dataDirectory = folder.Path;
         var key = Guid.NewGuid().ToString();
         var order = new { command = "CREATE_TRADE", asset = "ETH_USDC", direction = "LONG", margin = 250, leverage = 4 };
         string email, orderId;
@@ -170,7 +174,8 @@ public sealed class RestartTests
     [Fact]
     public async Task After_a_restart_a_retry_racing_a_different_request_under_its_key_still_gets_its_first_outcome()
     {
-        var dataDirectory = Directory.CreateTempSubdirectory("exchange-restart-").FullName;
+        using var folder = new TempDataFolder("exchange-restart-");
+        var dataDirectory = folder.Path;
         var order = new { command = "CREATE_TRADE", asset = "ETH_USDC", direction = "LONG", margin = 20, leverage = 4 };
         var keys = Enumerable.Range(0, 20).Select(i => $"race-{i}").ToList();
         var orderIds = new Dictionary<string, string>();

@@ -12,7 +12,8 @@ public sealed class SignOutTests
     [Fact]
     public async Task A_token_signed_out_of_is_refused_everywhere_and_after_a_restart_while_other_sign_ins_go_on()
     {
-        var dataDirectory = Directory.CreateTempSubdirectory("exchange-signout-").FullName;
+        using var folder = new TempDataFolder("exchange-signout-");
+        var dataDirectory = folder.Path;
         string email, signedOutToken, otherToken;
         await using (var app = new ExchangeApp(dataDirectory))
         {
