@@ -17,7 +17,9 @@ start_exchange "$port" "$work/data" "$work/server.log" POLLER_UPDATE_INTERVAL=25
 sleep 1
 
 cd web
-EXCHANGE_URL="http://127.0.0.1:$port" SCREENSHOT_DIR="$root/artifacts/screenshots" node --test --test-reporter=spec e2e/terminal.e2e.mjs 2>&1 | tee "$work/e2e.log"
+# A test that hangs fails after 2 minutes, and the whole run is stopped after 10 (it takes ~25 s).
+EXCHANGE_URL="http://127.0.0.1:$port" SCREENSHOT_DIR="$root/artifacts/screenshots" \
+  timeout 600 node --test --test-timeout=120000 --test-reporter=spec e2e/terminal.e2e.mjs 2>&1 | tee "$work/e2e.log"
 status=${PIPESTATUS[0]}
 pass=$(awk '/^ℹ pass /{print $3}' "$work/e2e.log" | tail -n 1)
 fail=$(awk '/^ℹ fail /{print $3}' "$work/e2e.log" | tail -n 1)

@@ -15,6 +15,17 @@ OWN_DATA=
 [[ -n ${DATA_DIR:-} || ${KEEP_DATA:-} == 1 ]] || OWN_DATA=1
 DATA_DIR=${DATA_DIR:-$(mktemp -d)}
 mkdir -p "$DATA_DIR"
+SERVER=
+# A failed run keeps the server's log (printed here) even where the data folder goes.
+stop() {
+    local status=$?
+    [[ -z $SERVER ]] || { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true; }
+    [[ $status -eq 0 || ! -f $DATA_DIR/server.log ]] || tail -n 30 "$DATA_DIR/server.log"
+    [[ -z $OWN_DATA ]] || rm -rf "$DATA_DIR"
+}
+trap stop EXIT
+# A server left on the port would answer for ours, which exits on the taken address.
+if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; then echo "port $PORT is in use: stop what listens there, or set PORT"; exit 1; fi
 [[ ${SKIP_BUILD:-} == 1 ]] || { dotnet build -c Release src/Exchange.Server -v q -nologo && dotnet build -c Release bench/LoadTest -v q -nologo; } >/dev/null
 [[ ${DISK_CHECK:-1} == 0 ]] || dotnet bench/LoadTest/bin/Release/net10.0/LoadTest.dll disk --dir "$DATA_DIR" --seconds 10
 
@@ -25,15 +36,12 @@ mkdir -p "$DATA_DIR"
     ASPNETCORE_ENVIRONMENT=Production AUTH_JWT_SECRET="$(head -c 48 /dev/urandom | base64)" Logging__LogLevel__Default=Warning \
     dotnet bin/Release/net10.0/Exchange.Server.dll --urls "http://127.0.0.1:$PORT") >"$DATA_DIR/server.log" 2>&1 &
 SERVER=$!
-stop() {
-    kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true
-    [[ -z $OWN_DATA ]] || rm -rf "$DATA_DIR"
-}
-trap stop EXIT
-for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
-    kill -0 "$SERVER" 2>/dev/null || { cat "$DATA_DIR/server.log"; exit 1; }
+ready=
+for _ in $(seq 1 300); do
+    kill -0 "$SERVER" 2>/dev/null || { echo "the server exited before it was ready"; exit 1; }
+    curl -sf --max-time 2 "http://127.0.0.1:$PORT/readyz" >/dev/null && { ready=1; break; }
     sleep 0.2
 done
+[[ -n $ready ]] || { echo "the server was not ready after 60 s"; exit 1; }
 echo "server pid $SERVER, data $DATA_DIR, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 dotnet bench/LoadTest/bin/Release/net10.0/LoadTest.dll --url "http://127.0.0.1:$PORT" --server-pid "$SERVER" "$@"

@@ -1,5 +1,5 @@
 // Browser end-to-end tests of the trading terminal against a real exchange process.
-// Run by scripts/e2e.sh (which starts the server); by hand: EXCHANGE_URL=http://127.0.0.1:3105 node --test e2e/
+// Run by scripts/e2e.sh (which starts the server); by hand, against a server of your own: EXCHANGE_URL=http://127.0.0.1:3106 node --test e2e/
 // Screenshots go to $SCREENSHOT_DIR (default ../artifacts/screenshots).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const base = process.env.EXCHANGE_URL ?? 'http://127.0.0.1:3105';
+const base = process.env.EXCHANGE_URL ?? 'http://127.0.0.1:3106';
 const shots = process.env.SCREENSHOT_DIR ?? new URL('../../artifacts/screenshots', import.meta.url).pathname;
 mkdirSync(shots, { recursive: true });
 
