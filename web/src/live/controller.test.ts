@@ -33,6 +33,17 @@ const trade = {
   leverage: '50', liquidationPrice: '96425', stopLossPrice: null, takeProfitPrice: null, openedAt: '1',
 };
 
+/** A closed trade as the history endpoint lists it. */
+const closedRow = (id: string) => ({ ...trade, tradeId: id, closePrice: '95000', closeReason: 'MANUAL', pnl: '0', payout: '500', closedAt: '1', status: 'closed' as const });
+type ClosedPage = { trades: ReturnType<typeof closedRow>[]; nextCursor: string | null };
+
+/** The next history read, held until the test answers it. */
+function heldHistoryPage(): (page: ClosedPage) => void {
+  let answer!: (page: ClosedPage) => void;
+  vi.mocked(trading.getClosedTrades).mockImplementationOnce(() => new Promise<ClosedPage>((resolve) => { answer = resolve; }));
+  return (page) => answer(page);
+}
+
 describe('terminal controller', () => {
   beforeEach(() => {
     store.reset();
@@ -223,5 +234,78 @@ describe('terminal controller', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+  it('shows the next trader none of the history a signed-out trader\'s page was still reading', async () => {
+    const answerA = heldHistoryPage();
+    const a = new TerminalController();
+    const loading = a.loadHistory(true);
+    a.stop(); // signed out; the next trader's terminal starts
+    const b = new TerminalController();
+    await b.loadHistory(true);
+
+    answerA({ trades: [closedRow('a1')], nextCursor: null });
+    await loading;
+
+    expect(store.get().history).toEqual([]);
+    b.stop();
+  });
+
+  it('drops an older page read while the first page was read again, so no trade falls between them', async () => {
+    const rows = Array.from({ length: 101 }, (_, i) => closedRow(`t${101 - i}`)); // t101 … t1, newest first
+    store.set({ history: rows.slice(1, 51), historyCursor: 'after-t51', historyLoaded: true }); // t100 … t51 shown
+    const answerOlder = heldHistoryPage(); // "Load more" from after t51
+    vi.mocked(trading.getClosedTrades).mockResolvedValueOnce({ trades: rows.slice(0, 50), nextCursor: 'after-t52' }); // t101 closed: t51 is off page 1
+    const c = new TerminalController();
+
+    const more = c.loadHistory(false);
+    await c.loadHistory(true);
+    answerOlder({ trades: rows.slice(51), nextCursor: null }); // t50 … t1
+    await more;
+
+    expect(store.get().history.map((t) => t.tradeId)).toEqual(rows.slice(0, 50).map((t) => t.tradeId));
+    expect(store.get().historyCursor).toBe('after-t52'); // "Load more" goes on with t51
+    c.stop();
+  });
+
+  it('lets the loaded older pages go when more closes came than the first page holds, instead of showing a gap', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => closedRow(`t${200 - i}`)); // t200 … t1
+    store.set({ history: rows.slice(100), historyCursor: null, historyLoaded: true }); // t100 … t1: every page loaded
+    vi.mocked(trading.getClosedTrades).mockResolvedValueOnce({ trades: rows.slice(0, 50), nextCursor: 'after-t151' });
+    const c = new TerminalController();
+
+    await c.loadHistory(true);
+
+    expect(store.get().history.map((t) => t.tradeId)).toEqual(rows.slice(0, 50).map((t) => t.tradeId));
+    expect(store.get().historyCursor).toBe('after-t151');
+    c.stop();
+  });
+
+  it('reads history once for a burst of closes pushed together', async () => {
+    const c = new TerminalController();
+    const ids = Array.from({ length: 20 }, (_, i) => `x${i}`);
+    api.closed = ids.map(closedRow);
+    const before = vi.mocked(trading.getClosedTrades).mock.calls.length;
+
+    for (const tradeId of ids) {
+      push(c, { type: 'trade_closed', tradeId, asset: 'BTC_USDC', direction: 'SHORT', reason: 'LIQUIDATION', closePrice: '96430', margin: '500', pnl: '-376.32', payout: '0' });
+    }
+    await vi.waitFor(() => expect(store.get().history).toHaveLength(20));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    expect(vi.mocked(trading.getClosedTrades).mock.calls.length - before).toBe(1);
+    c.stop();
+  });
+
+  it('does not tell the next trader of an order the signed-out one placed', async () => {
+    let answer!: (t: Awaited<ReturnType<typeof trading.openTrade>>) => void;
+    vi.mocked(trading.openTrade).mockImplementationOnce(() => new Promise((resolve) => { answer = resolve; }));
+    const a = new TerminalController();
+    const opening = a.open(order);
+    a.stop();
+
+    answer({ ...trade, direction: 'LONG', margin: '100', leverage: '10' });
+    await opening;
+
+    expect(store.get().toasts).toEqual([]);
   });
 });

@@ -80,6 +80,8 @@ export class TerminalController {
   private toasted = new Set<string>(); // trade ids already announced
   private pushedCloses = new Map<string, Extract<PushMessage, { type: 'trade_closed' }>>(); // held back while this page closes the trade
   private retryKeys = new RetryKeys();
+  private closesToShow = new Set<string>(); // pushed closes not yet seen in history
+  private showingCloses: Promise<void> | null = null;
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
   private firstAccountLoad = true;
@@ -242,6 +244,29 @@ export class TerminalController {
     return [];
   }
 
+  /**
+   * Reads history until the pushed closes are in it (the audit trail may lag the engine), once
+   * for a whole burst: a crash tick can liquidate dozens of a trader's positions at once, and a
+   * read each, asked again up to seven times, would flood the exchange.
+   */
+  private showInHistory(id: string): void {
+    this.closesToShow.add(id);
+    this.showingCloses ??= (async () => {
+      const gen = this.generation;
+      try {
+        await this.refreshAccount().catch(() => undefined);
+        for (let attempt = 0, delay = 500; attempt <= 6 && this.closesToShow.size && gen === this.generation; attempt++, delay *= 2) {
+          if (attempt > 0) await sleep(delay);
+          const page = (await this.loadHistory(true).catch(() => null)) ?? [];
+          for (const t of page) this.closesToShow.delete(t.tradeId);
+        }
+      } finally {
+        this.closesToShow.clear();
+        this.showingCloses = null;
+      }
+    })();
+  }
+
   private toastClose(id: string, asset: string, direction: string, reason: string, pnl: bigint | null, closePrice?: string | null): void {
     if (this.toasted.has(id)) return;
     this.toasted.add(id);
@@ -256,18 +281,28 @@ export class TerminalController {
   }
 
   async loadHistory(reset: boolean): Promise<ClosedTradeView[] | null> {
+    const gen = this.generation;
     try {
       const cursor = reset ? null : store.get().historyCursor;
       if (!reset && !cursor) return null;
       const page = await trading.getClosedTrades(50, cursor);
+      // Signed out meanwhile: the page is the previous trader's, and the store is the next one's.
+      if (gen !== this.generation) return null;
       store.set((s) => {
         const have = new Set(page.trades.map((t) => t.tradeId));
         if (reset) {
-          // a newer first page; keep the older pages the trader loaded (and their cursor)
-          const extended = s.history.length > page.trades.length; // a null cursor there means every page is loaded
+          // A newer first page; the older pages the trader loaded (and their cursor) stay when
+          // it reaches them. A full page that shares no trade with them may have more closes
+          // behind it than one page holds: the older pages go, rather than show a gap.
+          const reaches = page.nextCursor === null || s.history.some((t) => have.has(t.tradeId));
+          const extended = s.history.length > page.trades.length && reaches; // a null cursor there means every page is loaded
           const rest = extended ? s.history.filter((t) => !have.has(t.tradeId)) : [];
           return { history: [...page.trades, ...rest], historyCursor: extended ? s.historyCursor : page.nextCursor, historyLoaded: true };
         }
+        // The first page was read again while this one loaded: it may have pushed trades past
+        // the end it now shows, which this page (read from the old end) would skip. Dropped;
+        // "Load more" reads on from the new end.
+        if (s.historyCursor !== cursor) return {};
         const known = new Set(s.history.map((t) => t.tradeId));
         return { history: [...s.history, ...page.trades.filter((t) => !known.has(t.tradeId))], historyCursor: page.nextCursor, historyLoaded: true };
       });
@@ -292,7 +327,7 @@ export class TerminalController {
         this.knownOpen.delete(t.tradeId);
         // gone now: a balance that follows already holds the payout, so the position must not count twice in equity
         store.set((s) => ({ positions: s.positions.filter((p) => p.id !== t.tradeId) }));
-        void this.refreshAccount().catch(() => undefined).then(() => this.historyWith([t.tradeId]));
+        this.showInHistory(t.tradeId);
         break;
       }
       case 'trade_opened':
@@ -323,7 +358,9 @@ export class TerminalController {
   async open(input: trading.OpenTradeInput): Promise<void> {
     const order = JSON.stringify([input.asset, input.direction, input.margin.trim(), input.leverage,
       input.stopLossPrice?.trim() ?? '', input.takeProfitPrice?.trim() ?? '']);
+    const gen = this.generation;
     const t = await this.retryKeys.send(`open ${order}`, (key) => trading.openTrade(input, key));
+    if (gen !== this.generation) return; // signed out meanwhile: not news for whoever is on screen now
     if (this.knownOpen.has(t.tradeId)) {
       // the retry was answered with the first attempt's trade, already on screen
       pushToast('info', 'Order already placed', 'The first attempt went through; no second trade was opened.');

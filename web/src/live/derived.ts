@@ -2,7 +2,7 @@
 // LONG, ask for a SHORT) and equity, with the engine's rounding.
 import { useMemo } from 'react';
 import { closingPrice, equityFor, pnlFor } from '../lib/positionMath';
-import { useStore, type Position, type Quote } from './store';
+import { useStore, type Balance, type Position, type Quote } from './store';
 
 export interface LivePosition extends Position {
   mark: bigint | null;
@@ -34,12 +34,19 @@ export interface LiveAccount {
 export function useLiveAccount(): LiveAccount {
   const balance = useStore((s) => s.balance);
   const live = useLivePositions();
-  return useMemo(() => {
-    if (!balance) return { free: null, locked: null, equity: null, unrealized: null };
-    const unrealized = live.reduce((sum, p) => sum + p.pnl, 0n);
-    // before any quote arrives, the server's equity is the best number we have
-    const anyQuote = live.every((p) => p.mark !== null);
-    const equity = anyQuote ? equityFor(balance.free, live.map((p) => ({ marginCents: p.margin, pnlCents: p.pnl }))) : balance.equity;
-    return { free: balance.free, locked: balance.locked, equity, unrealized };
-  }, [balance, live]);
+  return useMemo(() => liveAccount(balance, live), [balance, live]);
+}
+
+export function liveAccount(balance: Balance | null, live: LivePosition[]): LiveAccount {
+  if (!balance) return { free: null, locked: null, equity: null, unrealized: null };
+  const unrealized = live.reduce((sum, p) => sum + p.pnl, 0n);
+  // before any quote arrives, the server's equity is the best number we have
+  const anyQuote = live.every((p) => p.mark !== null);
+  // A trade just opened is in the pushed balance (its margin locked) before the refreshed list
+  // of positions shows it: that margin counts at no PnL meanwhile, not as if it had gone.
+  const unlisted = balance.locked - live.reduce((sum, p) => sum + p.margin, 0n);
+  const valued = live.map((p) => ({ marginCents: p.margin, pnlCents: p.pnl }));
+  if (unlisted > 0n) valued.push({ marginCents: unlisted, pnlCents: 0n });
+  const equity = anyQuote ? equityFor(balance.free, valued) : balance.equity;
+  return { free: balance.free, locked: balance.locked, equity, unrealized };
 }
