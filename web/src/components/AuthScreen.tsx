@@ -64,7 +64,7 @@ export function AuthScreen({ mode, onSignedIn }: { mode: Mode; onSignedIn: (u: U
             <input type="email" autoComplete="email" inputMode="email" value={email} required
               aria-invalid={!!errors.email} aria-describedby={errors.email ? `${p}-email-error` : undefined}
               data-testid={`${p}-email`} onChange={(e) => setEmail(e.target.value)} />
-            {errors.email && <small className="error" id={`${p}-email-error`} data-testid={`${p}-email-error`}>{errors.email}</small>}
+            {errors.email && <small className="error" role="alert" id={`${p}-email-error`} data-testid={`${p}-email-error`}>{errors.email}</small>}
           </label>
           <label className="field">
             <span>Password</span>
@@ -72,7 +72,7 @@ export function AuthScreen({ mode, onSignedIn }: { mode: Mode; onSignedIn: (u: U
               aria-invalid={!!errors.password} aria-describedby={errors.password ? `${p}-password-error` : undefined}
               data-testid={`${p}-password`} onChange={(e) => setPassword(e.target.value)} />
             {errors.password
-              ? <small className="error" id={`${p}-password-error`} data-testid={`${p}-password-error`}>{errors.password}</small>
+              ? <small className="error" role="alert" id={`${p}-password-error`} data-testid={`${p}-password-error`}>{errors.password}</small>
               : mode === 'signup' && <small className="hint">At least 8 characters.</small>}
           </label>
           {errors.form && <p className="error form-error" role="alert" data-testid={`${p}-error`}>{errors.form}</p>}

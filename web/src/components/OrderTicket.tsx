@@ -3,7 +3,7 @@ import { ApiError, fieldForError, isUncertain } from '../api/http';
 import { useController } from './context';
 import { useStore } from '../live/store';
 import { formatFixed, USD_SCALE, floorDiv } from '../lib/fixed';
-import { assetLabel, fmtPrice, fmtPriceExact, fmtQty, fmtUsd, pnlClass } from '../lib/format';
+import { assetLabel, fmtPrice, fmtPriceExact, fmtQty, fmtUsd, pnlClass, withoutPrices } from '../lib/format';
 import { previewOrder, type Direction } from '../lib/positionMath';
 import { isDecimalText, parseLeverage } from '../lib/ticketInput';
 
@@ -204,13 +204,21 @@ function fieldsFor(ex: ApiError, sent: { stopLoss: string; takeProfit: string })
   return f === 'margin' || f === 'leverage' || f === 'stopLoss' || f === 'takeProfit' ? [f] : [];
 }
 
-/** An error (the engine's, or text that cannot be sent) interrupts as an alert; a warning is announced politely. */
+/**
+ * An error (the engine's, or text that cannot be sent) interrupts as an alert; a warning is
+ * announced politely. What is announced leaves out the live price a warning quotes: that changes
+ * with every tick, and a live region would read the whole warning out again each time. The
+ * field's description (aria-describedby) keeps the price.
+ */
 function FieldMessage({ id, text, server, blocking }: { id: string; text?: string; server: boolean; blocking: boolean }) {
   if (!text) return null;
   const error = server || blocking;
   return (
-    <small className={error ? 'error' : 'warn'} id={id} data-testid={id} data-source={server ? 'api' : 'client'} role={error ? 'alert' : 'status'}>
-      {text}
-    </small>
+    <>
+      <small className={error ? 'error' : 'warn'} id={id} data-testid={id} data-source={server ? 'api' : 'client'}>
+        {text}
+      </small>
+      <span className="visually-hidden" role={error ? 'alert' : 'status'} data-testid={`${id}-announced`}>{withoutPrices(text)}</span>
+    </>
   );
 }

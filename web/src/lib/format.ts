@@ -49,3 +49,8 @@ export function assetLabel(symbol: string): string {
 export function positionLabel(p: { asset: string; direction: string; leverage: number | string }): string {
   return `${assetLabel(p.asset)} ${p.direction} ${p.leverage}x`;
 }
+
+/** A message without the prices it quotes: "… below the bid (95,000.00)." → "… below the bid." */
+export function withoutPrices(text: string): string {
+  return text.replace(/ \([\d,.]+\)/g, '');
+}
