@@ -188,6 +188,29 @@ test('a second trader does not see the first trader\'s positions', async () => {
   await second.screenshot({ path: join(shots, 'terminal-phone-second-trader.png') });
 });
 
+test('a tab follows a sign-out and a sign-in in another tab of the same browser, whose cookie it shares', async () => {
+  const first = await newPage();
+  await signUp(first);
+  await first.getByTestId('ticket-margin').fill('25');
+  await first.getByTestId('ticket-submit').click();
+  await first.getByTestId('position-row').first().waitFor({ timeout: 10_000 });
+
+  const second = await first.context().newPage(); // same cookie jar and storage: another tab
+  await second.goto(base);
+  // The first tab may poll with the signed-out cookie before it hears of the sign-out: a 401 there is expected.
+  const polled = ['/api/v1/balance', '/api/v1/trades'];
+  polled.forEach((path) => expectedFailures.add(path));
+  await second.getByTestId('signout').click();
+  await first.getByTestId('signin-form').waitFor({ timeout: 10_000 });
+
+  const other = await signUp(second);
+  // The trader the cookie now signs in, with their own (empty) account: not the first one's screen.
+  await first.waitForFunction((email) => document.querySelector('[data-testid="user-email"]')?.textContent === email,
+    other, { timeout: 10_000 });
+  await first.getByTestId('positions-empty').waitFor({ timeout: 10_000 });
+  polled.forEach((path) => expectedFailures.delete(path));
+});
+
 test('no console errors during the run', () => {
   assert.deepEqual(consoleErrors, []);
 });
