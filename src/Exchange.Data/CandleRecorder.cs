@@ -72,11 +72,13 @@ public sealed class CandleRecorder : BackgroundService
         _time = time;
         _logger = logger;
         _retry = new DatabaseRetry(options.MaxRetryDelay, time, logger);
+        // A full queue drops the new tick and still answers the write with true: only the
+        // callback hears of it.
         _ticks = Channel.CreateBounded<(string, decimal, long)>(new BoundedChannelOptions(options.QueueCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.DropWrite,
-        });
+        }, _ => CountDropped());
     }
 
     public long DroppedTicks => Interlocked.Read(ref _droppedTicks);
@@ -93,7 +95,12 @@ public sealed class CandleRecorder : BackgroundService
     /// <summary>A bid price at a time; called on the feed's thread, so it only enqueues.</summary>
     public void OnTick(string asset, decimal bid, long timestampMs)
     {
-        if (!_ticks.Writer.TryWrite((asset, bid, timestampMs)) && Interlocked.Increment(ref _droppedTicks) % 10_000 == 1)
+        if (!_ticks.Writer.TryWrite((asset, bid, timestampMs))) CountDropped(); // closed: stopping
+    }
+
+    private void CountDropped()
+    {
+        if (Interlocked.Increment(ref _droppedTicks) % 10_000 == 1)
             _logger.LogWarning("Candle queue full or closed: {Dropped} ticks dropped so far", DroppedTicks);
     }
 

@@ -409,6 +409,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
         public HashSet<string> TradeIds { get; } = new(StringComparer.Ordinal);
         public List<string> Strings { get; } = [];
         public List<Guid> Guids { get; } = [];
+        public List<OrderRecord> KeyedOrders { get; } = [];
         public List<Trade> Trades { get; } = [];
 
         public void Clear()
@@ -423,6 +424,7 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
             TradeIds.Clear();
             Strings.Clear();
             Guids.Clear();
+            KeyedOrders.Clear();
             Trades.Clear();
         }
     }
@@ -592,15 +594,32 @@ public sealed partial class EventRecorder : BackgroundService, IEngineEventListe
                 if (order.IdempotencyKey is { } key) rows.OrdersByKey[(order.UserId, key)] = order.OrderId;
             }
         }).ConfigureAwait(false);
-        await InChunksAsync(orders.Where(o => o.IdempotencyKey is not null).Select(o => o.IdempotencyKey!), rows.Strings, async keys =>
+        await InChunksAsync(orders.Where(o => o.IdempotencyKey is not null), rows.KeyedOrders, async chunk =>
         {
-            var taken = await db.Orders.AsNoTracking()
-                .Where(o => o.IdempotencyKey != null && EF.Parameter(keys).Contains(o.IdempotencyKey))
-                .Select(o => new { o.UserId, o.IdempotencyKey, o.OrderId })
-                .ToListAsync(cancellationToken).ConfigureAwait(false);
-            foreach (var t in taken) rows.OrdersByKey[(t.UserId, t.IdempotencyKey!)] = t.OrderId;
+            foreach (var order in chunk)
+            {
+                rows.Guids.Add(order.UserId);
+                rows.Strings.Add(order.IdempotencyKey!);
+            }
+            var taken = await KeysTaken(db, rows.Guids, rows.Strings).ToListAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var t in taken) rows.OrdersByKey[(t.UserId, t.IdempotencyKey)] = t.OrderId;
+            rows.Guids.Clear();
+            rows.Strings.Clear();
         }).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The orders that hold any of <paramref name="keys"/> for any of <paramref name="users"/>
+    /// (more pairs than asked, all of them true). The traders go in too so that the (UserId,
+    /// IdempotencyKey) index answers it: by the key alone it read every order ever recorded,
+    /// inside the recorder's write transaction, in every batch with a keyed order.
+    /// </summary>
+    internal static IQueryable<TakenKey> KeysTaken(ExchangeDbContext db, List<Guid> users, List<string> keys) =>
+        db.Orders.AsNoTracking()
+            .Where(o => o.IdempotencyKey != null && EF.Parameter(users).Contains(o.UserId) && EF.Parameter(keys).Contains(o.IdempotencyKey))
+            .Select(o => new TakenKey(o.UserId, o.IdempotencyKey!, o.OrderId));
+
+    internal sealed record TakenKey(Guid UserId, string IdempotencyKey, Guid OrderId);
 
     /// <summary>Runs <paramref name="load"/> over <paramref name="items"/>, at most <see cref="LookupChunk"/> at a time, in the reused <paramref name="chunk"/>.</summary>
     private static async Task InChunksAsync<T>(IEnumerable<T> items, List<T> chunk, Func<List<T>, Task> load)

@@ -104,6 +104,20 @@ public sealed class CandleRecorderTests
     }
 
     [Fact]
+    public async Task Ticks_a_full_queue_drops_are_counted()
+    {
+        await using var test = await TestDatabase.CreateAsync(migrate: false);
+        using var recorder = new CandleRecorder(test.Factory, new CandleRecorderOptions { Assets = Assets, QueueCapacity = 1 },
+            TimeProvider.System, test.Services.GetRequiredService<ILogger<CandleRecorder>>()); // not started: nothing takes from the queue
+
+        recorder.OnTick("BTC_USDC", 95_000m, 1_000);
+        recorder.OnTick("BTC_USDC", 95_001m, 2_000);
+        recorder.OnTick("BTC_USDC", 95_002m, 3_000);
+
+        Assert.Equal(2, recorder.DroppedTicks);
+    }
+
+    [Fact]
     public async Task Candles_round_trip_through_SQLite_and_a_restart_continues_the_open_ones()
     {
         await using var test = await TestDatabase.CreateAsync();
