@@ -30,7 +30,7 @@ public sealed record ExchangeSettings
     /// </summary>
     public TimeSpan HistoryWait { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>CANDLE_BACKFILL: a year of simulated chart history on a first start with no candles.</summary>
+    /// <summary>CANDLE_BACKFILL: a year of simulated chart history on a first start with no candles, under simulated prices only.</summary>
     public bool CandleBackfill { get; init; } = true;
     public required SymmetricSecurityKey JwtKey { get; init; }
     public EngineConfig Engine { get; init; } = new();

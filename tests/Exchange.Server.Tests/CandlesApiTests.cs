@@ -117,6 +117,17 @@ public sealed class CandlesApiTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Under_a_real_exchanges_prices_no_history_is_invented()
+    {
+        await using var app = new ExchangeApp();
+        await using var realPrices = app.WithWebHostBuilder(b => b.UseSetting("CANDLE_BACKFILL", "true").UseSetting("POLLER_SOURCE", "binance"));
+        var client = realPrices.CreateClient();
+        await realPrices.Services.GetRequiredService<CandleRecorder>().Backfilled.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Empty(await GetArrayAsync(client, "/api/v1/candles?asset=ETH_USDC&interval=1d&limit=1000"));
+    }
+
     /// <summary>
     /// Until at least <paramref name="seconds"/> are left in the current minute (and so in every
     /// longer bucket), so that every tick of the test lands in one bucket and the expected candle is known.

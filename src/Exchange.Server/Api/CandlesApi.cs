@@ -1,6 +1,7 @@
 using System.Globalization;
 using Exchange.Data;
 using Exchange.Engine;
+using Exchange.Feed;
 using Exchange.Feed.Simulated;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -29,7 +30,10 @@ public static class CandlesApi
             var options = new CandleRecorderOptions
             {
                 Assets = [.. settings.Engine.Assets.Select(a => a.Symbol)],
-                Backfill = settings.CandleBackfill ? Backfill(settings) : null,
+                // Invented history belongs beside invented prices only: under a real exchange's
+                // prices (or a replay) it would chart a year that never happened, and its last
+                // candle would open at the simulator's price with real ticks going into it.
+                Backfill = settings.CandleBackfill && settings.Feed.Source == FeedOptions.Simulated ? Backfill(settings) : null,
             };
             var recorder = new CandleRecorder(sp.GetRequiredService<IDbContextFactory<ExchangeDbContext>>(),
                 options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CandleRecorder>>());
