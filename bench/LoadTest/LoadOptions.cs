@@ -44,8 +44,8 @@ public sealed record LoadOptions
           --setup-concurrency N  parallel sign-ups (PBKDF2 on the server is slow) (default 4)
           --server-pid PID       also report the server's CPU time, wake-ups and run-queue waits per thread name during
                                  the measured window (Linux /proc; the host's steal is reported either way)
-          --latency-log FILE     write each measured reply's arrival time (UTC), latency, server latency, dispatch lag
-                                 and arrival on the monotonic clock (seconds) to FILE
+          --latency-log FILE     write each measured reply's arrival time (UTC), latency, server latency, how late it
+                                 was sent (dispatch lag + connection wait) and arrival on the monotonic clock (s) to FILE
           --sched-trace S        record the scheduler (perf sched, as root) for the first S seconds of the window and
                                  name the other processes' threads that held a CPU while the slowest 1 % waited
           --margin M --leverage L  trade size (default 10 USD at 10x)

@@ -11,6 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PORT=${PORT:-3300}
+for arg in "$@"; do
+    case $arg in --url|--url=*|--server-pid|--server-pid=*) echo "run.sh starts and measures its own server: drop $arg (or run the LoadTest dll directly)"; exit 2 ;; esac
+done
 OWN_DATA=
 [[ -n ${DATA_DIR:-} || ${KEEP_DATA:-} == 1 ]] || OWN_DATA=1
 DATA_DIR=${DATA_DIR:-$(mktemp -d)}
@@ -32,7 +35,11 @@ if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; then echo "port 
 # Same as `dotnet run -c Release --no-build --project src/Exchange.Server` (content root is the
 # project folder), but exec'd so that $! is the server itself, not a dotnet-run parent.
 # Production, as an operator runs it (no developer exception page), with a throwaway JWT secret.
-(cd src/Exchange.Server && exec env EXCHANGE_DATA_DIR="$DATA_DIR" AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
+# The exchange as configured by default: settings in the caller's environment (a DATABASE_URL,
+# other roles) would measure another set-up. DOTNET_* and POLLER_* pass through on purpose, and
+# are printed below so the record says what ran.
+(cd src/Exchange.Server && exec env -u DATABASE_URL -u REDIS_URL -u EXCHANGE_ROLES -u ASPNETCORE_URLS \
+    EXCHANGE_DATA_DIR="$DATA_DIR" AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
     ASPNETCORE_ENVIRONMENT=Production AUTH_JWT_SECRET="$(head -c 48 /dev/urandom | base64)" Logging__LogLevel__Default=Warning \
     dotnet bin/Release/net10.0/Exchange.Server.dll --urls "http://127.0.0.1:$PORT") >"$DATA_DIR/server.log" 2>&1 &
 SERVER=$!
@@ -44,4 +51,5 @@ for _ in $(seq 1 300); do
 done
 [[ -n $ready ]] || { echo "the server was not ready after 60 s"; exit 1; }
 echo "server pid $SERVER, data $DATA_DIR, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "build $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)'), server dll of $(date -u -r src/Exchange.Server/bin/Release/net10.0/Exchange.Server.dll '+%Y-%m-%d %H:%M UTC')$(env | grep -E '^(DOTNET|POLLER)_' | grep -vE '^DOTNET_(CLI_|NOLOGO|GENERATE_ASPNET_CERTIFICATE)' | paste -sd ' ' | sed 's/^./, environment: &/')"
 dotnet bench/LoadTest/bin/Release/net10.0/LoadTest.dll --url "http://127.0.0.1:$PORT" --server-pid "$SERVER" "$@"
