@@ -155,7 +155,7 @@ public sealed partial class EngineHost
         var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
         while (_listener.RecordedEventSequence < eventSequence || Volatile.Read(ref _releasedThrough) < inputSequence)
         {
-            if (Stopwatch.GetTimestamp() > deadline || _listener.IsFailing) return false;
+            if (Stopwatch.GetTimestamp() > deadline || _listener.IsFailing || Fault is not null) return false;
             Wake(); // an idle engine thread releases what the flush made durable when it next looks
             Thread.Sleep(5);
         }
@@ -205,11 +205,21 @@ public sealed partial class EngineHost
                     _logger.LogWarning("Snapshot at sequence {Sequence} skipped: the event recorder is behind or failing", image.LastSequence);
                     return;
                 }
-                var started = Stopwatch.GetTimestamp();
-                var header = _snapshots.Write(image, createdAt);
-                var written = Stopwatch.GetElapsedTime(started);
-                var oldestKept = _snapshots.Prune();
-                if (_options.TrimJournal && oldestKept > 0) _journal.DeleteSegmentsBefore(oldestKept);
+                SnapshotHeader header;
+                TimeSpan written;
+                lock (_snapshotGate)
+                {
+                    if (_snapshotsStopped)
+                    {
+                        _logger.LogWarning("Snapshot at sequence {Sequence} not written: the engine host stopped", image.LastSequence);
+                        return;
+                    }
+                    var started = Stopwatch.GetTimestamp();
+                    header = _snapshots.Write(image, createdAt);
+                    written = Stopwatch.GetElapsedTime(started);
+                    var oldestKept = _snapshots.Prune();
+                    if (_options.TrimJournal && oldestKept > 0) _journal.DeleteSegmentsBefore(oldestKept);
+                }
                 var size = new FileInfo(_snapshots.List()[0].Path).Length;
                 LastSnapshot = new SnapshotReport(header, stall, written, size, image.Trades().Count());
                 _metrics.SnapshotWritten(written);

@@ -52,6 +52,8 @@ public sealed partial class EngineHost : IDisposable
     private long _lastTimestampMs;
     private long _nextSnapshotAtMs;
     private Task _snapshotWrite = Task.CompletedTask;
+    private readonly Lock _snapshotGate = new();
+    private bool _snapshotsStopped; // under _snapshotGate
     private TradeView[]? _slotBuffer; // an earlier image's trade array, free for the next snapshot to copy into
     private volatile bool _stopping;
     private Exception? _fault;
@@ -365,6 +367,9 @@ public sealed partial class EngineHost : IDisposable
         }
         finally
         {
+            // No snapshot write, prune or journal trim may start once the journal's lock is let
+            // go: another process may be recovering from this folder by then. One under way finishes first.
+            lock (_snapshotGate) _snapshotsStopped = true;
             if (Fault is null) _journal.Dispose();
             else _journal.Abandon(); // what was not durable at the failure was never acknowledged
             _wake.Dispose();

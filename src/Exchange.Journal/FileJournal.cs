@@ -50,7 +50,7 @@ public sealed partial class FileJournal : IDisposable
         options ??= JournalOptions.Default;
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SegmentSize, RecordFormat.HeaderLength + 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxPendingBytes, 1, nameof(options));
-        Directory.CreateDirectory(directory);
+        DirectorySync.Create(directory, sync: options.FsyncEnabled);
         // An exclusive lock: two processes appending to one journal would interleave garbage.
         var directoryLock = ExclusiveLockFile.TryTake(Path.Combine(directory, "journal.lock"))
             ?? throw new JournalInUseException(directory);
@@ -105,7 +105,8 @@ public sealed partial class FileJournal : IDisposable
     /// <summary>
     /// For threads other than the producer: blocks until everything appended so far is durable,
     /// that is until the producer's next <see cref="Commit"/> (or <see cref="Dispose"/>). The
-    /// producer itself calls <see cref="Commit"/>.
+    /// producer itself calls <see cref="Commit"/>. Throws once the journal is abandoned (or
+    /// closed) with the records still pending: they will never be durable.
     /// </summary>
     public void Flush()
     {
@@ -115,6 +116,7 @@ public sealed partial class FileJournal : IDisposable
             while (Volatile.Read(ref durableSequence) < target)
             {
                 if (fault is not null) throw CommitFailed();
+                ObjectDisposedException.ThrowIf(disposed, this);
                 Monitor.Wait(gate);
             }
         }

@@ -19,7 +19,7 @@ public sealed class SnapshotStore
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSnapshots, 1);
         _directory = directory;
         _maxSnapshots = maxSnapshots;
-        Directory.CreateDirectory(directory);
+        DirectorySync.Create(directory);
     }
 
     /// <summary>

@@ -115,10 +115,8 @@ public sealed record ExchangeSettings
     {
         try
         {
-            var path = Path.GetFullPath(configured);
-            return (OperatingSystem.IsWindows()
-                ? Directory.CreateDirectory(path)
-                : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute)).FullName;
+            // Synced into its parent when made: everything the exchange keeps is under this one name.
+            return DirectorySync.Create(Path.GetFullPath(configured), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute).FullName;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

@@ -83,6 +83,26 @@ public sealed class EngineFailureTests : IDisposable
         Assert.NotNull(host.Fault);
     }
 
+    [Fact]
+    public async Task A_snapshot_waiting_for_the_listener_when_the_engine_fails_is_never_written()
+    {
+        // The listener records the first account only a second from now; its second delivery fails.
+        var listener = new FailingListener(failAt: 2, new IOException("disk on fire"))
+        {
+            RecordedFrom = System.Diagnostics.Stopwatch.GetTimestamp() + System.Diagnostics.Stopwatch.Frequency,
+        };
+        var host = EngineHost.Start(Options, listener: listener);
+        await CreateAccount(host);
+        var snapshot = host.SnapshotNowAsync(); // waits for the listener
+        await Assert.ThrowsAsync<EngineStoppedException>(() => CreateAccount(host).WaitAsync(TimeSpan.FromSeconds(10)));
+
+        host.Dispose(); // lets go of the journal's lock: another process may take the folder now
+        await Task.Delay(1_500); // past the listener's catching up
+
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "snapshots"), "*.snap"));
+        Assert.True(snapshot.IsCompleted);
+    }
+
     private static Task<CommandReply> CreateAccount(EngineHost host) =>
         host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = new UserId(Guid.NewGuid()) });
 
@@ -90,6 +110,11 @@ public sealed class EngineFailureTests : IDisposable
     private sealed class FailingListener(int failAt, Exception failure) : IEngineEventListener
     {
         private int _deliveries;
+
+        /// <summary>The Stopwatch time from which it has recorded every event (before it, none).</summary>
+        public long RecordedFrom { get; init; }
+
+        public long RecordedEventSequence => System.Diagnostics.Stopwatch.GetTimestamp() >= RecordedFrom ? long.MaxValue : 0;
 
         public void OnEvents(IReadOnlyList<object> events, bool replayed)
         {

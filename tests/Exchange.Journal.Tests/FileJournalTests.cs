@@ -72,6 +72,36 @@ public class FileJournalTests
     }
 
     [Fact]
+    public async Task A_flush_waiting_for_records_the_journal_abandons_is_told_instead_of_waiting_for_ever()
+    {
+        using var dir = new TempJournalDirectory();
+        var journal = FileJournal.Open(dir.Path, NoFsync());
+        journal.Append(1, PayloadFor(1));
+        var flush = Task.Run(journal.Flush); // another thread, e.g. a snapshot making sure its inputs are on disk
+
+        await Task.Delay(50);
+        journal.Abandon();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => flush.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public void A_data_folder_is_made_with_its_missing_parents_and_the_mode_asked_for()
+    {
+        using var dir = new TempJournalDirectory();
+        var target = Path.Combine(dir.Path, "a", "b", "journal");
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+        var made = DirectorySync.Create(target, ownerOnly); // each new name synced into its parent on the way
+
+        Assert.True(made.Exists);
+        Assert.Equal(Path.GetFullPath(target), made.FullName);
+        Assert.True(Directory.Exists(Path.Combine(dir.Path, "a", "b")));
+        if (!OperatingSystem.IsWindows()) Assert.Equal(ownerOnly, File.GetUnixFileMode(target));
+        Assert.Equal(made.FullName, DirectorySync.Create(target).FullName); // there already: nothing to do
+    }
+
+    [Fact]
     public void Disposing_commits_what_was_appended()
     {
         using var dir = new TempJournalDirectory();
