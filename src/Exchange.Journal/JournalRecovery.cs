@@ -21,6 +21,7 @@ internal static class JournalRecovery
         long last = 0, records = 0, cutOffset = 0, cutBytes = 0;
         string? cutPath = null;
         long keptZeroFillAt = -1; // where the zeros start in the last kept segment, if it has any
+        long keptLength = 0; // of the last kept segment, after any cut
 
         for (var i = 0; i < found.Count; i++)
         {
@@ -88,13 +89,18 @@ internal static class JournalRecovery
             }
             kept.Add(segment);
             keptZeroFillAt = tornAt >= 0 ? -1 : zeroFillAt;
+            keptLength = length;
         }
 
         // Space filled ahead but never used at the end of the segment the journal continues (also
         // when a later, empty segment was just deleted): cut it, so appending starts right after
         // the last record instead of after the zeros.
         if (kept.Count > 0 && keptZeroFillAt > 0)
+        {
             Truncate(kept[^1].Path, keptZeroFillAt, fsync);
+            keptLength = keptZeroFillAt;
+        }
+        if (fsync && kept.Count > 0) WriteAgain(kept[^1].Path, keptLength, buffer);
 
         var info = new JournalRecoveryInfo(kept.Count, records, last, cutPath, cutOffset, cutBytes, clock.Elapsed);
         return (kept, info);
@@ -142,6 +148,28 @@ internal static class JournalRecovery
             offset += read;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Writes the first <paramref name="length"/> bytes of a segment again, as read, and syncs
+    /// them. After a failed fsync the kernel may keep the pages it could not write in its cache,
+    /// marked clean: a restart without a reboot (the journal stops on the failure, a supervisor
+    /// starts the process again) reads them back as if they were on disk, and no later fsync
+    /// would ever write them. Written again here, everything recovery accepted reaches the disk
+    /// before anything is acknowledged after it, or the start fails on the disk's error. Only the
+    /// last segment: a segment is synced before the next one is made.
+    /// </summary>
+    private static void WriteAgain(string path, long length, byte[] buffer)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        for (long at = 0; at < length;)
+        {
+            var read = RandomAccess.Read(file, buffer.AsSpan(0, (int)Math.Min(buffer.Length, length - at)), at);
+            if (read == 0) break;
+            RandomAccess.Write(file, buffer.AsSpan(0, read), at);
+            at += read;
+        }
+        RandomAccess.FlushToDisk(file);
     }
 
     private static void Truncate(string path, long length, bool fsync)

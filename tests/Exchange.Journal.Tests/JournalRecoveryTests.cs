@@ -7,6 +7,25 @@ public class JournalRecoveryTests
     private const int Records = 5;
 
     [Fact]
+    public void Opening_writes_the_last_segments_records_to_disk_again()
+    {
+        // After a failed fsync the records can sit in the page cache marked clean: a restart reads
+        // them back and must write them again, or they never reach the disk.
+        using var dir = new TempJournalDirectory();
+        dir.Write(1, 500, JournalOptions.Default);
+        FileJournal.Open(dir.Path, NoFsync()).Dispose(); // cuts the zeros filled ahead; nothing else to change
+        var segment = dir.SegmentFiles()[^1];
+        var content = File.ReadAllBytes(segment);
+        var written = File.GetLastWriteTimeUtc(segment);
+        Thread.Sleep(50);
+
+        using (var reopened = FileJournal.Open(dir.Path, JournalOptions.Default)) Assert.Equal(500, reopened.LastSequence);
+
+        Assert.True(File.GetLastWriteTimeUtc(segment) > written, "the segment was not written again");
+        Assert.Equal(content, File.ReadAllBytes(segment));
+    }
+
+    [Fact]
     public void Torn_last_record_is_cut_at_every_byte_offset()
     {
         using var source = new TempJournalDirectory();
