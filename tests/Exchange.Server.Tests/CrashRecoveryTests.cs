@@ -18,6 +18,19 @@ public sealed class CrashRecoveryTests(ITestOutputHelper log) : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
+    public async Task A_second_engine_on_a_folder_is_refused_even_with_the_runtimes_file_locking_off()
+    {
+        // The runtime's switch turns off the flock behind FileShare.None; the journal's lock must not depend on it.
+        var lockingOff = new Dictionary<string, string> { ["DOTNET_SYSTEM_IO_DISABLEFILELOCKING"] = "1" };
+        await using var first = EngineProcess.Start(_dir, snapshotMs: 0, lockingOff);
+        await first.ReadyAsync();
+
+        await using var second = EngineProcess.Start(_dir, snapshotMs: 0, lockingOff);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => second.ReadyAsync()); // exited: the journal is in use
+    }
+
+    [Fact]
     public async Task Sigkill_at_random_moments_never_loses_or_doubles_an_acknowledged_command()
     {
         var kills = Environment.GetEnvironmentVariable("LONG") == "1" ? 300 : 30;
@@ -139,13 +152,14 @@ internal sealed class EngineProcess : IAsyncDisposable
 
     private EngineProcess(Process process) => _process = process;
 
-    public static EngineProcess Start(string dataDir, int snapshotMs)
+    public static EngineProcess Start(string dataDir, int snapshotMs, IReadOnlyDictionary<string, string>? environment = null)
     {
         var server = Path.Combine(AppContext.BaseDirectory, "Exchange.Server.dll");
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         foreach (var a in new[] { server, "engine-stdio", "--data", dataDir, "--snapshot-ms", snapshotMs.ToString(CultureInfo.InvariantCulture) })
             info.ArgumentList.Add(a);
         var process = Process.Start(info)!;
