@@ -48,7 +48,9 @@ public sealed class BadInputTests : IAsyncLifetime
         var before = (await _trader.GetJsonAsync("/api/v1/balance")).ToJsonString();
         var response = await _trader.Client.PostAsync("/api/v1/engine", new StringContent(body, Encoding.UTF8, "application/json"));
         Assert.Equal(status, response.StatusCode);
-        Assert.Equal(code, (await response.ProblemAsync())["code"]!.GetValue<string>());
+        var problem = await response.ProblemAsync();
+        Assert.Equal(code, problem["code"]!.GetValue<string>());
+        EngineEndpointTests.AssertRefusalEnvelope(problem, code);
         Assert.Equal(before, (await _trader.GetJsonAsync("/api/v1/balance")).ToJsonString());
         Assert.Empty((await _trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
     }
@@ -72,12 +74,18 @@ public sealed class BadInputTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_10_MB_body_is_refused_as_too_large()
+    public async Task A_10_MB_body_is_refused_as_too_large_and_opens_nothing()
     {
-        var huge = "{\"command\":\"GET_BALANCE\",\"pad\":\"" + new string('x', 10 * 1024 * 1024) + "\"}";
+        var before = (await _trader.GetJsonAsync("/api/v1/balance")).ToJsonString();
+        var huge = "{\"command\":\"CREATE_TRADE\",\"asset\":\"SOL_USDC\",\"direction\":\"LONG\",\"margin\":100,\"leverage\":10,\"pad\":\""
+            + new string('x', 10 * 1024 * 1024) + "\"}";
         var response = await _trader.Client.PostAsync("/api/v1/engine", new StringContent(huge, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Equal("BODY_TOO_LARGE", (await response.ProblemAsync())["code"]!.GetValue<string>());
+        var problem = await response.ProblemAsync();
+        Assert.Equal("BODY_TOO_LARGE", problem["code"]!.GetValue<string>());
+        EngineEndpointTests.AssertRefusalEnvelope(problem, "BODY_TOO_LARGE");
+        Assert.Equal(before, (await _trader.GetJsonAsync("/api/v1/balance")).ToJsonString());
+        Assert.Empty((await _trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
     }
 
     [Fact]
@@ -104,16 +112,19 @@ public sealed class BadInputTests : IAsyncLifetime
         { "a@b", "long enough password", "INVALID_EMAIL" },
         { "", "long enough password", "MISSING_FIELD" },
         { "short@example.com", "seven77", "PASSWORD_TOO_SHORT" },
+        { "emoji@example.com", "\U0001F510\U0001F510\U0001F510\U0001F510", "PASSWORD_TOO_SHORT" }, // 4 characters, 8 UTF-16 units
         { "long@example.com", new string('p', 129), "PASSWORD_TOO_LONG" },
     };
 
     [Theory]
     [MemberData(nameof(SignupBodies))]
-    public async Task Bad_signups_are_400_problems(string email, string password, string code)
+    public async Task Bad_signups_are_400_problems_and_make_no_account(string email, string password, string code)
     {
-        var response = await _app.CreateClient().PostAsJsonAsync("/api/v1/auth/signup", new { email, password });
+        var client = _app.CreateClient();
+        var response = await client.PostAsJsonAsync("/api/v1/auth/signup", new { email, password });
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(code, (await response.ProblemAsync())["code"]!.GetValue<string>());
+        Assert.NotEqual(HttpStatusCode.OK, (await client.PostAsJsonAsync("/api/v1/auth/signin", new { email, password })).StatusCode);
     }
 
     [Fact]

@@ -122,13 +122,20 @@ public sealed class EngineEndpointTests : IAsyncLifetime
         var problem = await response.ProblemAsync();
         Assert.Equal(code, problem["code"]!.GetValue<string>());
         Assert.False(string.IsNullOrEmpty(problem["detail"]!.GetValue<string>()));
-        if (problem["success"] is { } success)
-        {
-            Assert.False(success.GetValue<bool>());
-            Assert.Equal(code, problem["engineResponse"]!["code"]!.GetValue<string>());
-        }
+        AssertRefusalEnvelope(problem, code);
         Assert.Equal(before.ToJsonString(), (await trader.GetJsonAsync("/api/v1/balance")).ToJsonString());
         Assert.Empty((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
+
+    /// <summary>The seed's envelope on a refusal, whether the engine or the input check said no.</summary>
+    internal static void AssertRefusalEnvelope(JsonObject problem, string code)
+    {
+        Assert.False(problem["success"]!.GetValue<bool>());
+        Assert.True(problem.ContainsKey("orderId"));
+        Assert.Equal("error", problem["engineResponse"]!["status"]!.GetValue<string>());
+        Assert.Equal(code, problem["engineResponse"]!["code"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(problem["engineResponse"]!["message"]!.GetValue<string>()));
+        Assert.True(problem["latency"]!.GetValue<decimal>() >= 0);
     }
 
     [Fact]
@@ -138,6 +145,73 @@ public sealed class EngineEndpointTests : IAsyncLifetime
         var response = await trader.EngineAsync(new { command = "GET_BALANCE" });
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("ACCOUNT_NOT_FOUND", (await response.ProblemAsync())["code"]!.GetValue<string>());
+    }
+
+    public static TheoryData<string, string, object?> WithoutAnAccount => new()
+    {
+        { "POST", "/api/v1/engine", new { command = "GET_USD_BALANCE" } },
+        { "POST", "/api/v1/engine", new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 10, leverage = 2 } },
+        { "POST", "/api/v1/engine", new { command = "CLOSE_TRADE", tradeId = "0123456789abcdef0123456789abcdef" } },
+        { "GET", "/api/v1/balance", null },
+        { "GET", "/api/v1/trades?status=open", null },
+        { "POST", "/api/v1/trades", new { asset = "SOL_USDC", direction = "LONG", margin = 10, leverage = 2 } },
+    };
+
+    [Theory]
+    [MemberData(nameof(WithoutAnAccount))]
+    public async Task Before_create_account_every_command_is_account_not_found_and_makes_nothing(string method, string url, object? body)
+    {
+        var trader = await _app.TraderAsync(createAccount: false);
+
+        var response = await trader.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url) { Content = body is null ? null : JsonContent.Create(body) });
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("ACCOUNT_NOT_FOUND", (await response.ProblemAsync())["code"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NotFound, (await trader.Client.GetAsync("/api/v1/balance")).StatusCode); // still no account
+    }
+
+    [Fact]
+    public async Task An_order_the_spread_alone_would_liquidate_is_refused_and_changes_nothing()
+    {
+        await using var app = new ExchangeApp();
+        await app.TickAsync("SOL_USDC", 200m, 240m); // a LONG at 10x opens at 240 and is liquidated near 217: the bid is already below
+        var trader = await app.TraderAsync();
+        var before = (await trader.GetJsonAsync("/api/v1/balance")).ToJsonString();
+
+        var response = await trader.EngineAsync(new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 100, leverage = 10 });
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        AssertRefusalEnvelope(await response.ProblemAsync(), "WOULD_BE_LIQUIDATED_AT_ONCE");
+        Assert.Equal(before, (await trader.GetJsonAsync("/api/v1/balance")).ToJsonString());
+        Assert.Empty((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task An_order_on_a_price_older_than_ten_seconds_is_refused_as_stale_and_changes_nothing()
+    {
+        var clock = new ShiftedTime();
+        await using var app = new ExchangeApp(time: clock);
+        await app.MarketAsync();
+        var trader = await app.TraderAsync();
+        var before = (await trader.GetJsonAsync("/api/v1/balance")).ToJsonString();
+        clock.Offset = TimeSpan.FromSeconds(11); // no tick since: the feed has gone quiet
+
+        var response = await trader.EngineAsync(new { command = "CREATE_TRADE", asset = "BTC_USDC", direction = "LONG", margin = 100, leverage = 5 });
+
+        var problem = await response.ProblemAsync();
+        Assert.Equal("PRICE_STALE", problem["code"]!.GetValue<string>());
+        Assert.True((int)response.StatusCode is >= 400 and < 500, response.StatusCode.ToString());
+        AssertRefusalEnvelope(problem, "PRICE_STALE");
+        Assert.Equal(before, (await trader.GetJsonAsync("/api/v1/balance")).ToJsonString());
+        Assert.Empty((await trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
+
+    /// <summary>The system's clock, moved on by <see cref="Offset"/>.</summary>
+    private sealed class ShiftedTime : TimeProvider
+    {
+        public TimeSpan Offset { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
     }
 
     [Fact]

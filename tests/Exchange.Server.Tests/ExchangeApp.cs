@@ -7,6 +7,7 @@ using Exchange.Journal;
 using Exchange.Server.Api;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -25,8 +26,10 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
     /// writing for seconds, and a test that reads history means to wait for it. Tests of the
     /// wait running out set a short one.
     /// </param>
-    public ExchangeApp(string? dataDirectory = null, string? webRoot = null, TimeSpan? historyWait = null)
+    /// <param name="time">The clock the exchange reads (the engine's input times, token lifetimes); the system's by default.</param>
+    public ExchangeApp(string? dataDirectory = null, string? webRoot = null, TimeSpan? historyWait = null, TimeProvider? time = null)
     {
+        Time = time;
         HistoryWait = historyWait ?? TimeSpan.FromSeconds(30);
         _ownFolder = dataDirectory is null ? new TempDataFolder("exchange-api-") : null;
         DataDirectory = dataDirectory ?? _ownFolder!.Path;
@@ -36,6 +39,8 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
     private readonly TempDataFolder? _ownFolder;
 
     public string DataDirectory { get; }
+
+    public TimeProvider? Time { get; }
 
     public TimeSpan HistoryWait { get; }
 
@@ -53,6 +58,7 @@ public sealed class ExchangeApp : WebApplicationFactory<Program>
         // No invented candle history: tests see only their own ticks (CandlesApiTests turns it on).
         builder.UseSetting("CANDLE_BACKFILL", "false");
         if (WebRoot is not null) builder.UseWebRoot(WebRoot);
+        if (Time is { } time) builder.ConfigureTestServices(services => services.AddSingleton(time));
     }
 
     /// <summary>Sends a tick through the log (as the feed would) and waits until the engine has applied it.</summary>

@@ -113,6 +113,61 @@ public sealed class SecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Another_traders_closed_trades_orders_and_idempotency_keys_stay_theirs()
+    {
+        var alice = await _app.TraderAsync();
+        var bob = await _app.TraderAsync();
+        const string key = "shared-looking-key-1";
+        var opened = await KeyedOpenAsync(alice, key);
+        var aliceOrder = opened["orderId"]!.GetValue<string>();
+        await alice.EngineOkAsync(new { command = "CLOSE_TRADE", tradeId = opened["engineResponse"]!["data"]!["tradeId"]!.GetValue<string>() });
+        await _app.RecordedAsync();
+
+        Assert.Empty((await bob.GetJsonAsync("/api/v1/trades?status=closed"))["trades"]!.AsArray());
+
+        // Alice's order reads to Bob exactly as an order that does not exist.
+        var hers = await bob.Client.GetAsync($"/api/v1/orders/{aliceOrder}");
+        var nobodys = await bob.Client.GetAsync($"/api/v1/orders/{Guid.NewGuid()}");
+        Assert.Equal(nobodys.StatusCode, hers.StatusCode);
+        var (a, b) = (await hers.ProblemAsync(), await nobodys.ProblemAsync());
+        Assert.Equal(b["code"]!.ToJsonString(), a["code"]!.ToJsonString());
+        Assert.Equal(b["detail"]!.ToJsonString(), a["detail"]!.ToJsonString());
+
+        // Her key is nothing to Bob: under it he places his own order, not a replay of hers.
+        var his = await KeyedOpenAsync(bob, key);
+        Assert.NotEqual(aliceOrder, his["orderId"]!.GetValue<string>());
+        Assert.Single((await bob.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
+
+    private static async Task<System.Text.Json.Nodes.JsonObject> KeyedOpenAsync(Trader trader, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/engine")
+        {
+            Content = JsonContent.Create(new { command = "CREATE_TRADE", asset = "BTC_USDC", direction = "LONG", margin = 100, leverage = 5 }),
+        };
+        request.Headers.Add("Idempotency-Key", key);
+        var response = await trader.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!;
+    }
+
+    [Theory]
+    [MemberData(nameof(BadTokens))]
+    public async Task A_bad_token_cannot_place_an_order(string token)
+    {
+        var victim = await _app.TraderAsync();
+        var before = (await victim.GetJsonAsync("/api/v1/balance")).ToJsonString();
+        var client = _app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        var response = await client.PostAsJsonAsync("/api/v1/engine", new { command = "CREATE_TRADE", asset = "BTC_USDC", direction = "LONG", margin = 100, leverage = 5 });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(before, (await victim.GetJsonAsync("/api/v1/balance")).ToJsonString());
+        Assert.Empty((await victim.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
+
+    [Fact]
     public async Task Signin_does_not_reveal_whether_an_email_exists()
     {
         var trader = await _app.TraderAsync();

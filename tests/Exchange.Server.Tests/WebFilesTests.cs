@@ -107,4 +107,18 @@ public sealed class WebFilesTests : IAsyncLifetime
         }
         Assert.False(api.Headers.Contains("Content-Security-Policy")); // JSON is never rendered; the headers cost order entry time
     }
+
+    [Fact]
+    public async Task The_api_reference_and_the_probes_answer_on_a_healthy_exchange()
+    {
+        var client = _app.CreateClient();
+
+        var docs = await client.GetAsync("/docs");
+        Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
+        Assert.Contains("openapi/v1.json", await docs.Content.ReadAsStringAsync()); // the reference reads the document
+        var openApi = await client.GetAsync("/openapi/v1.json");
+        Assert.Equal(HttpStatusCode.OK, openApi.StatusCode);
+        Assert.Contains("/api/v1/engine", await openApi.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Claims;
 using System.Text.Json;
 using Exchange.Engine;
@@ -31,13 +32,30 @@ public static class EngineApi
 
     private static async Task<IResult> HandleAsync(HttpRequest request, ClaimsPrincipal principal, OrderEntry orders)
     {
+        var startedAt = Stopwatch.GetTimestamp();
         var (body, problem) = await ApiProblem.ReadJsonAsync(request, ApiJsonContext.Default.EngineRequest);
-        if (problem is not null) return problem;
+        if (problem is not null) return Refused(problem, startedAt);
         var (input, invalid) = ToInput(body!);
-        if (invalid is not null) return invalid;
-        if (!request.TryGetIdempotencyKey(out var key, out var badKey)) return badKey!;
+        if (invalid is not null) return Refused(invalid, startedAt);
+        if (!request.TryGetIdempotencyKey(out var key, out var badKey)) return Refused(badKey!, startedAt);
         var outcome = await orders.SubmitAsync(principal.UserId(), input, key);
         return Envelope(outcome);
+    }
+
+    /// <summary>
+    /// A command refused before it reached the engine (a body or field that cannot be one) answers
+    /// in the seed's envelope too, as the engine's own refusals do: a client reads success,
+    /// engineResponse and latency whichever step said no. No order was made, so orderId is null.
+    /// </summary>
+    private static ProblemHttpResult Refused(ProblemHttpResult problem, long startedAt)
+    {
+        var details = problem.ProblemDetails;
+        var code = details.Extensions.TryGetValue("code", out var c) ? c as string : null;
+        details.Extensions["success"] = false;
+        details.Extensions["orderId"] = null;
+        details.Extensions["engineResponse"] = new EngineResponse("error", null, details.Detail ?? "", code);
+        details.Extensions["latency"] = OrderEntry.LatencyMs(Stopwatch.GetElapsedTime(startedAt));
+        return problem;
     }
 
     /// <summary>The seed's envelope; a rejection is also a problem document (same body, problem+json, 4xx).</summary>

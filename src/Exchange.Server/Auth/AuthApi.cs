@@ -144,9 +144,12 @@ public static class AuthApi
     {
         if (string.IsNullOrEmpty(password))
             return ApiProblem.BadRequest("MISSING_FIELD", "The field 'password' is required.");
-        if (password.Length < MinPasswordLength)
+        // Characters as a person counts them (Unicode scalar values), not UTF-16 units: four
+        // emoji are four characters, not eight.
+        var characters = password.EnumerateRunes().Count();
+        if (characters < MinPasswordLength)
             return ApiProblem.BadRequest("PASSWORD_TOO_SHORT", $"The password needs at least {MinPasswordLength} characters.");
-        if (password.Length > MaxPasswordLength)
+        if (characters > MaxPasswordLength)
             return ApiProblem.BadRequest("PASSWORD_TOO_LONG", $"The password may have at most {MaxPasswordLength} characters.");
         return null;
     }
