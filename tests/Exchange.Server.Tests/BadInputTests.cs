@@ -39,7 +39,45 @@ public sealed class BadInputTests : IAsyncLifetime
         { "{}", HttpStatusCode.BadRequest, "MISSING_FIELD" },
         { "{\"command\": \"create_account\"}", HttpStatusCode.BadRequest, "UNKNOWN_COMMAND" },
         { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC'; DROP TABLE Users;--\", \"direction\": \"LONG\", \"margin\": 100, \"leverage\": 10}", HttpStatusCode.BadRequest, "UNKNOWN_ASSET" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": NaN, \"leverage\": 10}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": \"0\", \"leverage\": 10}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": \"-1\", \"leverage\": 10}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 100, \"leverage\": \"10\"}", HttpStatusCode.BadRequest, "INVALID_JSON" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 0, \"leverage\": 10}", HttpStatusCode.BadRequest, "MARGIN_NOT_POSITIVE" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": -1, \"leverage\": 10}", HttpStatusCode.BadRequest, "MARGIN_NOT_POSITIVE" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 100, \"leverage\": -5}", HttpStatusCode.BadRequest, "LEVERAGE_OUT_OF_RANGE" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 100, \"leverage\": 0}", HttpStatusCode.BadRequest, "LEVERAGE_OUT_OF_RANGE" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 100, \"leverage\": 10, \"stopLossPrice\": 79228162514264337593543950335}", HttpStatusCode.BadRequest, "TRIGGER_PRICE_INVALID" },
+        { "{\"command\": \"CREATE_TRADE\", \"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 100, \"leverage\": 10, \"takeProfitPrice\": \"Infinity\"}", HttpStatusCode.BadRequest, "INVALID_JSON" },
     };
+
+    public static TheoryData<string, string> ResourceBodies => new()
+    {
+        { "/api/v1/trades", "{\"asset\": \"SOL_USDC\", " },
+        { "/api/v1/trades", "{\"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": \"NaN\", \"leverage\": 10}" },
+        { "/api/v1/trades", "{\"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 100, \"leverage\": 2.5}" },
+        { "/api/v1/trades", "{\"asset\": \"SOL_USDC\", \"direction\": \"LONG\", \"margin\": 1e400, \"leverage\": 10}" },
+        { "/api/v1/trades", "{\"asset\": 42, \"direction\": \"LONG\", \"margin\": 100, \"leverage\": 10}" },
+        { "/api/v1/trades", "{\"direction\": \"LONG\", \"margin\": 100, \"leverage\": 10}" },
+        { "/api/v1/auth/signup", "{\"email\": 42, \"password\": \"correct horse battery\"}" },
+        { "/api/v1/auth/signup", "not json" },
+        { "/api/v1/auth/signin", "{\"email\": [\"a@example.com\"], \"password\": \"x\"}" },
+        { "/api/v1/auth/signin", "{\"email\": \"a@example.com\", " },
+    };
+
+    [Theory]
+    [MemberData(nameof(ResourceBodies))]
+    public async Task Malformed_bodies_on_the_other_writes_are_problems_that_change_nothing(string path, string body)
+    {
+        var before = (await _trader.GetJsonAsync("/api/v1/balance")).ToJsonString();
+
+        var response = await _trader.Client.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.False(string.IsNullOrEmpty((await response.ProblemAsync())["code"]!.GetValue<string>()));
+        Assert.Equal(before, (await _trader.GetJsonAsync("/api/v1/balance")).ToJsonString());
+        Assert.Empty((await _trader.GetJsonAsync("/api/v1/trades?status=open"))["trades"]!.AsArray());
+    }
 
     [Theory]
     [MemberData(nameof(EngineBodies))]
