@@ -219,6 +219,17 @@ public sealed class SecurityTests : IAsyncLifetime
         Assert.StartsWith("authToken=", cookie, StringComparison.Ordinal);
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("secure", cookie, StringComparison.OrdinalIgnoreCase); // plain http: a Secure cookie would never come back
+    }
+
+    [Fact]
+    public async Task Over_https_the_auth_cookie_is_secure()
+    {
+        var client = _app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { BaseAddress = new Uri("https://localhost") });
+        var response = await client.PostAsJsonAsync("/api/v1/auth/signup", new { email = $"s-{Guid.NewGuid():N}@example.com", password = "long enough password" });
+        var cookie = Assert.Single(response.Headers.GetValues("Set-Cookie"));
+        Assert.Contains("; secure", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
