@@ -134,6 +134,12 @@ test('an invalid order shows the API error next to the field', async () => {
   assert.equal(await page.getByTestId('positions-count').textContent().catch(() => '0'), '0');
   await page.screenshot({ path: join(shots, 'terminal-invalid-order.png') });
   expectedFailures.delete('/api/v1/trades');
+
+  // Its stop-loss and take-profit are BTC prices: another asset's ticket starts without them.
+  await page.getByTestId('ticket-tp').fill((ask * 1.1).toFixed(2));
+  await selectAsset(page, 'ETH_USDC');
+  assert.equal(await page.getByTestId('ticket-sl').inputValue(), '');
+  assert.equal(await page.getByTestId('ticket-tp').inputValue(), '');
 });
 
 test('a leverage the box cannot hold sends nothing, and the order carries the leverage shown', async () => {

@@ -10,7 +10,7 @@ describe('candles', () => {
     expect(normaliseCandle({ time: 'x', open: 1, high: 1, low: 1, close: 1 })).toBeNull();
   });
 
-  it('folds ticks into buckets, opening each candle at the previous close', () => {
+  it('folds ticks into buckets, opening each candle at its first tick as the server does', () => {
     const c: Candle[] = [];
     applyTick(c, 60_000, 10, 60);
     applyTick(c, 61_000, 12, 60);
@@ -18,7 +18,7 @@ describe('candles', () => {
     applyTick(c, 120_000, 11, 60);
     expect(c).toEqual([
       { time: 60, open: 10, high: 12, low: 9, close: 9 },
-      { time: 120, open: 9, high: 11, low: 9, close: 11 },
+      { time: 120, open: 11, high: 11, low: 11, close: 11 },
     ]);
     applyTick(c, 90_000, 100, 60); // late tick: ignored
     expect(c[1].close).toBe(11);

@@ -112,8 +112,8 @@ export function applyTick(candles: Candle[], tsMs: number, price: number, bucket
     return last;
   }
   if (last && last.time > time) return last; // a late tick for an older bucket: ignore
-  const open = last ? last.close : price; // continuous candles, no gaps at bucket edges
-  const candle = { time, open, high: Math.max(open, price), low: Math.min(open, price), close: price };
+  // Opened by its first tick, as the exchange's own candles are: the chart reads the same after a reload.
+  const candle = { time, open: price, high: price, low: price, close: price };
   candles.push(candle);
   return candle;
 }

@@ -37,6 +37,11 @@ export function OrderTicket() {
 
   // a new asset or side makes the server's last answer stale
   useEffect(() => setServerErrors({}), [asset?.symbol, direction]);
+  // Stop-loss and take-profit are prices of one asset: on another they would be sent as if meant for it.
+  useEffect(() => {
+    setStopLoss('');
+    setTakeProfit('');
+  }, [asset?.symbol]);
 
   // Exactly what the box shows, or null: the order carries this, never an older valid value
   // (typing 150 passes through 15, which the slider follows).
@@ -90,7 +95,7 @@ export function OrderTicket() {
     } catch (ex) {
       if (isUncertain(ex)) {
         // no answer: the order may have been taken, and a retry of it is answered with that outcome
-        setServerErrors({ form: `${ex.detail} If it went through, sending the same order again will not open a second trade.` });
+        setServerErrors({ form: `${ex.detail} If it went through, sending the same order again within 10 minutes will not open a second trade.` });
       } else if (ex instanceof ApiError) {
         const fields = fieldsFor(ex, { stopLoss, takeProfit });
         setServerErrors(fields.length ? Object.fromEntries(fields.map((f) => [f, ex.detail])) : { form: ex.detail });

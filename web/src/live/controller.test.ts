@@ -216,25 +216,39 @@ describe('terminal controller', () => {
     }
   });
 
-  it('sends the same order under a new key once the kept one is a minute old: then it is meant as another order', async () => {
+  it('sends the same order under a new key once the kept one is ten minutes old: then it is meant as another order', async () => {
     vi.useFakeTimers();
     try {
       const c = new TerminalController();
       vi.mocked(trading.openTrade).mockReset()
         .mockRejectedValueOnce(new ApiError(0, 'NETWORK', 'The exchange cannot be reached.'))
+        .mockRejectedValueOnce(new ApiError(0, 'NETWORK', 'The exchange cannot be reached.'))
         .mockRejectedValueOnce(new ApiError(0, 'NETWORK', 'The exchange cannot be reached.'));
 
       await expect(c.open(order)).rejects.toThrow();
-      await vi.advanceTimersByTimeAsync(61_000);
+      await vi.advanceTimersByTimeAsync(5 * 60_000);
+      await expect(c.open(order)).rejects.toThrow(); // five minutes on: still the same order
+      await vi.advanceTimersByTimeAsync(10 * 60_000 + 1_000);
       await expect(c.open(order)).rejects.toThrow();
 
       const keys = sentKeys();
-      expect(keys[1]).not.toBe(keys[0]);
+      expect(keys[1]).toBe(keys[0]);
+      expect(keys[2]).not.toBe(keys[0]);
       c.stop();
     } finally {
       vi.useRealTimers();
     }
   });
+
+  it('keeps a newer pushed price when an older polled one arrives after it', () => {
+    const c = new TerminalController();
+    c.applyPrices([{ asset: 'BTC_USDC', bid: '95010', ask: '95020', timestamp: '2000' }]);
+    c.applyPrices([{ asset: 'BTC_USDC', bid: '95000', ask: '95010', timestamp: '1000' }]);
+
+    expect(store.get().quotes.BTC_USDC.bid).toBe(9_501_000_000_000n);
+    c.stop();
+  });
+
   it('shows the next trader none of the history a signed-out trader\'s page was still reading', async () => {
     const answerA = heldHistoryPage();
     const a = new TerminalController();

@@ -47,8 +47,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * again reuses its key, so the exchange answers with the first outcome instead of trading twice.
  */
 export class RetryKeys {
-  /** Long enough for a retry; after it, the same order again is meant as another one. */
-  static readonly KeepMs = 60_000;
+  /**
+   * As long as the ticket's "sending it again is safe" message may sit on screen while a trader
+   * waits for the network to come back; after it, the same order again is meant as another one.
+   */
+  static readonly KeepMs = 10 * 60_000;
   private keys = new Map<string, { key: string; at: number }>();
 
   async send<T>(request: string, send: (key: string) => Promise<T>): Promise<T> {
@@ -154,6 +157,7 @@ export class TerminalController {
       const prev = quotes[p.asset];
       const ts = Number(p.timestamp) || Date.now();
       if (prev && prev.ts === ts && prev.bid === parseFixed(p.bid, 8, 'floor')) continue;
+      if (prev && ts < prev.ts) continue; // a poll answered after a newer pushed price: older news
       const q = toQuote(p.asset, p.bid, p.ask, ts, prev);
       if (!q) continue;
       quotes[p.asset] = q;
