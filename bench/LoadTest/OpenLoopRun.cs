@@ -283,7 +283,7 @@ public sealed class OpenLoopRun
     private async Task<SchedTrace?> SampleCpuAsync()
     {
         var self = System.Diagnostics.Process.GetCurrentProcess();
-        await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _measureFrom));
+        await Task.Delay(Until(_measureFrom));
         self.Refresh();
         _measured.InFlightAtStart = Interlocked.Read(ref _inFlight);
         _generatorAtStart = self.TotalProcessorTime;
@@ -291,7 +291,7 @@ public sealed class OpenLoopRun
         _machineAtStart = MachineCpu.Snapshot();
         var trace = _options.SchedTrace > 0 ? LoadTest.SchedTrace.Start(Math.Min(_options.SchedTrace, _options.Seconds)) : null;
         var metricsAtStart = await ServerMetrics.ScrapeAsync(_server);
-        await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _end));
+        await Task.Delay(Until(_end)); // the scrape above may have taken the whole of a short window
         _measured.InFlightAtEnd = Interlocked.Read(ref _inFlight);
         self.Refresh();
         _measured.GeneratorCpuMs = (self.TotalProcessorTime - _generatorAtStart).TotalMilliseconds;
@@ -301,6 +301,13 @@ public sealed class OpenLoopRun
         if (metricsAtStart is not null && await ServerMetrics.ScrapeAsync(_server) is { } metricsAtEnd)
             _measured.ServerMetrics = (metricsAtStart, metricsAtEnd);
         return trace;
+    }
+
+    /// <summary>From now to a Stopwatch timestamp; zero once it has passed.</summary>
+    private static TimeSpan Until(long timestamp)
+    {
+        var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), timestamp);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
     private void Dispatch()

@@ -2,8 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Exchange.Data;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,56 +44,36 @@ public sealed class RestartTests
     }
 
     [Fact]
-    public async Task After_a_restart_in_development_a_token_still_works_and_the_trades_triggers_still_fire()
+    public async Task After_a_restart_a_token_still_works_and_the_trades_triggers_still_fire()
     {
         using var folder = new TempDataFolder("exchange-restart-");
-        // Development without AUTH_JWT_SECRET: the signing secret is made once and kept in the data folder.
-        static WebApplicationFactory<Program> Development(ExchangeApp app) =>
-            app.WithWebHostBuilder(b => b.UseEnvironment("Development").UseSetting("AUTH_JWT_SECRET", ""));
         string token, tradeId, orderId;
         await using (var app = new ExchangeApp(folder.Path))
-        await using (var dev = Development(app))
         {
-            var client = dev.CreateClient();
-            var signup = await client.PostAsJsonAsync("/api/v1/auth/signup", new { email = $"r-{Guid.NewGuid():N}@example.com", password = "correct horse battery" });
-            token = (await signup.Content.ReadFromJsonAsync<JsonObject>())!["token"]!.GetValue<string>();
-            await TickAsync(dev, "SOL_USDC", 239.90m, 240.00m);
-            Assert.True((await Bearer(dev, token).PostAsJsonAsync("/api/v1/engine", new { command = "CREATE_ACCOUNT" })).IsSuccessStatusCode);
-            var opened = await (await Bearer(dev, token).PostAsJsonAsync("/api/v1/engine",
-                new { command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 100, leverage = 10, stopLossPrice = 230.5m, takeProfitPrice = 250.75m }))
-                .Content.ReadFromJsonAsync<JsonObject>();
-            tradeId = opened!["engineResponse"]!["data"]!["tradeId"]!.GetValue<string>();
+            await app.TickAsync("SOL_USDC", 239.90m, 240.00m);
+            var trader = await app.TraderAsync();
+            token = trader.Token;
+            var opened = await trader.EngineOkAsync(new
+            {
+                command = "CREATE_TRADE", asset = "SOL_USDC", direction = "LONG", margin = 100, leverage = 10, stopLossPrice = 230.5m, takeProfitPrice = 250.75m,
+            });
+            tradeId = opened["engineResponse"]!["data"]!["tradeId"]!.GetValue<string>();
             orderId = opened["orderId"]!.GetValue<string>();
-            await dev.Services.GetRequiredService<EventRecorder>().FlushAsync();
+            await app.RecordedAsync();
         }
 
-        await using var again = new ExchangeApp(folder.Path);
-        await using var restarted = Development(again);
-        var client2 = Bearer(restarted, token); // the token from before the restart
-        var open = Assert.Single((await client2.GetFromJsonAsync<JsonObject>("/api/v1/trades?status=open"))!["trades"]!.AsArray())!;
+        await using var restarted = new ExchangeApp(folder.Path);
+        var client = restarted.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token); // from before the restart
+        var open = Assert.Single((await client.GetFromJsonAsync<JsonObject>("/api/v1/trades?status=open"))!["trades"]!.AsArray())!;
         Assert.Equal(tradeId, open["tradeId"]!.GetValue<string>());
         Assert.Equal(230.5m, open["stopLossPrice"].Dec());
         Assert.Equal(250.75m, open["takeProfitPrice"].Dec());
-        Assert.Equal(HttpStatusCode.OK, (await client2.GetAsync($"/api/v1/orders/{orderId}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/v1/orders/{orderId}")).StatusCode);
 
-        await TickAsync(restarted, "SOL_USDC", 230.40m, 230.50m); // through the stop-loss
-        var closed = await client2.GetFromJsonAsync<JsonObject>("/api/v1/trades?status=closed");
+        await restarted.TickAsync("SOL_USDC", 230.40m, 230.50m); // through the stop-loss
+        var closed = await client.GetFromJsonAsync<JsonObject>("/api/v1/trades?status=closed");
         Assert.Equal("STOP_LOSS", Assert.Single(closed!["trades"]!.AsArray())!["closeReason"]!.GetValue<string>());
-    }
-
-    private static HttpClient Bearer(WebApplicationFactory<Program> app, string token)
-    {
-        var client = app.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        return client;
-    }
-
-    private static async Task TickAsync(WebApplicationFactory<Program> app, string symbol, decimal bid, decimal ask)
-    {
-        var engine = app.Services.GetRequiredService<Exchange.Journal.EngineHost>();
-        engine.Config.TryFindAsset(symbol, out var asset);
-        engine.SubmitTick(asset, Exchange.Engine.Price.FromDecimal(bid), Exchange.Engine.Price.FromDecimal(ask));
-        await engine.ReadAsync(_ => 0);
     }
 
     /// <summary>
