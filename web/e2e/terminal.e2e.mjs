@@ -97,6 +97,8 @@ test('a trader signs up, sees prices move, opens a LONG with SL/TP, watches its 
   const row = page.getByTestId('position-row').first();
   await row.waitFor({ timeout: 10_000 });
   assert.equal(await row.getAttribute('data-direction'), 'LONG');
+  // The keyboard stays where it was: on the order button, not thrown back to the top of the page.
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'ticket-submit');
   const tradeId = await row.getAttribute('data-trade-id');
   assert.equal(await page.getByTestId('balance-locked').textContent(), '100.00');
   const pnlCell = row.getByTestId('position-pnl');

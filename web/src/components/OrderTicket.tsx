@@ -195,7 +195,10 @@ export function OrderTicket() {
       <p className="fine">Fills at the live {isLong ? 'ask' : 'bid'} when the engine takes the order; numbers above use the current quote.</p>
 
       {serverErrors.form && <p className="error form-error" role="alert" data-testid="ticket-error">{serverErrors.form}</p>}
-      <button type="submit" className={`submit ${isLong ? 'long' : 'short'}`} disabled={!canSubmit} data-testid="ticket-submit">
+      {preview.errors.price && <p className="fine" role="status" data-testid="ticket-waiting">{preview.errors.price}</p>}
+      {/* Not disabled while sending (submit ignores it then): a disabled button drops the keyboard's focus to the page. */}
+      <button type="submit" className={`submit ${isLong ? 'long' : 'short'}`} disabled={!canSubmit && !busy} aria-disabled={busy}
+        data-testid="ticket-submit">
         {busy ? 'Sending…' : `${isLong ? 'Buy / Long' : 'Sell / Short'} ${base}`}
       </button>
     </form>
