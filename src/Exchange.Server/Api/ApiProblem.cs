@@ -10,10 +10,9 @@ internal static class ApiProblem
 {
     public const int MaxBodyBytes = 64 * 1024;
 
-    public static ProblemHttpResult For(int status, string code, string detail, IDictionary<string, object?>? extra = null)
+    public static ProblemHttpResult For(int status, string code, string detail)
     {
         var extensions = new Dictionary<string, object?> { ["code"] = code };
-        if (extra is not null) foreach (var (k, v) in extra) extensions[k] = v;
         return TypedResults.Problem(detail: detail, statusCode: status, title: Title(code), type: $"https://exchange.dev/problems/{code.ToLowerInvariant().Replace('_', '-')}", extensions: extensions);
     }
 

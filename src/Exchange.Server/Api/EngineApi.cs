@@ -47,14 +47,18 @@ public static class EngineApi
     /// in the seed's envelope too, as the engine's own refusals do: a client reads success,
     /// engineResponse and latency whichever step said no. No order was made, so orderId is null.
     /// </summary>
-    private static ProblemHttpResult Refused(ProblemHttpResult problem, long startedAt)
+    private static ProblemHttpResult Refused(ProblemHttpResult problem, long startedAt) =>
+        WithEnvelope(problem, orderId: null, OrderEntry.LatencyMs(Stopwatch.GetElapsedTime(startedAt)));
+
+    /// <summary>The seed's envelope on a refusal's problem document: its code and detail as the engine's response.</summary>
+    private static ProblemHttpResult WithEnvelope(ProblemHttpResult problem, Guid? orderId, decimal? latencyMs)
     {
         var details = problem.ProblemDetails;
         var code = details.Extensions.TryGetValue("code", out var c) ? c as string : null;
         details.Extensions["success"] = false;
-        details.Extensions["orderId"] = null;
+        details.Extensions["orderId"] = orderId;
         details.Extensions["engineResponse"] = new EngineResponse("error", null, details.Detail ?? "", code);
-        details.Extensions["latency"] = OrderEntry.LatencyMs(Stopwatch.GetElapsedTime(startedAt));
+        details.Extensions["latency"] = latencyMs;
         return problem;
     }
 
@@ -67,13 +71,7 @@ public static class EngineApi
                 new EngineResponse("success", outcome.Data, RejectCode.None.Message()), outcome.LatencyMs));
         }
         var code = outcome.Code;
-        return ApiProblem.For(outcome.HttpStatus, code.Name(), code.Message(), new Dictionary<string, object?>
-        {
-            ["success"] = false,
-            ["orderId"] = outcome.OrderId,
-            ["engineResponse"] = new EngineResponse("error", null, code.Message(), code.Name()),
-            ["latency"] = outcome.LatencyMs,
-        });
+        return WithEnvelope(ApiProblem.For(outcome.HttpStatus, code.Name(), code.Message()), outcome.OrderId, outcome.LatencyMs);
     }
 
     /// <summary>Checks the shape of a command (the engine checks the values) and builds the engine input.</summary>
