@@ -238,11 +238,16 @@ export class TerminalController {
    * (the exchange then answers with the history written so far), so it asks again, backing off,
    * for about half a minute.
    */
-  private async historyWith(ids: string[], retries = 6): Promise<ClosedTradeView[]> {
+  private historyWith(ids: string[], retries = 6): Promise<ClosedTradeView[]> {
+    return this.historyUntil((page) => ids.every((id) => page.some((t) => t.tradeId === id)), retries);
+  }
+
+  /** The first page of history, read again (backing off from 0.5 s) until <done> accepts it or the retries run out. */
+  private async historyUntil(done: (page: ClosedTradeView[]) => boolean, retries = 6): Promise<ClosedTradeView[]> {
     const gen = this.generation;
     for (let attempt = 0, delay = 500; gen === this.generation; attempt++, delay *= 2) {
       const page = (await this.loadHistory(true).catch(() => null)) ?? [];
-      if (attempt === retries || ids.every((id) => page.some((t) => t.tradeId === id))) return page;
+      if (attempt === retries || done(page)) return page;
       await sleep(delay);
     }
     return [];
@@ -256,14 +261,13 @@ export class TerminalController {
   private showInHistory(id: string): void {
     this.closesToShow.add(id);
     this.showingCloses ??= (async () => {
-      const gen = this.generation;
       try {
         await this.refreshAccount().catch(() => undefined);
-        for (let attempt = 0, delay = 500; attempt <= 6 && this.closesToShow.size && gen === this.generation; attempt++, delay *= 2) {
-          if (attempt > 0) await sleep(delay);
-          const page = (await this.loadHistory(true).catch(() => null)) ?? [];
+        // Closes pushed while it reads join the set, and are looked for in the next read.
+        await this.historyUntil((page) => {
           for (const t of page) this.closesToShow.delete(t.tradeId);
-        }
+          return this.closesToShow.size === 0;
+        });
       } finally {
         this.closesToShow.clear();
         this.showingCloses = null;
