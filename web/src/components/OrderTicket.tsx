@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { ApiError, fieldForError, isUncertain } from '../api/http';
 import { useController } from './context';
+import { RetryKeys } from '../live/controller';
 import { useStore } from '../live/store';
 import { formatFixed, USD_SCALE, floorDiv } from '../lib/fixed';
 import { assetLabel, fmtPrice, fmtPriceExact, fmtQty, fmtUsd, pnlClass, withoutPrices } from '../lib/format';
@@ -95,7 +96,7 @@ export function OrderTicket() {
     } catch (ex) {
       if (isUncertain(ex)) {
         // no answer: the order may have been taken, and a retry of it is answered with that outcome
-        setServerErrors({ form: `${ex.detail} If it went through, sending the same order again within 10 minutes will not open a second trade.` });
+        setServerErrors({ form: `${ex.detail} If it went through, sending the same order again within ${RetryKeys.KeepMs / 60_000} minutes will not open a second trade.` });
       } else if (ex instanceof ApiError) {
         const fields = fieldsFor(ex, { stopLoss, takeProfit });
         setServerErrors(fields.length ? Object.fromEntries(fields.map((f) => [f, ex.detail])) : { form: ex.detail });
