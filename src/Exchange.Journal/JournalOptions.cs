@@ -54,9 +54,17 @@ public sealed class JournalGapException(long stateEndsAt, long journalContinuesA
 /// A record that is bad where it cannot be a torn tail: acknowledged data may be damaged, so
 /// the journal refuses to open rather than skip it.
 /// </summary>
-public sealed class JournalCorruptException(string segmentPath, long offset, string problem)
+public sealed class JournalCorruptException(string segmentPath, long offset, string problem, bool mayBeUnacknowledgedTail = false)
     : IOException($"Journal segment {segmentPath} is corrupt at offset {offset}: {problem}")
 {
     public string SegmentPath { get; } = segmentPath;
     public long Offset { get; } = offset;
+
+    /// <summary>
+    /// A bad record in the last segment with valid records after it: damage to acknowledged
+    /// records, or the last batch, never acknowledged, whose pages reached the disk out of order
+    /// in a power cut. Nothing on the disk tells the two apart; an operator can
+    /// (<see cref="FileJournal.CutDamagedTail"/>).
+    /// </summary>
+    public bool MayBeUnacknowledgedTail { get; } = mayBeUnacknowledgedTail;
 }

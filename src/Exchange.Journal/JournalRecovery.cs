@@ -59,9 +59,10 @@ internal static class JournalRecovery
                         status = RecordStatus.Bad;
                         problem = "zeros where a record should start, and other bytes after them";
                     }
-                    if (status == RecordStatus.OutOfOrder || !isLast || ValidRecordFollows(segment.Path, reader.Offset, length, last))
-                        throw new JournalCorruptException(segment.Path, reader.Offset,
-                            status == RecordStatus.Bad && isLast ? problem + ", and valid records follow it" : problem);
+                    if (status == RecordStatus.OutOfOrder || !isLast || ValidRecordsAfter(segment.Path, reader.Offset, length, last).Any())
+                        throw status == RecordStatus.Bad && isLast
+                            ? new JournalCorruptException(segment.Path, reader.Offset, problem + ", and valid records follow it", mayBeUnacknowledgedTail: true)
+                            : new JournalCorruptException(segment.Path, reader.Offset, problem);
                     tornAt = reader.Offset;
                     break;
                 }
@@ -107,33 +108,42 @@ internal static class JournalRecovery
     }
 
     /// <summary>
-    /// Whether a whole, checksummed record with a later sequence starts anywhere after the bad
-    /// one. A torn write leaves only a prefix of the last batch, so there can be none; finding
-    /// one means the bad record sits inside acknowledged data (a damaged length field included).
+    /// The sequences of whole, checksummed records with a later sequence anywhere after the bad
+    /// one, found lazily. A torn write leaves only a prefix of the last batch, so there can be
+    /// none; finding one means the bad record sits inside acknowledged data (a damaged length
+    /// field included), or pages of the last batch reached the disk out of order.
     /// </summary>
-    private static bool ValidRecordFollows(string path, long badOffset, long length, long lastGood)
+    internal static IEnumerable<long> ValidRecordsAfter(string path, long badOffset, long length, long lastGood)
     {
-        var tail = new byte[length - badOffset];
-        using (var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
-        {
-            var done = 0;
-            while (done < tail.Length)
-            {
-                var read = RandomAccess.Read(file, tail.AsSpan(done), badOffset + done);
-                if (read == 0) break;
-                done += read;
-            }
-        }
+        var tail = ReadFrom(path, badOffset, length);
         for (var p = 1; p + RecordFormat.HeaderLength <= tail.Length; p++)
         {
-            var candidate = tail.AsSpan(p);
-            var payloadLength = RecordFormat.PayloadLength(candidate);
-            if (payloadLength > candidate.Length - RecordFormat.HeaderLength) continue;
-            if (RecordFormat.Sequence(candidate) <= lastGood) continue;
-            var record = candidate[..(RecordFormat.HeaderLength + payloadLength)];
-            if (RecordFormat.Checksum(record) == RecordFormat.StoredChecksum(record)) return true;
+            var payloadLength = RecordFormat.PayloadLength(tail.AsSpan(p));
+            if (payloadLength > tail.Length - p - RecordFormat.HeaderLength) continue;
+            var sequence = RecordFormat.Sequence(tail.AsSpan(p));
+            if (sequence <= lastGood) continue;
+            var recordLength = RecordFormat.HeaderLength + payloadLength;
+            if (!IsSealed(tail.AsSpan(p, recordLength))) continue;
+            yield return sequence;
+            lastGood = sequence;
+            p += recordLength - 1;
         }
-        return false;
+    }
+
+    private static bool IsSealed(ReadOnlySpan<byte> record) => RecordFormat.Checksum(record) == RecordFormat.StoredChecksum(record);
+
+    internal static byte[] ReadFrom(string path, long offset, long length)
+    {
+        var bytes = new byte[length - offset];
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var done = 0;
+        while (done < bytes.Length)
+        {
+            var read = RandomAccess.Read(file, bytes.AsSpan(done), offset + done);
+            if (read == 0) break;
+            done += read;
+        }
+        return bytes;
     }
 
     private static bool IsZeroFrom(string path, long offset, long length)
@@ -172,7 +182,7 @@ internal static class JournalRecovery
         RandomAccess.FlushToDisk(file);
     }
 
-    private static void Truncate(string path, long length, bool fsync)
+    internal static void Truncate(string path, long length, bool fsync)
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
         RandomAccess.SetLength(file, length);

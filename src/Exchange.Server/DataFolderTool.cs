@@ -4,8 +4,9 @@ using Exchange.Journal;
 namespace Exchange.Server;
 
 /// <summary>
-/// <c>Exchange.Server data list|verify|hash [--data DIR]</c>: look into a data folder without
-/// starting the exchange. It takes the journal's lock, so it refuses to run beside a live engine.
+/// <c>Exchange.Server data list|verify|hash|cut-tail [--data DIR]</c>: look into a data folder
+/// without starting the exchange, or set aside a last batch that a power cut damaged. All but
+/// <c>list</c> take the journal's lock, so they refuse to run beside a live engine.
 /// </summary>
 internal static class DataFolderTool
 {
@@ -14,7 +15,7 @@ internal static class DataFolderTool
         var dataDir = args.SkipWhile(a => a != "--data").Skip(1).FirstOrDefault()
             ?? Environment.GetEnvironmentVariable("EXCHANGE_DATA_DIR") ?? "./data";
         var options = new EngineHostOptions { DataDirectory = dataDir };
-        if (args.FirstOrDefault() is "list" or "verify" or "hash" && !Directory.Exists(Path.Combine(dataDir, "journal")))
+        if (args.FirstOrDefault() is "list" or "verify" or "hash" or "cut-tail" && !Directory.Exists(Path.Combine(dataDir, "journal")))
         {
             // Recovery would create an empty exchange there and call it healthy: a mistyped path
             // to a backup must not look like a good one.
@@ -28,8 +29,10 @@ internal static class DataFolderTool
             case "verify":
             case "hash":
                 return VerifyAndHash(options, output);
+            case "cut-tail":
+                return CutDamagedTail(options, output);
             default:
-                output.WriteLine("usage: Exchange.Server data list|verify|hash [--data DIR]");
+                output.WriteLine("usage: Exchange.Server data list|verify|hash|cut-tail [--data DIR]");
                 return 2;
         }
     }
@@ -79,6 +82,41 @@ internal static class DataFolderTool
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
         {
             output.WriteLine($"cannot recover {options.DataDirectory}: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>
+    /// After a power cut, when the exchange refused to start because a bad record in the journal's
+    /// last segment has valid records after it: sets that tail aside in a file beside the segment,
+    /// unless a snapshot shows it was acknowledged (<see cref="FileJournal.CutDamagedTail"/>). The
+    /// exchange's own start then checks the database against the journal's new end.
+    /// </summary>
+    private static int CutDamagedTail(EngineHostOptions options, TextWriter output)
+    {
+        var journal = Path.Combine(options.DataDirectory, "journal");
+        var snapshots = Path.Combine(options.DataDirectory, "snapshots");
+        // By name, whether or not the file reads back: it was only put there once the journal held what it covers.
+        var listed = Directory.Exists(snapshots) ? new SnapshotStore(snapshots, int.MaxValue).List() : [];
+        var newestSnapshot = listed.Count > 0 ? listed[0].LastSequence : 0;
+        try
+        {
+            if (FileJournal.CutDamagedTail(journal, newestSnapshot) is not { } cut)
+            {
+                output.WriteLine($"the journal in {journal} opens as it is: nothing to cut");
+                return 0;
+            }
+            var found = cut.SequencesSetAside.Count == 0 ? "no whole record"
+                : $"{cut.SequencesSetAside.Count} whole record(s), sequences {cut.SequencesSetAside[0]}–{cut.SequencesSetAside[^1]},";
+            output.WriteLine($"cut {cut.Bytes} bytes from {cut.SegmentPath} at offset {cut.Offset}: the bad record and {found} after it");
+            output.WriteLine($"saved as they were in {cut.SavedTo} (appending that file to the segment undoes the cut, before the exchange starts)");
+            output.WriteLine($"the journal now ends at sequence {cut.LastSequenceKept}; the newest snapshot is at {newestSnapshot}");
+            output.WriteLine("start the exchange: it refuses a database that recorded anything past the journal's end (those records were acknowledged)");
+            return 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            output.WriteLine($"not cut: {e.Message}");
             return 1;
         }
     }

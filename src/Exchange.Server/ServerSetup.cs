@@ -225,7 +225,10 @@ internal sealed class EngineLifetime(IServiceProvider services, IHostApplication
         {
             // A data folder recovery cannot use as it is (inputs missing, a corrupt journal, a newer
             // build's format): one line saying so, as for a bad setting, before any input is taken.
-            throw new InvalidConfigurationException(e.Message);
+            throw new InvalidConfigurationException(e is JournalCorruptException { MayBeUnacknowledgedTail: true }
+                ? e.Message + ". If the machine lost power, this can be the last batch, never acknowledged, written out of order: " +
+                  "`Exchange.Server data cut-tail` sets it aside unless a snapshot shows it was acknowledged (docs/durability.md)"
+                : e.Message);
         }
         services.GetRequiredService<PushHub>();
         _engine.Failed += Stop;

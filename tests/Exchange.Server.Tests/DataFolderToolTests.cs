@@ -97,6 +97,38 @@ public sealed class DataFolderToolTests : IDisposable
         Assert.Contains("is in use by another process (its journal.lock is held)", output);
     }
 
+    [Fact]
+    public async Task Cut_tail_has_nothing_to_cut_in_a_folder_that_opens()
+    {
+        await RunEngineAsync(accounts: 2);
+        var files = Directory.GetFiles(Path.Combine(_dir, "journal"));
+
+        var (code, output) = Tool("cut-tail");
+
+        Assert.Equal(0, code);
+        Assert.Contains("opens as it is: nothing to cut", output);
+        Assert.Equal(files, Directory.GetFiles(Path.Combine(_dir, "journal")));
+    }
+
+    [Fact]
+    public async Task Cut_tail_refuses_damage_that_a_snapshot_shows_was_acknowledged()
+    {
+        await RunEngineAsync(accounts: 3); // snapshot at sequence 3
+        var segment = Directory.GetFiles(Path.Combine(_dir, "journal"), "*.seg").Single();
+        var bytes = File.ReadAllBytes(segment);
+        // Record 2's checksum no longer matches; record 3 after it is whole.
+        var second = 16 + BitConverter.ToInt32(bytes, 0);
+        bytes[second + 20] ^= 0xFF;
+        File.WriteAllBytes(segment, bytes);
+
+        var (code, output) = Tool("cut-tail");
+
+        Assert.Equal(1, code);
+        Assert.Contains("a snapshot covers sequence 3, past the last record before the damage (1)", output);
+        Assert.Equal(bytes, File.ReadAllBytes(segment));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "journal"), "cut-*"));
+    }
+
     /// <summary>Creates accounts through a real engine host, which snapshots on the way out; returns the state hash.</summary>
     private async Task<string> RunEngineAsync(int accounts)
     {

@@ -164,8 +164,55 @@ public sealed class StartupRefusalTests : IDisposable
         Assert.Equal(snapshots, Directory.GetFiles(Path.Combine(_dir, "snapshots")));
     }
 
-    /// <summary>A trader signs up and opens an account, whose order the recorder has written; then the server is killed.</summary>
-    private async Task RecordAnAccountAsync()
+    [Fact]
+    public async Task A_last_batch_torn_out_of_order_by_a_power_cut_is_refused_with_the_way_out_and_the_exchange_starts_after_cut_tail()
+    {
+        var (token, orderId) = await RecordAnAccountAsync(thenRunFor: TimeSpan.FromSeconds(2.5)); // ~7 price ticks after it
+        // The price ticks journaled after the account: a hole in the third last record, the two after it whole,
+        // as when the page in between never reached the disk.
+        var segment = Directory.GetFiles(Path.Combine(_dir, "journal"), "*.seg").Order(StringComparer.Ordinal).Last();
+        var bytes = await File.ReadAllBytesAsync(segment);
+        var records = RecordOffsets(bytes);
+        Assert.True(records.Count >= 4, $"only {records.Count} records journaled");
+        var hole = records[^3];
+        Array.Clear(bytes, hole.Offset, hole.Length);
+        await File.WriteAllBytesAsync(segment, bytes);
+
+        var refused = await ServerRun.UntilExitAsync(Settings(_dir));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains($"corrupt at offset {hole.Offset}", refused.SingleErrorLine());
+        Assert.Contains("`Exchange.Server data cut-tail` sets it aside", refused.SingleErrorLine());
+
+        var cut = await ServerRun.UntilExitAsync(Settings(_dir), "data", "cut-tail");
+        Assert.Equal(0, cut.ExitCode);
+        Assert.Contains($"at offset {hole.Offset}: the bad record and 2 whole record(s)", cut.Output);
+        Assert.Equal(bytes[hole.Offset..], await File.ReadAllBytesAsync(Directory.GetFiles(Path.Combine(_dir, "journal"), "cut-*.bin").Single()));
+
+        await using var server = await ServerRun.StartAsync(Settings(_dir));
+        using var client = OrdersAfterCrashTests.Client(server);
+        client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        var order = await client.GetAsync($"/api/v1/orders/{orderId}");
+        Assert.Equal(HttpStatusCode.OK, order.StatusCode);
+        var balance = await client.GetFromJsonAsync<JsonObject>("/api/v1/balance");
+        Assert.NotNull(balance);
+    }
+
+    /// <summary>Offset and length of each whole record of a segment (<c>u32 length | u32 crc | i64 sequence | payload</c>), up to the zeros after them.</summary>
+    private static List<(int Offset, int Length)> RecordOffsets(byte[] segment)
+    {
+        var records = new List<(int, int)>();
+        for (var at = 0; at + 16 <= segment.Length;)
+        {
+            var length = 16 + BitConverter.ToInt32(segment, at);
+            if (length == 16 || at + length > segment.Length) break;
+            records.Add((at, length));
+            at += length;
+        }
+        return records;
+    }
+
+    /// <summary>A trader signs up and opens an account, whose order the recorder has written; then (after <paramref name="thenRunFor"/>) the server is killed.</summary>
+    private async Task<(string Token, string OrderId)> RecordAnAccountAsync(TimeSpan thenRunFor = default)
     {
         await using var server = await ServerRun.StartAsync(Settings(_dir));
         using var client = OrdersAfterCrashTests.Client(server);
@@ -173,7 +220,9 @@ public sealed class StartupRefusalTests : IDisposable
         var account = await client.PostAsJsonAsync("/api/v1/engine", new { command = "CREATE_ACCOUNT" });
         var orderId = (await account.Content.ReadFromJsonAsync<JsonObject>())!["orderId"]!.GetValue<string>();
         (await client.GetAsync($"/api/v1/orders/{orderId}")).EnsureSuccessStatusCode(); // recorded by now
+        await Task.Delay(thenRunFor);
         await server.KillAsync();
+        return (client.DefaultRequestHeaders.Authorization.Parameter!, orderId);
     }
 
     [Fact]
