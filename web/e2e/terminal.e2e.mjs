@@ -219,6 +219,48 @@ test('a tab follows a sign-out and a sign-in in another tab of the same browser,
   polled.forEach((path) => expectedFailures.delete(path));
 });
 
+test('closing a position from the keyboard keeps the focus in the positions list', async () => {
+  const page = await newPage();
+  await signUp(page);
+  await page.getByTestId('ticket-margin').fill('10');
+  for (const count of [1, 2]) {
+    await page.getByTestId('ticket-submit').click();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="position-row"]').length === n, count, { timeout: 10_000 });
+  }
+  const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName);
+
+  await page.getByTestId('position-close').first().focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="position-row"]').length === 1, undefined, { timeout: 10_000 });
+  await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'position-close', undefined, { timeout: 5_000 })
+    .catch(async () => assert.fail(`focus went to ${await focused()}, not the remaining row's close button`));
+
+  await page.keyboard.press('Enter'); // the remaining row, from where the focus now is
+  await page.getByTestId('positions-empty').waitFor({ timeout: 10_000 });
+  await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'positions-empty', undefined, { timeout: 5_000 })
+    .catch(async () => assert.fail(`focus went to ${await focused()}, not the empty list`));
+});
+
+test('the chart asks again for its history when the request fails, and shows it once it works', async () => {
+  const page = await newPage();
+  let failed = 0;
+  // The chart's own requests (1-minute candles by default), not the asset tabs' 24 h change.
+  await page.route('**/api/v1/candles?*', (route) => {
+    if (new URL(route.request().url()).searchParams.get('interval') !== '1m' || failed === 2) return route.continue();
+    failed++;
+    return route.fulfill({ status: 503, contentType: 'application/problem+json',
+      body: JSON.stringify({ title: 'Unavailable', status: 503, code: 'DATABASE_UNAVAILABLE' }) });
+  });
+  expectedFailures.add('/api/v1/candles');
+  await signUp(page);
+  await page.locator('[data-testid="chart-source"][data-source="retrying"]').waitFor({ timeout: 10_000 });
+  await page.locator('[data-testid="price-chart"][data-source="server"]').waitFor({ timeout: 20_000 });
+  assert.equal(await page.getByTestId('chart-source').count(), 0);
+  assert.equal(failed, 2);
+  await page.unroute('**/api/v1/candles?*');
+  expectedFailures.delete('/api/v1/candles');
+});
+
 test('no console errors during the run', () => {
   assert.deepEqual(consoleErrors, []);
 });

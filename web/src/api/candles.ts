@@ -1,8 +1,7 @@
-// Candle history. The server's candles endpoint (GET /api/v1/candles) is assumed to be
-//   ?asset=BTC_USDC&interval=1m&from=<unix ms>&to=<unix ms>&limit=500
-// answering an array of { time (unix ms or s), open, high, low, close } (or { candles: [...] };
-// short keys t/o/h/l/c accepted). Until it exists (404), candles are built in the browser from
-// the ticks this page has seen, so the chart works today and gets history once it lands.
+// Candle history: GET /api/v1/candles?asset=BTC_USDC&interval=1m&from=<unix ms>&to=<unix ms>&limit=500
+// answers an array of { time (unix ms or s), open, high, low, close } (or { candles: [...] };
+// short keys t/o/h/l/c accepted). A server without the endpoint (404) gets candles built in the
+// browser from the ticks this page has seen.
 
 import { ApiError, request } from './http';
 

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/http';
 import { pushToast, REASON_LABEL } from '../live/controller';
 import { useLivePositions, type LivePosition } from '../live/derived';
@@ -31,13 +31,30 @@ function Positions() {
   const rows = useLivePositions();
   const quotes = useStore((s) => s.quotes);
   const [closing, setClosing] = useState<Record<string, boolean>>({});
+  const table = useRef<HTMLTableElement>(null);
+  const empty = useRef<HTMLParagraphElement>(null);
+  // A closed row takes its focused button with it: the focus goes to the close button now in its
+  // place (or the last one), or to the empty list, instead of falling back to the page.
+  const refocus = useRef<{ id: string; index: number } | null>(null);
 
-  const close = async (p: LivePosition) => {
+  useEffect(() => {
+    const r = refocus.current;
+    if (!r || rows.some((p) => p.id === r.id)) return;
+    refocus.current = null;
+    if (document.activeElement && document.activeElement !== document.body) return; // the trader has moved on
+    const buttons = table.current?.querySelectorAll<HTMLButtonElement>('[data-testid="position-close"]');
+    (buttons?.length ? buttons[Math.min(r.index, buttons.length - 1)] : empty.current)?.focus();
+  }, [rows]);
+
+  const close = async (p: LivePosition, index: number, button: HTMLButtonElement) => {
     const id = p.id;
+    if (closing[id]) return;
     setClosing((x) => ({ ...x, [id]: true }));
+    if (document.activeElement === button) refocus.current = { id, index };
     try {
       await c.close(id);
     } catch (e) {
+      if (refocus.current?.id === id) refocus.current = null;
       pushToast('error', `Closing ${positionLabel(p)} failed`, e instanceof ApiError ? e.detail : 'The exchange did not answer.');
     } finally {
       setClosing((x) => {
@@ -47,10 +64,10 @@ function Positions() {
     }
   };
 
-  if (!rows.length) return <p className="empty" data-testid="positions-empty">No open positions.</p>;
+  if (!rows.length) return <p className="empty" data-testid="positions-empty" tabIndex={-1} ref={empty}>No open positions.</p>;
   return (
     <div className="table-wrap">
-      <table className="grid" data-testid="positions-table">
+      <table className="grid" data-testid="positions-table" ref={table}>
         <thead>
           <tr>
             <th>Asset</th><th>Side</th><th className="num">Size</th><th className="num">Entry</th><th className="num">Mark</th>
@@ -58,7 +75,7 @@ function Positions() {
           </tr>
         </thead>
         <tbody>
-          {rows.map((p) => {
+          {rows.map((p, index) => {
             const d = quotes[p.asset]?.decimals ?? 2;
             return (
               <tr key={p.id} data-testid="position-row" data-trade-id={p.id} data-asset={p.asset} data-direction={p.direction}>
@@ -75,9 +92,10 @@ function Positions() {
                   <span className="roe">({fmtRoe(p.pnl, p.margin)}%)</span>
                 </td>
                 <td className="num cell-action">
-                  <button type="button" className="close-btn" disabled={!!closing[p.id]} data-testid="position-close"
+                  {/* aria-disabled, not disabled: a disabled button drops the keyboard's focus */}
+                  <button type="button" className="close-btn" aria-disabled={!!closing[p.id]} data-testid="position-close"
                     aria-label={`Close ${positionLabel(p)}, entry ${fmtPriceExact(p.openPrice, d)}`}
-                    onClick={() => void close(p)}>{closing[p.id] ? '…' : 'Close'}</button>
+                    onClick={(e) => void close(p, index, e.currentTarget)}>{closing[p.id] ? '…' : 'Close'}</button>
                 </td>
               </tr>
             );

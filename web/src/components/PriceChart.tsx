@@ -31,7 +31,7 @@ export function PriceChart() {
   const decimals = useStore((s) => (s.selected ? s.quotes[s.selected]?.decimals ?? 2 : 2));
   const positions = useStore((s) => s.positions);
   const [interval, setInterval_] = useState<Interval>(savedInterval);
-  const [source, setSource] = useState<'server' | 'local' | 'loading'>('loading');
+  const [source, setSource] = useState<'server' | 'local' | 'retrying' | 'loading'>('loading');
   const host = useRef<HTMLDivElement>(null);
   const chart = useRef<IChartApi | null>(null);
   const series = useRef<ISeriesApi<'Candlestick'> | null>(null);
@@ -85,43 +85,64 @@ export function PriceChart() {
     const bucket = intervalSeconds(interval);
     let candles: Candle[] = [];
     let live = true;
-    let pending: { tsMs: number; bid: number }[] = [];
-    let loaded = false;
+    let loaded = false; // candles are on the chart (history, or the ticks seen while it cannot be had)
+    let fetching = false;
+    let sinceFetch: { tsMs: number; bid: number }[] = []; // ticks that arrived while a history request was out
+    let retry: ReturnType<typeof setTimeout> | undefined;
     setSource('loading');
     s.setData([]);
 
     const ctl = new AbortController();
-    const now = Date.now();
-    fetchCandles(asset, interval, { from: now - bucket * 1000 * 500, to: now, limit: 500, signal: ctl.signal })
-      .catch(() => null)
-      .then((history) => {
-        if (!live) return;
-        if (history && history.length) {
-          candles = history;
-          setSource('server');
-        } else {
-          candles = c.ticks.candles(asset, bucket);
-          setSource(candlesAvailable() ? 'server' : 'local');
-        }
-        for (const t of pending) applyTick(candles, t.tsMs, t.bid, bucket);
-        pending = [];
-        loaded = true;
-        s.setData(candles.map(toBar));
-        chart.current?.timeScale().scrollToRealTime();
-      });
+    const show = (list: Candle[]) => {
+      fetching = false;
+      candles = list;
+      // The history may end before ticks that came in while it was on its way.
+      for (const t of sinceFetch) applyTick(candles, t.tsMs, t.bid, bucket);
+      sinceFetch = [];
+      loaded = true;
+      s.setData(candles.map(toBar));
+      chart.current?.timeScale().scrollToRealTime();
+    };
+    // A failed request (the exchange restarting, a dropped connection) is asked again, 2 s, 4 s …
+    // up to 30 s apart, with the page's own ticks on the chart meanwhile; a server without the
+    // endpoint (null) is not asked again.
+    const load = (attempt: number) => {
+      const now = Date.now();
+      fetching = true;
+      sinceFetch = [];
+      fetchCandles(asset, interval, { from: now - bucket * 1000 * 500, to: now, limit: 500, signal: ctl.signal }).then(
+        (history) => {
+          if (!live) return;
+          if (history && history.length) {
+            setSource('server');
+            show(history);
+          } else {
+            setSource(candlesAvailable() ? 'server' : 'local');
+            show(c.ticks.candles(asset, bucket));
+          }
+        },
+        () => {
+          if (!live) return;
+          fetching = false;
+          setSource('retrying');
+          if (!loaded) show(c.ticks.candles(asset, bucket));
+          retry = setTimeout(() => load(attempt + 1), Math.min(30_000, 2_000 * 2 ** attempt));
+        },
+      );
+    };
+    load(0);
 
     const off = c.onTick((a, tsMs, bid) => {
       if (a !== asset) return;
-      if (!loaded) {
-        pending.push({ tsMs, bid });
-        return;
-      }
+      if (fetching) sinceFetch.push({ tsMs, bid });
+      if (!loaded) return;
       const changed = applyTick(candles, tsMs, bid, bucket);
       s.update(toBar(changed));
     });
     return () => {
       live = false;
       ctl.abort();
+      clearTimeout(retry);
       off();
     };
   }, [asset, interval, c]);
@@ -176,8 +197,14 @@ export function PriceChart() {
             live ticks only
           </span>
         )}
+        {source === 'retrying' && (
+          <span className="chart-note" data-testid="chart-source" data-source="retrying"
+            title="The chart's history could not be loaded: it is asked for again, with the prices this page has seen shown meanwhile">
+            history unavailable, retrying
+          </span>
+        )}
       </div>
-      <div className="chart-host" ref={host} data-testid="price-chart" data-interval={interval} />
+      <div className="chart-host" ref={host} data-testid="price-chart" data-interval={interval} data-source={source} />
     </div>
   );
 }

@@ -36,6 +36,8 @@ const trade = {
 /** A closed trade as the history endpoint lists it. */
 const closedRow = (id: string) => ({ ...trade, tradeId: id, closePrice: '95000', closeReason: 'MANUAL', pnl: '0', payout: '500', closedAt: '1', status: 'closed' as const });
 type ClosedPage = { trades: ReturnType<typeof closedRow>[]; nextCursor: string | null };
+type OpenList = Awaited<ReturnType<typeof trading.getOpenTrades>>;
+const stillOpen = () => [{ ...trade, markPrice: '95010', unrealizedPnl: '-2.64', status: 'open' }] as OpenList;
 
 /** The next history read, held until the test answers it. */
 function heldHistoryPage(): (page: ClosedPage) => void {
@@ -143,6 +145,44 @@ describe('terminal controller', () => {
 
     expect(store.get().positions).toEqual([]);
     expect(store.get().toasts.at(-1)?.body).toBe('at 96,430.00 · PnL -500.00 USD');
+    c.stop();
+  });
+
+  it('does not bring back a pushed close when a read of the open trades answered before it arrives after it', async () => {
+    const c = new TerminalController();
+    api.open = [{ ...trade, markPrice: '95010', unrealizedPnl: '-2.64', status: 'open' }];
+    await c.refreshAccount();
+    let answer!: (open: OpenList) => void;
+    vi.mocked(trading.getOpenTrades).mockImplementationOnce(() => new Promise((resolve) => { answer = resolve; }));
+    const refresh = c.refreshAccount();
+
+    push(c, { type: 'trade_closed', tradeId: 'b1', asset: 'BTC_USDC', direction: 'SHORT', reason: 'STOP_LOSS', closePrice: '95100', margin: '500', pnl: '-27.70', payout: '472.30' });
+    answer(stillOpen()); // read before the close
+    await refresh;
+
+    expect(store.get().positions).toEqual([]);
+    c.stop();
+  });
+
+  it('does not bring back a position this page closed when an older read of the open trades arrives after the answer', async () => {
+    const c = new TerminalController();
+    api.open = [{ ...trade, markPrice: '95010', unrealizedPnl: '-2.64', status: 'open' }];
+    await c.refreshAccount();
+    const answers: ((open: OpenList) => void)[] = [];
+    const held = () => new Promise<OpenList>((resolve) => { answers.push(resolve); });
+    vi.mocked(trading.getOpenTrades).mockImplementationOnce(held).mockImplementationOnce(held);
+    const refresh = c.refreshAccount();
+
+    const closing = c.close('b1'); // answered at once; its own refresh waits for the one in flight
+    await vi.waitFor(() => expect(trading.closeTrade).toHaveBeenCalled());
+    answers[0](stillOpen()); // read before the close
+    await vi.waitFor(() => expect(answers).toHaveLength(2)); // that read is applied; the next one is out
+
+    expect(store.get().positions).toEqual([]);
+    answers[1]([]);
+    await refresh;
+    await closing;
+    expect(store.get().positions).toEqual([]);
     c.stop();
   });
 

@@ -79,6 +79,9 @@ export class TerminalController {
   private tickListeners = new Set<TickListener>();
   private stream: LiveStream | null = null;
   private knownOpen = new Set<string>();
+  // Trades known to be closed (pushed, or this page's close answered). A read of the open trades
+  // that the exchange answered before the close still lists them: they must not come back on screen.
+  private knownClosed = new Set<string>();
   private closingHere = new Set<string>(); // closes this page asked for (toasted on their reply)
   private toasted = new Set<string>(); // trade ids already announced
   private pushedCloses = new Map<string, Extract<PushMessage, { type: 'trade_closed' }>>(); // held back while this page closes the trade
@@ -96,6 +99,7 @@ export class TerminalController {
     const gen = ++this.generation;
     this.stopped = false;
     this.knownOpen.clear();
+    this.knownClosed.clear();
     this.firstAccountLoad = true;
     store.reset();
     // Assets, history, prices, the account and the socket are all requested at once: waiting for
@@ -209,7 +213,7 @@ export class TerminalController {
   private async refreshOnce(): Promise<void> {
     const [balance, open] = await Promise.all([trading.getBalance(), trading.getOpenTrades()]);
     if (this.stopped) return;
-    const positions = open.map(toPosition);
+    const positions = open.map(toPosition).filter((p) => !this.knownClosed.has(p.id));
     const ids = new Set(positions.map((p) => p.id));
     const gone = [...this.knownOpen].filter((id) => !ids.has(id));
     this.knownOpen = ids;
@@ -333,6 +337,7 @@ export class TerminalController {
         } else if (this.closingHere.has(t.tradeId)) this.pushedCloses.set(t.tradeId, t); // the close's own answer tells, or this does if it fails
         else this.toastPushedClose(t);
         this.knownOpen.delete(t.tradeId);
+        this.knownClosed.add(t.tradeId);
         // gone now: a balance that follows already holds the payout, so the position must not count twice in equity
         store.set((s) => ({ positions: s.positions.filter((p) => p.id !== t.tradeId) }));
         this.showInHistory(t.tradeId);
@@ -386,6 +391,7 @@ export class TerminalController {
     const p = store.get().positions.find((x) => x.id === tradeId);
     try {
       const r = await this.retryKeys.send(`close ${tradeId}`, (key) => trading.closeTrade(tradeId, key));
+      this.knownClosed.add(tradeId);
       this.toasted.add(tradeId);
       const pnl = usd(r.pnl);
       pushToast('manual', p ? `${positionLabel(p)} closed` : 'Position closed', `at ${showPrice(r.closePrice)} · PnL ${pnl === null ? r.pnl : showUsd(pnl)} USD`);
