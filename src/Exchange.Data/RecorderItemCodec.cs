@@ -127,6 +127,15 @@ internal static class RecorderItemCodec
         }
     }
 
+    /// <summary>The input an item came from (an event's or an order's input sequence); 0 for a marker or a record of another version.</summary>
+    public static long InputSequenceOf(ReadOnlySpan<byte> payload) =>
+        payload.Length < 2 || payload[0] != Version ? 0 : (Kind)payload[1] switch
+        {
+            Kind.AccountCreated or Kind.TradeOpened or Kind.TradeClosed or Kind.BalanceChanged => BinaryPrimitives.ReadInt64LittleEndian(payload[(2 + 8)..]),
+            Kind.Order => BinaryPrimitives.ReadInt64LittleEndian(payload[(2 + 40)..]),
+            _ => 0,
+        };
+
     /// <summary>Writes version, kind and (for an event) its header; returns the room for the rest.</summary>
     private static Span<byte> Start(ArrayBufferWriter<byte> output, Kind kind, int length, EventHeader? header = null)
     {

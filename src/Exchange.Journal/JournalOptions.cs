@@ -54,11 +54,14 @@ public sealed class JournalGapException(long stateEndsAt, long journalContinuesA
 /// A record that is bad where it cannot be a torn tail: acknowledged data may be damaged, so
 /// the journal refuses to open rather than skip it.
 /// </summary>
-public sealed class JournalCorruptException(string segmentPath, long offset, string problem, bool mayBeUnacknowledgedTail = false)
+public sealed class JournalCorruptException(string segmentPath, long offset, string problem, bool mayBeUnacknowledgedTail = false, long lastGoodSequence = 0)
     : IOException($"Journal segment {segmentPath} is corrupt at offset {offset}: {problem}")
 {
     public string SegmentPath { get; } = segmentPath;
     public long Offset { get; } = offset;
+
+    /// <summary>The sequence of the last whole record before the damage (in this segment or an earlier one); 0 if none.</summary>
+    public long LastGoodSequence { get; } = lastGoodSequence;
 
     /// <summary>
     /// A bad record in the last segment with valid records after it: damage to acknowledged

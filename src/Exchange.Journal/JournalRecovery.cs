@@ -61,7 +61,7 @@ internal static class JournalRecovery
                     }
                     if (status == RecordStatus.OutOfOrder || !isLast || ValidRecordsAfter(segment.Path, reader.Offset, length, last).Any())
                         throw status == RecordStatus.Bad && isLast
-                            ? new JournalCorruptException(segment.Path, reader.Offset, problem + ", and valid records follow it", mayBeUnacknowledgedTail: true)
+                            ? new JournalCorruptException(segment.Path, reader.Offset, problem + ", and valid records follow it", mayBeUnacknowledgedTail: true, lastGoodSequence: last)
                             : new JournalCorruptException(segment.Path, reader.Offset, problem);
                     tornAt = reader.Offset;
                     break;
@@ -108,12 +108,13 @@ internal static class JournalRecovery
     }
 
     /// <summary>
-    /// The sequences of whole, checksummed records with a later sequence anywhere after the bad
-    /// one, found lazily. A torn write leaves only a prefix of the last batch, so there can be
-    /// none; finding one means the bad record sits inside acknowledged data (a damaged length
-    /// field included), or pages of the last batch reached the disk out of order.
+    /// The whole, checksummed records with a later sequence anywhere after the bad one (their
+    /// sequence, and the file offset where each ends), found lazily. A torn write leaves only a
+    /// prefix of the last batch, so there can be none; finding one means the bad record sits
+    /// inside acknowledged data (a damaged length field included), or pages of the last batch
+    /// reached the disk out of order.
     /// </summary>
-    internal static IEnumerable<long> ValidRecordsAfter(string path, long badOffset, long length, long lastGood)
+    internal static IEnumerable<(long Sequence, long End)> ValidRecordsAfter(string path, long badOffset, long length, long lastGood)
     {
         var tail = ReadFrom(path, badOffset, length);
         for (var p = 1; p + RecordFormat.HeaderLength <= tail.Length; p++)
@@ -124,7 +125,7 @@ internal static class JournalRecovery
             if (sequence <= lastGood) continue;
             var recordLength = RecordFormat.HeaderLength + payloadLength;
             if (!IsSealed(tail.AsSpan(p, recordLength))) continue;
-            yield return sequence;
+            yield return (sequence, badOffset + p + recordLength);
             lastGood = sequence;
             p += recordLength - 1;
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Exchange.Data;
 using Exchange.Journal;
 
 namespace Exchange.Server;
@@ -30,9 +31,9 @@ internal static class DataFolderTool
             case "hash":
                 return VerifyAndHash(options, output);
             case "cut-tail":
-                return CutDamagedTail(options, output);
+                return CutDamagedTail(options, apply: args.Contains("--yes"), output);
             default:
-                output.WriteLine("usage: Exchange.Server data list|verify|hash|cut-tail [--data DIR]");
+                output.WriteLine("usage: Exchange.Server data list|verify|hash|cut-tail [--yes] [--data DIR]");
                 return 2;
         }
     }
@@ -88,37 +89,64 @@ internal static class DataFolderTool
 
     /// <summary>
     /// After a power cut, when the exchange refused to start because a bad record in the journal's
-    /// last segment has valid records after it: sets that tail aside in a file beside the segment,
-    /// unless a snapshot shows it was acknowledged (<see cref="FileJournal.CutDamagedTail"/>). The
-    /// exchange's own start then checks the database against the journal's new end.
+    /// last segment has valid records after it: says what setting that tail aside would cut, and
+    /// with <c>--yes</c> does it (<see cref="FileJournal.CutDamagedTail"/>), unless a snapshot or
+    /// the recorder's overflow file shows the records were acknowledged. The exchange's own start
+    /// then checks the database against the journal's new end.
     /// </summary>
-    private static int CutDamagedTail(EngineHostOptions options, TextWriter output)
+    private static int CutDamagedTail(EngineHostOptions options, bool apply, TextWriter output)
     {
-        var journal = Path.Combine(options.DataDirectory, "journal");
-        var snapshots = Path.Combine(options.DataDirectory, "snapshots");
-        // By name, whether or not the file reads back: it was only put there once the journal held what it covers.
-        var listed = Directory.Exists(snapshots) ? new SnapshotStore(snapshots, int.MaxValue).List() : [];
-        var newestSnapshot = listed.Count > 0 ? listed[0].LastSequence : 0;
         try
         {
-            if (FileJournal.CutDamagedTail(journal, newestSnapshot) is not { } cut)
+            var snapshot = NewestSnapshotSequence(Path.Combine(options.DataDirectory, "snapshots"));
+            var overflow = RecorderOverflow.LastInputWaiting(Path.Combine(options.DataDirectory, ServerSetup.RecorderOverflowFolder));
+            var cut = FileJournal.CutDamagedTail(Path.Combine(options.DataDirectory, "journal"), Math.Max(snapshot, overflow),
+                options.MaxBatch, apply, options.Journal, out var opened);
+            if (cut is null)
             {
-                output.WriteLine($"the journal in {journal} opens as it is: nothing to cut");
+                output.WriteLine(opened is { WasTruncated: true }
+                    ? $"the journal opens: nothing to cut (a torn last record, {opened.TruncatedBytes} bytes, was cut from {opened.TruncatedSegment}, as at every start)"
+                    : "the journal opens as it is: nothing to cut");
                 return 0;
             }
             var found = cut.SequencesSetAside.Count == 0 ? "no whole record"
                 : $"{cut.SequencesSetAside.Count} whole record(s), sequences {cut.SequencesSetAside[0]}–{cut.SequencesSetAside[^1]},";
-            output.WriteLine($"cut {cut.Bytes} bytes from {cut.SegmentPath} at offset {cut.Offset}: the bad record and {found} after it");
-            output.WriteLine($"saved as they were in {cut.SavedTo} (appending that file to the segment undoes the cut, before the exchange starts)");
-            output.WriteLine($"the journal now ends at sequence {cut.LastSequenceKept}; the newest snapshot is at {newestSnapshot}");
-            output.WriteLine("start the exchange: it refuses a database that recorded anything past the journal's end (those records were acknowledged)");
+            var done = cut.SavedTo is not null;
+            output.WriteLine($"{(done ? "cut" : "would cut")} {cut.Bytes} bytes from {cut.SegmentPath} at offset {cut.Offset}: the bad record and {found} after it");
+            output.WriteLine($"the journal {(done ? "now ends" : "would end")} at sequence {cut.LastSequenceKept}; the newest snapshot is at {snapshot}, " +
+                (overflow > 0 ? $"the recorder's overflow file reaches input {overflow}" : "the recorder's overflow file is empty"));
+            if (!done)
+            {
+                output.WriteLine("nothing was changed: `data cut-tail --yes` cuts it, keeping the bytes in a file beside the segment");
+                return 0;
+            }
+            output.WriteLine($"saved as they were in {cut.SavedTo} (appending that file to the segment, before the exchange starts, undoes the cut)");
+            output.WriteLine("start the exchange: it refuses a database that recorded orders or events past the journal's new end (those were acknowledged)");
             return 0;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            output.WriteLine($"not cut: {e.Message}");
+            output.WriteLine($"cut-tail: {e.Message}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// The highest sequence a snapshot file names, finished or not (an unfinished one was begun
+    /// only once the journal held what it covers), whether or not it reads back.
+    /// </summary>
+    private static long NewestSnapshotSequence(string folder)
+    {
+        if (!Directory.Exists(folder)) return 0;
+        long newest = 0;
+        foreach (var path in Directory.EnumerateFiles(folder, "snapshot-*"))
+        {
+            var name = Path.GetFileName(path).AsSpan("snapshot-".Length);
+            var dot = name.IndexOf('.');
+            if (dot > 0 && long.TryParse(name[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence))
+                newest = Math.Max(newest, sequence);
+        }
+        return newest;
     }
 
     /// <summary>What the event recorder left waiting for the database, if anything.</summary>

@@ -8,8 +8,9 @@ if (args is ["--help"] or ["-h"] or ["help"])
                Exchange.Server --urls http://host:port  ... on another address (default http://localhost:3005)
                Exchange.Server data list|verify|hash [--data DIR]
                                                        look into a data folder without starting the exchange
-               Exchange.Server data cut-tail [--data DIR]
-                                                       set aside a last batch a power cut damaged (docs/durability.md)
+               Exchange.Server data cut-tail [--yes] [--data DIR]
+                                                       say what setting aside a last batch a power cut damaged would cut;
+                                                       --yes cuts it (docs/durability.md)
         """);
     return 0;
 }

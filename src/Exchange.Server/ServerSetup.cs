@@ -227,7 +227,7 @@ internal sealed class EngineLifetime(IServiceProvider services, IHostApplication
             // build's format): one line saying so, as for a bad setting, before any input is taken.
             throw new InvalidConfigurationException(e is JournalCorruptException { MayBeUnacknowledgedTail: true }
                 ? e.Message + ". If the machine lost power, this can be the last batch, never acknowledged, written out of order: " +
-                  "`Exchange.Server data cut-tail` sets it aside unless a snapshot shows it was acknowledged (docs/durability.md)"
+                  "`Exchange.Server data cut-tail` says what setting it aside would cut, and `--yes` does it, unless it was acknowledged (docs/durability.md)"
                 : e.Message);
         }
         services.GetRequiredService<PushHub>();

@@ -50,6 +50,36 @@ public sealed class RecorderOverflowTests : IAsyncLifetime
     }
 
     [Fact]
+    public void The_input_an_item_came_from_is_read_without_decoding_it()
+    {
+        var events = EngineScript.TwoTraders().Events;
+        Assert.Contains(events, e => e is TradeOpened);
+        Assert.Contains(events, e => e is BalanceChanged);
+        var buffer = new ArrayBufferWriter<byte>();
+        foreach (var item in events)
+        {
+            buffer.ResetWrittenCount();
+            RecorderItemCodec.Encode(item, buffer);
+            var header = item switch
+            {
+                AccountCreated a => a.Header,
+                TradeOpened o => o.Header,
+                TradeClosed c => c.Header,
+                BalanceChanged b => b.Header,
+                _ => throw new InvalidOperationException(item.GetType().Name),
+            };
+            Assert.Equal(header.InputSequence, RecorderItemCodec.InputSequenceOf(buffer.WrittenSpan));
+        }
+        buffer.ResetWrittenCount();
+        RecorderItemCodec.Encode(EventRecorderTests.Order(Guid.NewGuid(), Trader) with { Sequence = 4_321 }, buffer);
+        Assert.Equal(4_321, RecorderItemCodec.InputSequenceOf(buffer.WrittenSpan));
+        buffer.ResetWrittenCount();
+        RecorderItemCodec.Encode(new FlushMarker(), buffer);
+        Assert.Equal(0, RecorderItemCodec.InputSequenceOf(buffer.WrittenSpan));
+        Assert.Equal(0, RecorderItemCodec.InputSequenceOf([2, 5, 0, 0])); // another version
+    }
+
+    [Fact]
     public void The_overflow_file_format_changes_only_under_a_new_version_byte()
     {
         // A file outlives a restart, and an upgrade may find one: these bytes are what version 1 reads.

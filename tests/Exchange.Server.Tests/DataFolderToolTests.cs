@@ -114,37 +114,117 @@ public sealed class DataFolderToolTests : IDisposable
     public async Task Cut_tail_refuses_damage_that_a_snapshot_shows_was_acknowledged()
     {
         await RunEngineAsync(accounts: 3); // snapshot at sequence 3
-        var segment = Directory.GetFiles(Path.Combine(_dir, "journal"), "*.seg").Single();
-        var bytes = File.ReadAllBytes(segment);
-        // Record 2's checksum no longer matches; record 3 after it is whole.
-        var second = 16 + BitConverter.ToInt32(bytes, 0);
-        bytes[second + 20] ^= 0xFF;
-        File.WriteAllBytes(segment, bytes);
+        var bytes = DamageSecondRecord();
 
-        var (code, output) = Tool("cut-tail");
+        var (code, output) = Tool("cut-tail", "--yes");
 
         Assert.Equal(1, code);
-        Assert.Contains("a snapshot covers sequence 3, past the last record before the damage (1)", output);
-        Assert.Equal(bytes, File.ReadAllBytes(segment));
+        Assert.Contains("sequence 3 is in a snapshot or the recorder's hands, past the last record before the damage (1)", output);
+        Assert.Equal(bytes, File.ReadAllBytes(Segment()));
         Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "journal"), "cut-*"));
     }
 
-    /// <summary>Creates accounts through a real engine host, which snapshots on the way out; returns the state hash.</summary>
-    private async Task<string> RunEngineAsync(int accounts)
+    [Fact]
+    public async Task Cut_tail_counts_a_snapshot_that_was_being_written_as_proof_of_acknowledgement()
     {
-        using var host = EngineHost.Start(new EngineHostOptions { DataDirectory = _dir });
-        for (var i = 0; i < accounts; i++)
-        {
-            var reply = await host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = new UserId(Guid.NewGuid()), OrderId = Guid.NewGuid() });
-            Assert.True(reply.Accepted);
-        }
-        return (await host.SnapshotNowAsync())!.Header.StateHash;
+        await RunEngineAsync(accounts: 3, snapshot: false);
+        var bytes = DamageSecondRecord();
+        // Begun only once the journal held sequence 3; a power cut left it unfinished.
+        File.WriteAllBytes(Path.Combine(_dir, "snapshots", $"snapshot-{3:D20}.snap.tmp"), [1, 2, 3]);
+
+        var (code, output) = Tool("cut-tail", "--yes");
+
+        Assert.Equal(1, code);
+        Assert.Contains("sequence 3 is in a snapshot or the recorder's hands", output);
+        Assert.Equal(bytes, File.ReadAllBytes(Segment()));
     }
 
-    private (int Code, string Output) Tool(string command)
+    [Fact]
+    public async Task Cut_tail_refuses_damage_the_recorders_overflow_file_shows_was_acknowledged()
+    {
+        await RunEngineAsync(accounts: 3, snapshot: false);
+        var bytes = DamageSecondRecord();
+        using (var overflow = FileJournal.Open(Path.Combine(_dir, ServerSetup.RecorderOverflowFolder)))
+        {
+            // An order row of input 3, version 1: kind 5, order and user ids, no latency, sequence 3 (the rest is not read).
+            var item = new byte[2 + 56];
+            item[0] = 1;
+            item[1] = 5;
+            BitConverter.TryWriteBytes(item.AsSpan(2 + 32), long.MinValue);
+            BitConverter.TryWriteBytes(item.AsSpan(2 + 40), 3L);
+            overflow.Append(1, item);
+            overflow.Commit();
+        }
+
+        var (code, output) = Tool("cut-tail", "--yes");
+
+        Assert.Equal(1, code);
+        Assert.Contains("sequence 3 is in a snapshot or the recorder's hands", output);
+        Assert.Equal(bytes, File.ReadAllBytes(Segment()));
+    }
+
+    [Fact]
+    public async Task Cut_tail_says_what_it_would_cut_and_cuts_only_with_yes()
+    {
+        await RunEngineAsync(accounts: 3, snapshot: false);
+        var bytes = DamageSecondRecord();
+
+        var (code, output) = Tool("cut-tail");
+
+        Assert.Equal(0, code);
+        Assert.Contains("would cut", output);
+        Assert.Contains("the bad record and 1 whole record(s), sequences 3–3, after it", output);
+        Assert.Contains("nothing was changed", output);
+        Assert.Equal(bytes, File.ReadAllBytes(Segment()));
+
+        (code, output) = Tool("cut-tail", "--yes");
+
+        Assert.Equal(0, code);
+        Assert.Contains("the journal now ends at sequence 1", output);
+        var (verified, state) = Tool("verify");
+        Assert.Equal(0, verified);
+        Assert.Contains("state: sequence 1, 1 accounts", state);
+    }
+
+    private string Segment() => Directory.GetFiles(Path.Combine(_dir, "journal"), "*.seg").Single();
+
+    /// <summary>Record 2's checksum no longer matches; record 3 after it is whole. Returns the segment's bytes.</summary>
+    private byte[] DamageSecondRecord()
+    {
+        var bytes = File.ReadAllBytes(Segment());
+        var second = 16 + BitConverter.ToInt32(bytes, 0);
+        bytes[second + 20] ^= 0xFF;
+        File.WriteAllBytes(Segment(), bytes);
+        return bytes;
+    }
+
+    /// <summary>
+    /// Creates accounts through a real engine host, which snapshots on the way out (unless told
+    /// not to: as if killed); returns the state hash of the snapshot, if any.
+    /// </summary>
+    private async Task<string?> RunEngineAsync(int accounts, bool snapshot = true)
+    {
+        var host = EngineHost.Start(new EngineHostOptions { DataDirectory = _dir });
+        try
+        {
+            for (var i = 0; i < accounts; i++)
+            {
+                var reply = await host.SubmitAsync(new EngineInput { Kind = InputKind.CreateAccount, User = new UserId(Guid.NewGuid()), OrderId = Guid.NewGuid() });
+                Assert.True(reply.Accepted);
+            }
+            return snapshot ? (await host.SnapshotNowAsync())!.Header.StateHash : null;
+        }
+        finally
+        {
+            if (snapshot) host.Dispose();
+            else host.DisposeWithoutSnapshot();
+        }
+    }
+
+    private (int Code, string Output) Tool(string command, params string[] more)
     {
         using var output = new StringWriter();
-        var code = DataFolderTool.Run([command, "--data", _dir], output);
+        var code = DataFolderTool.Run([command, .. more, "--data", _dir], output);
         return (code, output.ToString());
     }
 }

@@ -181,9 +181,9 @@ public sealed class StartupRefusalTests : IDisposable
         var refused = await ServerRun.UntilExitAsync(Settings(_dir));
         Assert.Equal(2, refused.ExitCode);
         Assert.Contains($"corrupt at offset {hole.Offset}", refused.SingleErrorLine());
-        Assert.Contains("`Exchange.Server data cut-tail` sets it aside", refused.SingleErrorLine());
+        Assert.Contains("`Exchange.Server data cut-tail` says what setting it aside would cut", refused.SingleErrorLine());
 
-        var cut = await ServerRun.UntilExitAsync(Settings(_dir), "data", "cut-tail");
+        var cut = await ServerRun.UntilExitAsync(Settings(_dir), "data", "cut-tail", "--yes");
         Assert.Equal(0, cut.ExitCode);
         Assert.Contains($"at offset {hole.Offset}: the bad record and 2 whole record(s)", cut.Output);
         Assert.Equal(bytes[hole.Offset..], await File.ReadAllBytesAsync(Directory.GetFiles(Path.Combine(_dir, "journal"), "cut-*.bin").Single()));
@@ -195,6 +195,40 @@ public sealed class StartupRefusalTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, order.StatusCode);
         var balance = await client.GetFromJsonAsync<JsonObject>("/api/v1/balance");
         Assert.NotNull(balance);
+    }
+
+    [Fact]
+    public async Task A_cut_that_took_an_acknowledged_order_is_refused_at_start_and_undone_by_appending_the_saved_bytes()
+    {
+        var (token, orderId) = await RecordAnAccountAsync(thenRunFor: TimeSpan.FromSeconds(1));
+        var segment = Directory.GetFiles(Path.Combine(_dir, "journal"), "*.seg").Order(StringComparer.Ordinal).Last();
+        var bytes = await File.ReadAllBytesAsync(segment);
+        var records = RecordOffsets(bytes);
+        // The payload's second byte is the input's kind: 1 is CREATE_ACCOUNT. A hole in the price tick before it.
+        var account = records.FindIndex(r => bytes[r.Offset + 16 + 1] == 1);
+        Assert.True(account >= 1, "no price tick journaled before the account");
+        var hole = records[account - 1];
+        var original = bytes.ToArray();
+        Array.Clear(bytes, hole.Offset, hole.Length);
+        await File.WriteAllBytesAsync(segment, bytes);
+
+        var cut = await ServerRun.UntilExitAsync(Settings(_dir), "data", "cut-tail", "--yes");
+        Assert.Equal(0, cut.ExitCode);
+
+        // The database recorded the account's order, which the cut took: it was acknowledged.
+        var refused = await ServerRun.UntilExitAsync(Settings(_dir));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("The database holds orders up to input", refused.SingleErrorLine());
+
+        var saved = Directory.GetFiles(Path.Combine(_dir, "journal"), "cut-*.bin").Single();
+        await using (var stream = new FileStream(segment, FileMode.Append)) await stream.WriteAsync(await File.ReadAllBytesAsync(saved));
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(segment));
+        // Put the page back as the disk had it before the power cut, and the exchange starts with the order.
+        await File.WriteAllBytesAsync(segment, original);
+        await using var server = await ServerRun.StartAsync(Settings(_dir));
+        using var client = OrdersAfterCrashTests.Client(server);
+        client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/v1/orders/{orderId}")).StatusCode);
     }
 
     /// <summary>Offset and length of each whole record of a segment (<c>u32 length | u32 crc | i64 sequence | payload</c>), up to the zeros after them.</summary>
