@@ -229,7 +229,11 @@ test('closing a position from the keyboard keeps the focus in the positions list
   }
   const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName);
 
+  // Reached with the keyboard (the mouse clicked last): Tab away and back.
   await page.getByTestId('position-close').first().focus();
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.matches('[data-testid="position-close"]:focus-visible')), true);
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="position-row"]').length === 1, undefined, { timeout: 10_000 });
   await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'position-close', undefined, { timeout: 5_000 })
@@ -257,6 +261,8 @@ test('the chart asks again for its history when the request fails, and shows it 
   await page.locator('[data-testid="price-chart"][data-source="server"]').waitFor({ timeout: 20_000 });
   assert.equal(await page.getByTestId('chart-source').count(), 0);
   assert.equal(failed, 2);
+  // The exchange's history (a simulated year of it), not the few candles this page's own ticks make.
+  assert.ok(Number(await page.getByTestId('price-chart').getAttribute('data-candles')) > 100);
   await page.unroute('**/api/v1/candles?*');
   expectedFailures.delete('/api/v1/candles');
 });

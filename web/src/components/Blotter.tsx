@@ -33,28 +33,37 @@ function Positions() {
   const [closing, setClosing] = useState<Record<string, boolean>>({});
   const table = useRef<HTMLTableElement>(null);
   const empty = useRef<HTMLParagraphElement>(null);
-  // A closed row takes its focused button with it: the focus goes to the close button now in its
-  // place (or the last one), or to the empty list, instead of falling back to the page.
-  const refocus = useRef<{ id: string; index: number } | null>(null);
+  // The row whose close button the keyboard is on. Its row can go from under it (this close, a
+  // stop-loss, a liquidation): the focus then goes to the close button now in its place (or the
+  // last one), or to the empty list, instead of falling back to the page. A pointer elsewhere or
+  // the keyboard moving on forgets it.
+  const keyboardOn = useRef<string | null>(null);
+  const shown = useRef<string[]>([]);
 
   useEffect(() => {
-    const r = refocus.current;
-    if (!r || rows.some((p) => p.id === r.id)) return;
-    refocus.current = null;
-    if (document.activeElement && document.activeElement !== document.body) return; // the trader has moved on
+    const forget = () => { keyboardOn.current = null; };
+    document.addEventListener('pointerdown', forget, true);
+    return () => document.removeEventListener('pointerdown', forget, true);
+  }, []);
+
+  useEffect(() => {
+    const before = shown.current;
+    shown.current = rows.map((p) => p.id);
+    const id = keyboardOn.current;
+    if (!id || rows.some((p) => p.id === id)) return;
+    keyboardOn.current = null;
+    if (document.activeElement && document.activeElement !== document.body) return; // the focus is somewhere already
     const buttons = table.current?.querySelectorAll<HTMLButtonElement>('[data-testid="position-close"]');
-    (buttons?.length ? buttons[Math.min(r.index, buttons.length - 1)] : empty.current)?.focus();
+    (buttons?.length ? buttons[Math.min(Math.max(0, before.indexOf(id)), buttons.length - 1)] : empty.current)?.focus();
   }, [rows]);
 
-  const close = async (p: LivePosition, index: number, button: HTMLButtonElement) => {
+  const close = async (p: LivePosition) => {
     const id = p.id;
     if (closing[id]) return;
     setClosing((x) => ({ ...x, [id]: true }));
-    if (document.activeElement === button) refocus.current = { id, index };
     try {
       await c.close(id);
     } catch (e) {
-      if (refocus.current?.id === id) refocus.current = null;
       pushToast('error', `Closing ${positionLabel(p)} failed`, e instanceof ApiError ? e.detail : 'The exchange did not answer.');
     } finally {
       setClosing((x) => {
@@ -75,7 +84,7 @@ function Positions() {
           </tr>
         </thead>
         <tbody>
-          {rows.map((p, index) => {
+          {rows.map((p) => {
             const d = quotes[p.asset]?.decimals ?? 2;
             return (
               <tr key={p.id} data-testid="position-row" data-trade-id={p.id} data-asset={p.asset} data-direction={p.direction}>
@@ -93,9 +102,11 @@ function Positions() {
                 </td>
                 <td className="num cell-action">
                   {/* aria-disabled, not disabled: a disabled button drops the keyboard's focus */}
-                  <button type="button" className="close-btn" aria-disabled={!!closing[p.id]} data-testid="position-close"
-                    aria-label={`Close ${positionLabel(p)}, entry ${fmtPriceExact(p.openPrice, d)}`}
-                    onClick={(e) => void close(p, index, e.currentTarget)}>{closing[p.id] ? '…' : 'Close'}</button>
+                  <button type="button" className="close-btn" aria-disabled={!!closing[p.id]} aria-busy={!!closing[p.id]} data-testid="position-close"
+                    aria-label={`${closing[p.id] ? 'Closing' : 'Close'} ${positionLabel(p)}, entry ${fmtPriceExact(p.openPrice, d)}`}
+                    onFocus={(e) => { keyboardOn.current = e.currentTarget.matches(':focus-visible') ? p.id : null; }}
+                    onBlur={(e) => { if (e.relatedTarget) keyboardOn.current = null; }}
+                    onClick={() => void close(p)}>{closing[p.id] ? '…' : 'Close'}</button>
                 </td>
               </tr>
             );

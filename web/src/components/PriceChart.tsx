@@ -4,6 +4,7 @@ import {
 } from 'lightweight-charts';
 import { useEffect, useRef, useState } from 'react';
 import { applyTick, candlesAvailable, fetchCandles, INTERVALS, intervalSeconds, type Candle, type Interval } from '../api/candles';
+import { ApiError } from '../api/http';
 import { useController } from './context';
 import { useStore } from '../live/store';
 import { assetLabel } from '../lib/format';
@@ -32,6 +33,7 @@ export function PriceChart() {
   const positions = useStore((s) => s.positions);
   const [interval, setInterval_] = useState<Interval>(savedInterval);
   const [source, setSource] = useState<'server' | 'local' | 'retrying' | 'loading'>('loading');
+  const [bars, setBars] = useState(0); // candles the last history (or tick rebuild) put on the chart
   const host = useRef<HTMLDivElement>(null);
   const chart = useRef<IChartApi | null>(null);
   const series = useRef<ISeriesApi<'Candlestick'> | null>(null);
@@ -99,18 +101,21 @@ export function PriceChart() {
       // The history may end before ticks that came in while it was on its way.
       for (const t of sinceFetch) applyTick(candles, t.tsMs, t.bid, bucket);
       sinceFetch = [];
-      loaded = true;
       s.setData(candles.map(toBar));
-      chart.current?.timeScale().scrollToRealTime();
+      setBars(candles.length);
+      if (!loaded) chart.current?.timeScale().scrollToRealTime(); // a late history must not move a view the trader has panned
+      loaded = true;
     };
-    // A failed request (the exchange restarting, a dropped connection) is asked again, 2 s, 4 s …
-    // up to 30 s apart, with the page's own ticks on the chart meanwhile; a server without the
-    // endpoint (null) is not asked again.
+    // A request that failed for a passing reason (no answer in 10 s, the exchange restarting, a
+    // dropped connection) is asked again, 2 s, 4 s … up to 30 s apart, with the page's own ticks
+    // on the chart meanwhile. A server without the endpoint (null), or one that refuses the
+    // request, is not asked again.
     const load = (attempt: number) => {
       const now = Date.now();
       fetching = true;
       sinceFetch = [];
-      fetchCandles(asset, interval, { from: now - bucket * 1000 * 500, to: now, limit: 500, signal: ctl.signal }).then(
+      const signal = AbortSignal.any([ctl.signal, AbortSignal.timeout(10_000)]);
+      fetchCandles(asset, interval, { from: now - bucket * 1000 * 500, to: now, limit: 500, signal }).then(
         (history) => {
           if (!live) return;
           if (history && history.length) {
@@ -121,12 +126,13 @@ export function PriceChart() {
             show(c.ticks.candles(asset, bucket));
           }
         },
-        () => {
+        (e: unknown) => {
           if (!live) return;
-          fetching = false;
-          setSource('retrying');
+          const passing = !(e instanceof ApiError) || e.status === 0 || e.status >= 500 || e.status === 408 || e.status === 429;
+          setSource(passing ? 'retrying' : 'local');
           if (!loaded) show(c.ticks.candles(asset, bucket));
-          retry = setTimeout(() => load(attempt + 1), Math.min(30_000, 2_000 * 2 ** attempt));
+          fetching = false;
+          if (passing) retry = setTimeout(() => load(attempt + 1), Math.min(30_000, 2_000 * 2 ** attempt));
         },
       );
     };
@@ -204,7 +210,7 @@ export function PriceChart() {
           </span>
         )}
       </div>
-      <div className="chart-host" ref={host} data-testid="price-chart" data-interval={interval} data-source={source} />
+      <div className="chart-host" ref={host} data-testid="price-chart" data-interval={interval} data-source={source} data-candles={bars} />
     </div>
   );
 }

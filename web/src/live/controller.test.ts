@@ -174,15 +174,57 @@ describe('terminal controller', () => {
     const refresh = c.refreshAccount();
 
     const closing = c.close('b1'); // answered at once; its own refresh waits for the one in flight
-    await vi.waitFor(() => expect(trading.closeTrade).toHaveBeenCalled());
+    await vi.waitFor(() => expect(store.get().toasts.some((t) => t.kind === 'manual')).toBe(true));
     answers[0](stillOpen()); // read before the close
-    await vi.waitFor(() => expect(answers).toHaveLength(2)); // that read is applied; the next one is out
+    await vi.waitFor(() => expect(answers).toHaveLength(2)); // that read is answered; the next one is out
 
     expect(store.get().positions).toEqual([]);
     answers[1]([]);
     await refresh;
     await closing;
     expect(store.get().positions).toEqual([]);
+    c.stop();
+  });
+
+  it('does not let a read of the account sent before a pushed balance overwrite it, and reads again', async () => {
+    const c = new TerminalController();
+    await c.refreshAccount();
+    type Balance = Awaited<ReturnType<typeof trading.getBalance>>;
+    const answers: ((b: Balance) => void)[] = [];
+    vi.mocked(trading.getBalance)
+      .mockImplementationOnce(() => new Promise<Balance>((resolve) => { answers.push(resolve); }))
+      .mockResolvedValueOnce({ balances: { USD: '4000' }, lockedMargin: '1000', equity: '5000' });
+    const refresh = c.refreshAccount();
+
+    push(c, { type: 'balance', balances: { USD: '4000' }, lockedMargin: '1000', equity: '5000' });
+    const pushed = store.get().balance;
+    answers[0]({ balances: { USD: '4500' }, lockedMargin: '500', equity: '5000' }); // read before the push
+    await refresh;
+
+    expect(store.get().balance).toEqual(pushed);
+    c.stop();
+  });
+
+  it('does not take a trade this page just opened for a closed one when a read sent before the answer arrives after it', async () => {
+    const c = new TerminalController();
+    await c.refreshAccount(); // nothing open yet
+    const answers: ((open: OpenList) => void)[] = [];
+    vi.mocked(trading.getOpenTrades).mockImplementationOnce(() => new Promise<OpenList>((resolve) => { answers.push(resolve); }));
+    const refresh = c.refreshAccount();
+    const opened = { ...trade, tradeId: 'n1' };
+    vi.mocked(trading.openTrade).mockResolvedValueOnce(opened);
+    api.open = [{ ...opened, markPrice: '95010', unrealizedPnl: '0', status: 'open' }] as OpenList;
+    const historyReads = vi.mocked(trading.getClosedTrades).mock.calls.length;
+
+    const opening = c.open(order);
+    await vi.waitFor(() => expect(store.get().toasts.some((t) => t.kind === 'opened')).toBe(true));
+    answers[0]([]); // read before the open
+    await refresh;
+    await opening;
+
+    expect(store.get().positions.map((p) => p.id)).toEqual(['n1']);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(vi.mocked(trading.getClosedTrades).mock.calls.length).toBe(historyReads); // no search for a close that never was
     c.stop();
   });
 

@@ -82,6 +82,9 @@ export class TerminalController {
   // Trades known to be closed (pushed, or this page's close answered). A read of the open trades
   // that the exchange answered before the close still lists them: they must not come back on screen.
   private knownClosed = new Set<string>();
+  // Counts what this page learnt of the account by other means (a push, an order's answer): a read
+  // of balance and positions sent before one of them may be older than the screen, and is read again.
+  private changes = 0;
   private closingHere = new Set<string>(); // closes this page asked for (toasted on their reply)
   private toasted = new Set<string>(); // trade ids already announced
   private pushedCloses = new Map<string, Extract<PushMessage, { type: 'trade_closed' }>>(); // held back while this page closes the trade
@@ -210,9 +213,12 @@ export class TerminalController {
     return this.refreshing;
   }
 
-  private async refreshOnce(): Promise<void> {
+  private async refreshOnce(stale = 0): Promise<void> {
+    const sentAt = this.changes;
     const [balance, open] = await Promise.all([trading.getBalance(), trading.getOpenTrades()]);
     if (this.stopped) return;
+    // Older than what the screen shows: read again (a few times at most: a burst of pushes must not starve the screen).
+    if (this.changes !== sentAt && stale < 3) return this.refreshOnce(stale + 1);
     const positions = open.map(toPosition).filter((p) => !this.knownClosed.has(p.id));
     const ids = new Set(positions.map((p) => p.id));
     const gone = [...this.knownOpen].filter((id) => !ids.has(id));
@@ -331,6 +337,7 @@ export class TerminalController {
   private onPush(m: PushMessage): void {
     switch (m.type) {
       case 'trade_closed': {
+        this.changes++;
         const t = m as Extract<PushMessage, { type: 'trade_closed' }>;
         if (this.toasted.has(t.tradeId)) {
           // announced already (this page's own close, answered before its push)
@@ -344,11 +351,13 @@ export class TerminalController {
         break;
       }
       case 'trade_opened':
+        this.changes++;
         void this.refreshAccount();
         break;
       case 'balance': {
         const b = m as Extract<PushMessage, { type: 'balance' }>;
         if (b.balances && b.lockedMargin != null && b.equity != null) {
+          this.changes++;
           store.set({ balance: toBalance({ balances: b.balances, lockedMargin: b.lockedMargin, equity: b.equity }) });
         }
         break;
@@ -374,6 +383,7 @@ export class TerminalController {
     const gen = this.generation;
     const t = await this.retryKeys.send(`open ${order}`, (key) => trading.openTrade(input, key));
     if (gen !== this.generation) return; // signed out meanwhile: not news for whoever is on screen now
+    this.changes++;
     if (this.knownOpen.has(t.tradeId)) {
       // the retry was answered with the first attempt's trade, already on screen
       pushToast('info', 'Order already placed', 'The first attempt went through; no second trade was opened.');
@@ -391,7 +401,10 @@ export class TerminalController {
     const p = store.get().positions.find((x) => x.id === tradeId);
     try {
       const r = await this.retryKeys.send(`close ${tradeId}`, (key) => trading.closeTrade(tradeId, key));
+      this.changes++;
       this.knownClosed.add(tradeId);
+      // gone now, as on a pushed close (the equity counts its margin until the balance catches up)
+      store.set((s) => ({ positions: s.positions.filter((x) => x.id !== tradeId) }));
       this.toasted.add(tradeId);
       const pnl = usd(r.pnl);
       pushToast('manual', p ? `${positionLabel(p)} closed` : 'Position closed', `at ${showPrice(r.closePrice)} · PnL ${pnl === null ? r.pnl : showUsd(pnl)} USD`);
@@ -406,6 +419,7 @@ export class TerminalController {
       if (!pushed) {
         const closed = (await this.historyWith([tradeId], 3)).find((t) => t.tradeId === tradeId);
         if (!closed) throw e;
+        this.knownClosed.add(tradeId);
         this.toastHistoryClose(closed);
       }
     }
