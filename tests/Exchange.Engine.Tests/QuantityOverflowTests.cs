@@ -5,9 +5,9 @@ namespace Exchange.Engine.Tests;
 /// <summary>
 /// Positions whose quantity does not fit the fixed-point scale (a long at 1e-8, so at most
 /// about 92 billion units): an asset quoted below a thousandth of a dollar with a large
-/// notional. The engine must refuse such a trade or record it exactly. Today both tests fail:
-/// <c>PositionMath.QuantityFor</c> casts its Int128 result to long unchecked, so the quantity
-/// wraps around 2^64 and the trade's PnL is computed on a wrong, even negative, position.
+/// notional. The engine must refuse such a trade or record it exactly: an unchecked cast of the
+/// Int128 quantity to long once wrapped around 2^64, and the trade's PnL was computed on a
+/// wrong, even negative, position.
 /// </summary>
 public sealed class QuantityOverflowTests
 {
