@@ -11,6 +11,7 @@ public sealed record LoadOptions
     public double Seconds { get; init; } = 30;
     public double Warmup { get; init; } = 5;
     public int Connections { get; init; } = 64;
+    public int Dispatchers { get; init; } = 1;
     public double TimeoutSeconds { get; init; } = 10;
     public int MaxInFlight { get; init; } = 100_000;
     public int SetupConcurrency { get; init; } = 4;
@@ -38,6 +39,8 @@ public sealed record LoadOptions
           --seconds S            measured duration (default 30)
           --warmup S             unmeasured lead-in at the same rate (default 5)
           --connections C        HTTP/1.1 keep-alive connections at most (default 64)
+          --dispatchers D        threads keeping the schedule, one pinned to each of the first D CPUs, the first awake
+                                 sending each slot: a CPU the kernel holds cannot make the generator late (default 1)
           --timeout S            how long to wait for outstanding replies once the schedule ends; then they are
                                  cancelled and counted as errors (default 10; sign-up requests also use it)
           --max-inflight N       requests outstanding at most; beyond it a slot is counted as an error (default 100000)
@@ -71,6 +74,7 @@ public sealed record LoadOptions
                 "--seconds" => o with { Seconds = Number() },
                 "--warmup" => o with { Warmup = Number() },
                 "--connections" => o with { Connections = Whole() },
+                "--dispatchers" => o with { Dispatchers = Whole() },
                 "--timeout" => o with { TimeoutSeconds = Number() },
                 "--max-inflight" => o with { MaxInFlight = Whole() },
                 "--setup-concurrency" => o with { SetupConcurrency = Whole() },
@@ -88,8 +92,8 @@ public sealed record LoadOptions
                 _ => throw new ArgumentException($"Unknown option {args[i]}."),
             };
         }
-        if (o.Traders < 1 || o.Rate <= 0 || o.Seconds <= 0 || o.Warmup < 0 || o.Connections < 1 || o.StepFactor <= 1 || o.SchedTrace < 0)
-            throw new ArgumentException("--traders, --rate, --seconds, --connections must be positive, --warmup and --sched-trace not negative, --step-factor above 1.");
+        if (o.Traders < 1 || o.Rate <= 0 || o.Seconds <= 0 || o.Warmup < 0 || o.Connections < 1 || o.Dispatchers < 1 || o.StepFactor <= 1 || o.SchedTrace < 0)
+            throw new ArgumentException("--traders, --rate, --seconds, --connections, --dispatchers must be positive, --warmup and --sched-trace not negative, --step-factor above 1.");
         return o;
     }
 }

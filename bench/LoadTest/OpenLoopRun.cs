@@ -165,11 +165,12 @@ public sealed class OpenLoopRun
     private readonly byte[][] _closeRequests;    // [trader], with a 32-character trade id to fill in at _closeIdOffset[trader]
     private readonly int[] _closeIdOffset;
     private readonly Channel<(long Slot, long Planned, long Queued)> _due = Channel.CreateUnbounded<(long, long, long)>(
-        new UnboundedChannelOptions { SingleWriter = true, AllowSynchronousContinuations = true });
+        new UnboundedChannelOptions { SingleWriter = false, AllowSynchronousContinuations = true });
     private readonly StepResult _measured;
     private readonly StepResult _warm;
 
     private long _start;
+    private long _nextSlot; // the next slot no dispatcher has taken yet
     private long _measureFrom;
     private long _end;
     private long _inFlight;
@@ -208,31 +209,37 @@ public sealed class OpenLoopRun
         _end = _measureFrom + (long)(_options.Seconds * ticks);
         var serving = connections.Select(ServeAsync).ToArray();
 
-        var dispatched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        // A dedicated thread keeps the schedule; it also writes each request (see the class comment).
-        var dispatcher = new Thread(() =>
+        // Dedicated threads keep the schedule; they also write each request (see the class comment).
+        var dispatchers = Math.Min(_options.Dispatchers, Environment.ProcessorCount);
+        var dispatching = Enumerable.Range(0, dispatchers).Select(cpu =>
         {
-            try
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            new Thread(() =>
             {
-                Dispatch();
-                dispatched.SetResult();
-            }
-            catch (Exception e)
-            {
-                dispatched.SetException(e);
-            }
-            finally
-            {
-                _due.Writer.TryComplete();
-            }
-        })
-        { IsBackground = true, Name = "dispatcher", Priority = ThreadPriority.AboveNormal };
-        dispatcher.Start();
+                try
+                {
+                    if (dispatchers > 1) CpuAffinity.PinThisThread(cpu);
+                    Dispatch();
+                    done.SetResult();
+                }
+                catch (Exception e)
+                {
+                    done.SetException(e);
+                }
+            })
+            { IsBackground = true, Name = "dispatcher", Priority = ThreadPriority.AboveNormal }.Start();
+            return done.Task;
+        }).ToArray();
+        var dispatched = Task.WhenAll(dispatching).ContinueWith(t =>
+        {
+            _due.Writer.TryComplete();
+            return t;
+        }, TaskScheduler.Default).Unwrap();
 
         using var progress = new CancellationTokenSource();
         var reporter = ReportProgressAsync(progress.Token);
         var window = SampleCpuAsync();
-        await dispatched.Task;
+        await dispatched;
         var trace = await window;
         // Slow replies still count: wait for every outstanding one (or its timeout).
         var drained = Task.WhenAll(serving);
@@ -310,15 +317,22 @@ public sealed class OpenLoopRun
         return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
+    /// <summary>
+    /// Sleeps until the next slot's planned time and sends it, unless another dispatcher, awake
+    /// first, has taken it: with one pinned to each CPU, a CPU held by something the kernel does
+    /// not preempt delays only the dispatcher on it.
+    /// </summary>
     private void Dispatch()
     {
         var ticksPerSlot = Stopwatch.Frequency / _rate;
-        for (long k = 0; ; k++)
+        while (true)
         {
+            var k = Volatile.Read(ref _nextSlot);
             var planned = _start + (long)(k * ticksPerSlot);
             if (planned >= _end) return;
             PreciseSleep.Until(planned);
             while (Stopwatch.GetTimestamp() < planned) PreciseSleep.Until(planned);
+            if (Interlocked.CompareExchange(ref _nextSlot, k + 1, k) != k) continue;
             var stats = planned >= _measureFrom ? _measured : _warm;
             Interlocked.Increment(ref stats.Planned);
             Interlocked.Increment(ref _sent);

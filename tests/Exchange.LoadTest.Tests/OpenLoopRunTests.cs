@@ -8,7 +8,7 @@ public sealed class OpenLoopRunTests
 {
     private static readonly Trader[] Traders = [new("a@example.com", "token-a"), new("b@example.com", "token-b")];
 
-    private static Task<StepResult> RunAsync(Uri url, double rate, double seconds, int connections, double timeoutSeconds = 10) =>
+    private static Task<StepResult> RunAsync(Uri url, double rate, double seconds, int connections, double timeoutSeconds = 10, int dispatchers = 1) =>
         new OpenLoopRun(url, Traders, new LoadOptions
         {
             Url = url,
@@ -16,6 +16,7 @@ public sealed class OpenLoopRunTests
             Seconds = seconds,
             Warmup = 0,
             Connections = connections,
+            Dispatchers = dispatchers,
             TimeoutSeconds = timeoutSeconds,
         }, rate).RunAsync();
 
@@ -58,5 +59,24 @@ public sealed class OpenLoopRunTests
         Assert.Equal(10, result.Rejected);
         Assert.Equal(0, result.Errors);
         Assert.Equal("rejects", result.Verdict(maxP99Ms: 1_000));
+    }
+
+    [Fact]
+    public async Task With_two_dispatchers_every_slot_is_sent_once()
+    {
+        long seen = 0;
+        await using var server = new StubServer(_ =>
+        {
+            Interlocked.Increment(ref seen);
+            return (TimeSpan.Zero, 200);
+        });
+
+        var result = await RunAsync(server.Url, rate: 1_000, seconds: 1, connections: 8, dispatchers: 2);
+
+        Assert.Equal(1_000, result.Planned);
+        Assert.Equal(1_000, result.Created + result.Closed);
+        Assert.Equal(0, result.Errors);
+        Assert.Equal(1_000, Interlocked.Read(ref seen));
+        Assert.Equal(1_000, result.DispatchLag.Count);
     }
 }
