@@ -37,7 +37,8 @@ internal static class ServerSetup
             new EventRecorderOptions { OverflowDirectory = Path.Combine(settings.DataDirectory, RecorderOverflowFolder) });
         services.AddSingleton<RecentCloses>();
         services.AddSingleton(sp => new EventFanout(sp.GetRequiredService<EventRecorder>(), sp.GetRequiredService<OrderHistory>(),
-            sp.GetRequiredService<RecentCloses>(), new Lazy<PushHub>(sp.GetRequiredService<PushHub>)));
+            sp.GetRequiredService<RecentCloses>(), new Lazy<PushHub>(sp.GetRequiredService<PushHub>),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<EventFanout>()));
         services.AddSingleton(sp => EngineHost.Start(settings.EngineHostOptions(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Exchange.Engine"), sp.GetRequiredService<EventFanout>()));
         services.AddHostedService<EngineLifetime>();

@@ -62,6 +62,33 @@ public sealed class EngineStoppedTests
         }
     }
 
+    [Fact]
+    public async Task A_failure_while_pushing_events_to_open_screens_does_not_stop_the_engine()
+    {
+        await using var app = new ExchangeApp();
+        await using var brokenPush = app.WithWebHostBuilder(b => b.ConfigureTestServices(services =>
+            services.AddSingleton(sp => new EventFanout(sp.GetRequiredService<Data.EventRecorder>(), sp.GetRequiredService<Api.OrderHistory>(),
+                sp.GetRequiredService<Api.RecentCloses>(), new Lazy<PushHub>(() => throw new InvalidOperationException("push is broken")),
+                NullLogger.Instance))));
+        try
+        {
+            var trader = await TraderWithoutAccountAsync(brokenPush);
+
+            var account = await trader.EngineAsync(new { command = "CREATE_ACCOUNT" }); // its events reach the broken push
+            var balance = await trader.EngineAsync(new { command = "GET_BALANCE" });
+
+            Assert.Equal(HttpStatusCode.OK, account.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, balance.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await brokenPush.CreateClient().GetAsync("/healthz")).StatusCode);
+            Assert.Null(brokenPush.Services.GetRequiredService<EngineHost>().Fault);
+            Assert.Equal(0, Environment.ExitCode);
+        }
+        finally
+        {
+            Environment.ExitCode = 0; // the test runner's own
+        }
+    }
+
     private static async Task<Trader> TraderWithoutAccountAsync(WebApplicationFactory<Program> app)
     {
         var client = app.CreateClient(new WebApplicationFactoryClientOptions { HandleCookies = true });

@@ -44,8 +44,10 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
 
     public void Enqueue(byte[] message)
     {
-        if (!_events.Writer.TryWrite(message)) Abort();
-        else _wake.Set();
+        if (_events.Writer.TryWrite(message)) _wake.Set();
+        // Too far behind: dropped (it reads again when it reconnects). Not on the publisher's
+        // thread, the engine's: cancelling runs the socket's teardown right there.
+        else ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.Abort(), this, preferLocal: false);
     }
 
     public void BalanceChanged()

@@ -71,9 +71,10 @@ public static class StreamApi
 /// <summary>
 /// The engine's one listener: the recorder (durable audit trail: events, and orders through
 /// <see cref="OrderHistory"/>) and <see cref="RecentCloses"/> first, then the push hub (live
-/// events, replays skipped).
+/// events, replays skipped). It runs on the engine thread, where an exception stops the engine:
+/// the audit trail's may, the push hub's must not.
 /// </summary>
-public sealed class EventFanout(EventRecorder recorder, OrderHistory orders, RecentCloses closes, Lazy<PushHub> hub) : IEngineEventListener
+public sealed class EventFanout(EventRecorder recorder, OrderHistory orders, RecentCloses closes, Lazy<PushHub> hub, ILogger logger) : IEngineEventListener
 {
     public long RecordedEventSequence => recorder.RecordedEventSequence;
 
@@ -92,6 +93,15 @@ public sealed class EventFanout(EventRecorder recorder, OrderHistory orders, Rec
     {
         recorder.OnEvents(events, replayed);
         closes.Note(events);
-        if (!replayed) hub.Value.Publish(events);
+        if (replayed) return;
+        try
+        {
+            hub.Value.Publish(events);
+        }
+        catch (Exception e)
+        {
+            // Pushes only spare open screens a read: they catch up on their next one. Trading goes on.
+            logger.LogError(e, "Pushing {Count} engine events to the open streams failed; the screens catch up when they next read", events.Count);
+        }
     }
 }
