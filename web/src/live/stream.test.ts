@@ -77,8 +77,32 @@ describe('live stream', () => {
     expect(h.prices.length).toBeGreaterThanOrEqual(4); // ~1 s
     expect(h.refreshes).toBeGreaterThanOrEqual(2); // ~2 s
     const sockets = FakeSocket.last;
-    await vi.advanceTimersByTimeAsync(120_000);
-    expect(FakeSocket.last).toBe(sockets); // a socket that never opened is not retried
+    await vi.advanceTimersByTimeAsync(50_000);
+    expect(FakeSocket.last).toBe(sockets); // not at polling speed
+    await vi.advanceTimersByTimeAsync(11_000);
+    expect(FakeSocket.last).not.toBe(sockets); // a minute later, once more: the server may have had no room
+    FakeSocket.last!.onopen!();
+    expect(h.modes.at(-1)).toBe('push');
+    s.stop();
+  });
+
+  it('backs off from a socket that the server accepts and drops at once, instead of coming back every second', async () => {
+    const { s, ws } = pushed();
+    await vi.advanceTimersByTimeAsync(60_000);
+    ws.close(); // after a socket that lasted: back in a second
+    await vi.advanceTimersByTimeAsync(1_100);
+    const opened: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const next = FakeSocket.last!;
+      next.onopen!();
+      opened.push(Date.now());
+      next.close(); // accepted, then dropped at once
+      const before = FakeSocket.last;
+      while (FakeSocket.last === before) await vi.advanceTimersByTimeAsync(100);
+    }
+    const waits = opened.slice(1).map((t, i) => t - opened[i]);
+    expect(waits[0]).toBeGreaterThanOrEqual(1_000);
+    expect(waits[2]).toBeGreaterThanOrEqual(4_000); // 1 s, 2 s, 4 s …: not reset by each open
     s.stop();
   });
 

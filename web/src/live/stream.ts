@@ -5,10 +5,10 @@
 // "balance" | "ping", ... }. While the socket is open, prices come only from it and the
 // account is reconciled by a slow poll (every 15 s) besides the events.
 //
-// Fallback: if the socket cannot be opened (the endpoint does not exist yet) or drops, prices
+// Fallback: if the socket cannot be opened (no stream endpoint, the server full) or drops, prices
 // are polled every second and trades + balance every 2 seconds. A socket that worked once is
-// retried with back-off; one that never opened is not retried on this page (each failed
-// handshake is a console error in the browser).
+// retried with back-off (starting over only after one that lasted); one that never opened is
+// tried again once a minute (each failed handshake is a console error in the browser).
 
 import { getPrices } from '../api/trading';
 import type { PriceView } from '../api/types';
@@ -23,6 +23,10 @@ export const ACCOUNT_RECONCILE_MS = 15000;
  * silent for under 30 s: 45 s of silence is a dead one.
  */
 export const STREAM_SILENCE_MS = 45000;
+/** A socket that never opened is tried again this often, while the page polls. */
+export const NEVER_OPENED_RETRY_MS = 60000;
+/** A socket open this long counts as working: the reconnect back-off starts over after it. */
+export const SOCKET_LASTED_MS = 10000;
 
 export type PushMessage =
   | { type: 'price'; asset: string; bid: string; ask: string; ts?: string; timestamp?: string }
@@ -62,6 +66,7 @@ export class LiveStream {
   private socket: WebSocket | null = null;
   private everOpened = false;
   private reconnectDelay = 1000;
+  private openedAt = 0; // when the current socket opened; 0 while none is open
   private stopped = false;
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private pushing = false;
@@ -125,7 +130,7 @@ export class LiveStream {
       this.lastMessageAt = Date.now();
       this.watch(socket, WS);
       this.everOpened = true;
-      this.reconnectDelay = 1000;
+      this.openedAt = Date.now();
       this.pushing = true;
       this.h.onMode('push');
       void this.h.refreshAccount();
@@ -162,10 +167,20 @@ export class LiveStream {
     const wasPushing = this.pushing;
     this.pushing = false;
     this.fallBack();
-    if (this.everOpened && !this.stopped) {
-      // it worked before: the server restarted or the network blipped
-      this.later(() => this.connect(WS), this.reconnectDelay);
-      this.reconnectDelay = Math.min(this.reconnectDelay * 2, 30000);
+    // The back-off starts over only after a socket that lasted: one the server accepts and drops
+    // at once (a token it no longer takes, say) must not bring the page back every second.
+    if (this.openedAt && Date.now() - this.openedAt >= SOCKET_LASTED_MS) this.reconnectDelay = 1000;
+    this.openedAt = 0;
+    if (!this.stopped) {
+      if (this.everOpened) {
+        // it worked before: the server restarted or the network blipped
+        this.later(() => this.connect(WS), this.reconnectDelay);
+        this.reconnectDelay = Math.min(this.reconnectDelay * 2, 30000);
+      } else {
+        // never opened: the server is full, limits this address, or offers no stream; polling
+        // meanwhile, ask again now and then rather than poll for the page's whole life
+        this.later(() => this.connect(WS), NEVER_OPENED_RETRY_MS);
+      }
     }
     if (wasPushing) void this.h.refreshAccount().catch(() => undefined);
   }
