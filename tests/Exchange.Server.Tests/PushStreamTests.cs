@@ -172,8 +172,11 @@ public sealed class PushStreamTests : IAsyncLifetime
         };
 
         using var socket = new StreamClient(await client.ConnectAsync(new Uri(_app.Server.BaseAddress, "api/v1/stream"), CancellationToken.None));
-
         Assert.Equal(3, (await socket.LatestPricesAsync()).Count);
+
+        // Signed in, not merely a visitor's prices stream: the trader's own events come.
+        var opened = await trader.OpenAsync("SOL_USDC", "LONG", 100, 10);
+        await socket.ReadUntilAsync(ms => ms.Any(m => Type(m) == "trade_opened" && m["tradeId"]!.GetValue<string>() == opened));
     }
 
     [Theory]
