@@ -18,7 +18,7 @@ public sealed record ExchangeSettings
     public int MaxSnapshots { get; init; } = 10;
     public int AuthRateLimitPerMinute { get; init; } = 30;
 
-    /// <summary>STREAM_LIMIT_PER_CLIENT: push streams open at once from one client address (IPv6: /64).</summary>
+    /// <summary>STREAM_LIMIT_PER_CLIENT: push streams open at once from one client address (IPv6: /64), and for one signed-in trader.</summary>
     public int StreamsPerClient { get; init; } = 20;
 
     /// <summary>STREAM_LIMIT: push streams open at once in all.</summary>

@@ -2,13 +2,14 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text.Json.Nodes;
 using Exchange.Server.Push;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Server.Tests;
 
-/// <summary>Nobody can hold open push streams without end: one client address, and everyone together, have a cap.</summary>
+/// <summary>Nobody can hold open push streams without end: one client address, one trader, and everyone together, have a cap.</summary>
 public sealed class StreamLimitTests
 {
     /// <summary>A stream, anonymous or with <paramref name="token"/> as a Bearer token.</summary>
@@ -73,6 +74,60 @@ public sealed class StreamLimitTests
         Assert.Contains("503", refused.Message);
         Assert.Equal(WebSocketState.Open, trader.State);
         foreach (var socket in anonymous) socket.Dispose();
+    }
+
+    [Fact]
+    public async Task A_trader_over_the_stream_limit_from_several_addresses_gets_429_while_others_still_connect()
+    {
+        await using var app = new ExchangeApp();
+        await using var strict = app.WithWebHostBuilder(b =>
+        {
+            b.UseSetting("STREAM_LIMIT_PER_CLIENT", "2");
+            b.ConfigureServices(s => s.AddSingleton<IStartupFilter, ClientAddressFromHeader>());
+        });
+        var signup = await strict.CreateClient().PostAsJsonAsync("/api/v1/auth/signup",
+            new { email = $"trader-{Guid.NewGuid():N}@example.com", password = "correct horse battery" });
+        var body = (await signup.Content.ReadFromJsonAsync<JsonObject>())!;
+        var token = body["token"]!.GetValue<string>();
+        var user = Guid.Parse(body["user"]!["id"]!.GetValue<string>());
+        using var first = await ConnectFromAsync(strict, "10.0.0.1", token);
+        using var second = await ConnectFromAsync(strict, "10.0.0.2", token);
+        var hub = strict.Services.GetRequiredService<PushHub>();
+        while (hub.StreamsOf(user) < 2) await Task.Delay(10);
+
+        var refused = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => ConnectFromAsync(strict, "10.0.0.3", token));
+        using var visitor = await ConnectFromAsync(strict, "10.0.0.3", token: null);
+
+        Assert.Contains("429", refused.Message);
+        Assert.Equal(WebSocketState.Open, visitor.State);
+        Assert.Equal(2, hub.StreamsOf(user));
+    }
+
+    private static Task<WebSocket> ConnectFromAsync(WebApplicationFactory<Program> app, string address, string? token)
+    {
+        var client = app.Server.CreateWebSocketClient();
+        client.ConfigureRequest = r =>
+        {
+            r.Headers[ClientAddressFromHeader.Header] = address;
+            if (token is not null) r.Headers.Authorization = $"Bearer {token}";
+        };
+        return client.ConnectAsync(new Uri(app.Server.BaseAddress, "api/v1/stream"), CancellationToken.None);
+    }
+
+    /// <summary>The test server has no client addresses: this gives each request the one its header names.</summary>
+    private sealed class ClientAddressFromHeader : IStartupFilter
+    {
+        public const string Header = "X-Test-Client-Address";
+
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((http, nextMiddleware) =>
+            {
+                if (System.Net.IPAddress.TryParse(http.Request.Headers[Header], out var address)) http.Connection.RemoteIpAddress = address;
+                return nextMiddleware(http);
+            });
+            next(app);
+        };
     }
 
     /// <summary>The server lets a stream's permit go once it has seen the close; until then a new one is still 429.</summary>

@@ -35,6 +35,14 @@ public static class StreamApi
                 return ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "STREAMS_FULL",
                     "The exchange has as many streams open as it serves; try again in a moment.");
             }
+            // Per trader as per address: each of a trader's streams asks the engine for the balance
+            // on every change of it, so one token used from many addresses must not multiply that.
+            if (user is { } id && hub.StreamsOf(id) >= settings.StreamsPerClient)
+            {
+                http.Response.Headers.RetryAfter = "5";
+                return ApiProblem.For(StatusCodes.Status429TooManyRequests, "RATE_LIMITED",
+                    $"Too many streams open for this trader (at most {settings.StreamsPerClient}): close one first.");
+            }
             using var socket = await http.WebSockets.AcceptWebSocketAsync();
             await hub.ServeAsync(socket, user, lifetime.ApplicationStopping, user is null ? null : StillSignedIn(principal, signedOut, time));
             return Results.Empty;
