@@ -116,12 +116,7 @@ public sealed class DataFolderToolTests : IDisposable
         await RunEngineAsync(accounts: 3); // snapshot at sequence 3
         var bytes = DamageSecondRecord();
 
-        var (code, output) = Tool("cut-tail", "--yes");
-
-        Assert.Equal(1, code);
-        Assert.Contains("sequence 3 is in a snapshot or the recorder's hands, past the last record before the damage (1)", output);
-        Assert.Equal(bytes, File.ReadAllBytes(Segment()));
-        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "journal"), "cut-*"));
+        CutRefusedAsAcknowledged(bytes, "sequence 3 is in a snapshot or the recorder's hands, past the last record before the damage (1)");
     }
 
     [Fact]
@@ -132,11 +127,7 @@ public sealed class DataFolderToolTests : IDisposable
         // Begun only once the journal held sequence 3; a power cut left it unfinished.
         File.WriteAllBytes(Path.Combine(_dir, "snapshots", $"snapshot-{3:D20}.snap.tmp"), [1, 2, 3]);
 
-        var (code, output) = Tool("cut-tail", "--yes");
-
-        Assert.Equal(1, code);
-        Assert.Contains("sequence 3 is in a snapshot or the recorder's hands", output);
-        Assert.Equal(bytes, File.ReadAllBytes(Segment()));
+        CutRefusedAsAcknowledged(bytes, "sequence 3 is in a snapshot or the recorder's hands");
     }
 
     [Fact]
@@ -156,11 +147,7 @@ public sealed class DataFolderToolTests : IDisposable
             overflow.Commit();
         }
 
-        var (code, output) = Tool("cut-tail", "--yes");
-
-        Assert.Equal(1, code);
-        Assert.Contains("sequence 3 is in a snapshot or the recorder's hands", output);
-        Assert.Equal(bytes, File.ReadAllBytes(Segment()));
+        CutRefusedAsAcknowledged(bytes, "sequence 3 is in a snapshot or the recorder's hands");
     }
 
     [Fact]
@@ -184,6 +171,17 @@ public sealed class DataFolderToolTests : IDisposable
         var (verified, state) = Tool("verify");
         Assert.Equal(0, verified);
         Assert.Contains("state: sequence 1, 1 accounts", state);
+    }
+
+    /// <summary>cut-tail --yes refuses, saying why, and leaves the segment as it was.</summary>
+    private void CutRefusedAsAcknowledged(byte[] segmentBefore, string why)
+    {
+        var (code, output) = Tool("cut-tail", "--yes");
+
+        Assert.Equal(1, code);
+        Assert.Contains(why, output);
+        Assert.Equal(segmentBefore, File.ReadAllBytes(Segment()));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "journal"), "cut-*"));
     }
 
     private string Segment() => Directory.GetFiles(Path.Combine(_dir, "journal"), "*.seg").Single();
