@@ -48,7 +48,8 @@ public sealed partial class FileJournal
 
         var lastKept = damage.LastGoodSequence;
         var length = new FileInfo(damage.SegmentPath).Length;
-        var after = JournalRecovery.ValidRecordsAfter(damage.SegmentPath, damage.Offset, length, lastKept).ToList();
+        var tail = JournalRecovery.ReadFrom(damage.SegmentPath, damage.Offset, length);
+        var after = JournalRecovery.ValidRecordsIn(tail, damage.Offset, lastKept).ToList();
         JournalCorruptException Acknowledged(string why) => new(damage.SegmentPath, damage.Offset,
             $"{why}: the damaged records were acknowledged, so they are not cut; restore the data folder from a backup");
         if (acknowledgedThrough > lastKept)
@@ -59,7 +60,6 @@ public sealed partial class FileJournal
         var cut = new JournalTailCut(damage.SegmentPath, damage.Offset, length - damage.Offset, lastKept, [.. after.Select(r => r.Sequence)], null);
         if (!apply) return cut;
 
-        var tail = JournalRecovery.ReadFrom(damage.SegmentPath, damage.Offset, length);
         var savedTo = SaveAside(directory, damage.SegmentPath, damage.Offset, tail, options.FsyncEnabled);
         JournalRecovery.Truncate(damage.SegmentPath, damage.Offset, options.FsyncEnabled);
         try

@@ -114,9 +114,12 @@ internal static class JournalRecovery
     /// inside acknowledged data (a damaged length field included), or pages of the last batch
     /// reached the disk out of order.
     /// </summary>
-    internal static IEnumerable<(long Sequence, long End)> ValidRecordsAfter(string path, long badOffset, long length, long lastGood)
+    internal static IEnumerable<(long Sequence, long End)> ValidRecordsAfter(string path, long badOffset, long length, long lastGood) =>
+        ValidRecordsIn(ReadFrom(path, badOffset, length), badOffset, lastGood);
+
+    /// <summary><see cref="ValidRecordsAfter"/> over a tail already read, which starts at <paramref name="badOffset"/>.</summary>
+    internal static IEnumerable<(long Sequence, long End)> ValidRecordsIn(byte[] tail, long badOffset, long lastGood)
     {
-        var tail = ReadFrom(path, badOffset, length);
         for (var p = 1; p + RecordFormat.HeaderLength <= tail.Length; p++)
         {
             var payloadLength = RecordFormat.PayloadLength(tail.AsSpan(p));

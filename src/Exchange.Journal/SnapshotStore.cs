@@ -38,13 +38,31 @@ public sealed class SnapshotStore
     {
         var entries = new List<SnapshotEntry>();
         foreach (var path in Directory.EnumerateFiles(_directory, "snapshot-*.snap"))
-        {
-            var name = Path.GetFileNameWithoutExtension(path);
-            if (long.TryParse(name.AsSpan("snapshot-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var seq))
-                entries.Add(new SnapshotEntry(path, seq));
-        }
+            if (SequenceInName(path) is { } seq) entries.Add(new SnapshotEntry(path, seq));
         entries.Sort((a, b) => b.LastSequence.CompareTo(a.LastSequence));
         return entries;
+    }
+
+    /// <summary>
+    /// The highest sequence a snapshot file in <paramref name="directory"/> names, finished or
+    /// still a <c>.tmp</c> (one is begun only once the journal holds what it covers); 0 if none.
+    /// Reads names only, and makes no folder.
+    /// </summary>
+    public static long NewestSequenceBegun(string directory)
+    {
+        if (!Directory.Exists(directory)) return 0;
+        long newest = 0;
+        foreach (var path in Directory.EnumerateFiles(directory, "snapshot-*"))
+            newest = Math.Max(newest, SequenceInName(path) ?? 0);
+        return newest;
+    }
+
+    /// <summary>The sequence in <c>snapshot-{sequence}.snap</c> (or <c>.snap.tmp</c>).</summary>
+    private static long? SequenceInName(string path)
+    {
+        var name = Path.GetFileName(path).AsSpan("snapshot-".Length);
+        var dot = name.IndexOf('.');
+        return dot > 0 && long.TryParse(name[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq : null;
     }
 
     public SnapshotHeader Write(StateImage image, long createdAtMs)

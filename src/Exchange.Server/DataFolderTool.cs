@@ -98,7 +98,7 @@ internal static class DataFolderTool
     {
         try
         {
-            var snapshot = NewestSnapshotSequence(Path.Combine(options.DataDirectory, "snapshots"));
+            var snapshot = SnapshotStore.NewestSequenceBegun(Path.Combine(options.DataDirectory, "snapshots"));
             var overflow = RecorderOverflow.LastInputWaiting(Path.Combine(options.DataDirectory, ServerSetup.RecorderOverflowFolder));
             var cut = FileJournal.CutDamagedTail(Path.Combine(options.DataDirectory, "journal"), Math.Max(snapshot, overflow),
                 options.MaxBatch, apply, options.Journal, out var opened);
@@ -129,24 +129,6 @@ internal static class DataFolderTool
             output.WriteLine($"cut-tail: {e.Message}");
             return 1;
         }
-    }
-
-    /// <summary>
-    /// The highest sequence a snapshot file names, finished or not (an unfinished one was begun
-    /// only once the journal held what it covers), whether or not it reads back.
-    /// </summary>
-    private static long NewestSnapshotSequence(string folder)
-    {
-        if (!Directory.Exists(folder)) return 0;
-        long newest = 0;
-        foreach (var path in Directory.EnumerateFiles(folder, "snapshot-*"))
-        {
-            var name = Path.GetFileName(path).AsSpan("snapshot-".Length);
-            var dot = name.IndexOf('.');
-            if (dot > 0 && long.TryParse(name[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence))
-                newest = Math.Max(newest, sequence);
-        }
-        return newest;
     }
 
     /// <summary>What the event recorder left waiting for the database, if anything.</summary>
