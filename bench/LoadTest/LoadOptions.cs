@@ -11,7 +11,8 @@ public sealed record LoadOptions
     public double Seconds { get; init; } = 30;
     public double Warmup { get; init; } = 5;
     public int Connections { get; init; } = 64;
-    public int Dispatchers { get; init; } = 1;
+    /// <summary>Null: <see cref="DispatchersFor"/> picks by rate.</summary>
+    public int? Dispatchers { get; init; }
     public double TimeoutSeconds { get; init; } = 10;
     public int MaxInFlight { get; init; } = 100_000;
     public int SetupConcurrency { get; init; } = 4;
@@ -39,8 +40,10 @@ public sealed record LoadOptions
           --seconds S            measured duration (default 30)
           --warmup S             unmeasured lead-in at the same rate (default 5)
           --connections C        HTTP/1.1 keep-alive connections at most (default 64)
-          --dispatchers D        threads keeping the schedule, one pinned to each of the first D CPUs, the first awake
-                                 sending each slot: a CPU the kernel holds cannot make the generator late (default 1)
+          --dispatchers D|auto   threads keeping the schedule, one pinned to each of the first D CPUs, the first awake
+                                 sending each slot: a CPU the kernel holds cannot make the generator late; auto (the
+                                 default) is 2 below 5000 commands/s and 1 from there, where the CPU a second one
+                                 costs would come out of the server's share
           --timeout S            how long to wait for outstanding replies once the schedule ends; then they are
                                  cancelled and counted as errors (default 10; sign-up requests also use it)
           --max-inflight N       requests outstanding at most; beyond it a slot is counted as an error (default 100000)
@@ -58,6 +61,17 @@ public sealed record LoadOptions
                                  first step, --settle (30) unmeasured seconds at --rate let the JIT finish tiering
         """;
 
+    /// <summary>
+    /// Below this planned rate a second dispatcher costs 3–7 % of a core (15–35 µs per reply) and keeps
+    /// the generator on time while the kernel holds one CPU; above it the machine is busy enough
+    /// that the generator's extra CPU would slow the server it measures (docs/benchmarks.md, 25th pass).
+    /// </summary>
+    public const double SecondDispatcherBelowRate = 5_000;
+
+    /// <summary>How many threads keep the schedule at <paramref name="rate"/>: as asked, or by rate, never more than the CPUs.</summary>
+    public int DispatchersFor(double rate) =>
+        Math.Min(Dispatchers ?? (rate < SecondDispatcherBelowRate ? 2 : 1), Environment.ProcessorCount);
+
     public static LoadOptions Parse(string[] args)
     {
         var o = new LoadOptions();
@@ -66,6 +80,7 @@ public sealed record LoadOptions
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
             double Number() => double.Parse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture);
             int Whole() => int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture);
+            int? WholeOrAuto() => Next() is var v && v == "auto" ? null : int.Parse(v, NumberStyles.Integer, CultureInfo.InvariantCulture);
             o = args[i] switch
             {
                 "--url" => o with { Url = new Uri(Next()) },
@@ -74,7 +89,7 @@ public sealed record LoadOptions
                 "--seconds" => o with { Seconds = Number() },
                 "--warmup" => o with { Warmup = Number() },
                 "--connections" => o with { Connections = Whole() },
-                "--dispatchers" => o with { Dispatchers = Whole() },
+                "--dispatchers" => o with { Dispatchers = WholeOrAuto() },
                 "--timeout" => o with { TimeoutSeconds = Number() },
                 "--max-inflight" => o with { MaxInFlight = Whole() },
                 "--setup-concurrency" => o with { SetupConcurrency = Whole() },

@@ -12,6 +12,7 @@ public sealed class StepResult
 {
     public required double PlannedRate { get; init; }
     public required double Seconds { get; init; }
+    public int Dispatchers { get; init; } = 1;
 
     /// <summary>From the planned send time to the last byte of the reply: what a client on this schedule waits.</summary>
     public LatencyHistogram Latency { get; } = new();
@@ -79,7 +80,7 @@ public sealed class StepResult
 
     public void Print(TextWriter o)
     {
-        o.WriteLine($"planned rate        {PlannedRate:F0} commands/s (CREATE_TRADE + CLOSE_TRADE), {Seconds:F0} s measured");
+        o.WriteLine($"planned rate        {PlannedRate:F0} commands/s (CREATE_TRADE + CLOSE_TRADE), {Seconds:F0} s measured, {Dispatchers} dispatcher{(Dispatchers == 1 ? "" : "s")}");
         o.WriteLine($"achieved            {TradesPerSecond:F0} trades/s (successful CREATE_TRADE + CLOSE_TRADE replies in the window), {RepliesPerSecond:F0} replies/s of any kind");
         o.WriteLine($"window's commands   {PlannedTradesPerSecond:F0} trades/s answered with success (of those planned in the window); in flight {InFlightAtStart} as it opened, {InFlightAtEnd} as it closed");
         o.WriteLine($"commands            {Planned} planned: {Created} CREATE_TRADE ok, {Closed} CLOSE_TRADE ok, {Rejected} rejected, {Errors} errors");
@@ -194,8 +195,8 @@ public sealed class OpenLoopRun
         _createRequests = [.. traders.Select(t => createBodies.Select(b => RawHttpConnection.Post(server, EnginePath, "Bearer " + t.Token, b)).ToArray())];
         _closeRequests = [.. traders.Select(t => RawHttpConnection.Post(server, EnginePath, "Bearer " + t.Token, closeBody))];
         _closeIdOffset = [.. _closeRequests.Select(r => r.Length - 2 - 32)];
-        _measured = new StepResult { PlannedRate = rate, Seconds = options.Seconds };
-        _warm = new StepResult { PlannedRate = rate, Seconds = Math.Max(options.Warmup, 1e-9) };
+        _measured = new StepResult { PlannedRate = rate, Seconds = options.Seconds, Dispatchers = options.DispatchersFor(rate) };
+        _warm = new StepResult { PlannedRate = rate, Seconds = Math.Max(options.Warmup, 1e-9), Dispatchers = options.DispatchersFor(rate) };
         if (options.LatencyLog is not null || options.SchedTrace > 0) _latencyLog = new();
     }
 
@@ -210,7 +211,7 @@ public sealed class OpenLoopRun
         var serving = connections.Select(ServeAsync).ToArray();
 
         // Dedicated threads keep the schedule; they also write each request (see the class comment).
-        var dispatchers = Math.Min(_options.Dispatchers, Environment.ProcessorCount);
+        var dispatchers = _options.DispatchersFor(_rate);
         var dispatching = Enumerable.Range(0, dispatchers).Select(cpu =>
         {
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
