@@ -30,10 +30,12 @@ public sealed class PushStreamTests : IAsyncLifetime
         private readonly WebSocket _socket;
         private readonly System.Threading.Channels.Channel<JsonObject> _messages = System.Threading.Channels.Channel.CreateUnbounded<JsonObject>();
 
+        private readonly Task _reading;
+
         public StreamClient(WebSocket socket)
         {
             _socket = socket;
-            _ = Task.Run(async () =>
+            _reading = Task.Run(async () =>
             {
                 var buffer = new byte[64 * 1024];
                 try
@@ -81,6 +83,14 @@ public sealed class PushStreamTests : IAsyncLifetime
         public Task<List<JsonObject>> ReadUntilPriceAsync(string asset, decimal bid) =>
             ReadUntilAsync(ms => ms.Count > 0 && Type(ms[^1]) == "price" && ms[^1]["asset"]!.GetValue<string>() == asset && ms[^1]["bid"].Dec() == bid);
 
+        /// <summary>Starts the closing handshake and waits for the server's answer to end the reading.</summary>
+        public async Task<WebSocket> CloseAsync()
+        {
+            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+            await _reading.WaitAsync(TimeSpan.FromSeconds(10));
+            return _socket;
+        }
+
         public void Dispose() => _socket.Dispose();
     }
 
@@ -99,6 +109,18 @@ public sealed class PushStreamTests : IAsyncLifetime
         Assert.Equal("SOL_USDC", tick["asset"]!.GetValue<string>());
         Assert.Equal(241.00m, tick["bid"].Dec());
         Assert.Equal(241.10m, tick["ask"].Dec());
+    }
+
+    [Fact]
+    public async Task A_close_from_the_client_is_answered_with_a_close()
+    {
+        using var socket = await ConnectAsync(null);
+        await socket.LatestPricesAsync();
+
+        var closed = await socket.CloseAsync();
+
+        Assert.Equal(WebSocketState.Closed, closed.State);
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, closed.CloseStatus);
     }
 
     [Fact]

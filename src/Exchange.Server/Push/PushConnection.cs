@@ -106,7 +106,8 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
         finally
         {
             await _closed.CancelAsync();
-            if (socket.State == WebSocketState.Open)
+            // Ours, or the answer to the client's (RFC 6455 §5.5.1): without it the client's close waits it out.
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 try { await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token); }
