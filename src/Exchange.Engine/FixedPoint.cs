@@ -36,6 +36,12 @@ public readonly record struct Price(long Raw) : IComparable<Price>
 
     public static readonly Price None = new(0);
 
+    /// <summary>
+    /// The highest quote a tick may carry (about 23 billion USD): a SHORT's liquidation price is
+    /// up to twice its open price and must still fit a long. A feed beyond it is broken.
+    /// </summary>
+    public static readonly Price MaxQuote = new(long.MaxValue / 4);
+
     public bool IsSet => Raw > 0;
     public decimal ToDecimal() => Raw / (decimal)Scale;
 

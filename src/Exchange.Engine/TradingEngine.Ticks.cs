@@ -2,7 +2,7 @@ namespace Exchange.Engine;
 
 public sealed partial class TradingEngine
 {
-    /// <summary>Ticks with a crossed, zero or negative book, or for an unknown asset, are ignored and counted here.</summary>
+    /// <summary>Ticks with a crossed, zero, negative or absurd (above <see cref="Price.MaxQuote"/>) book, or for an unknown asset, are ignored and counted here.</summary>
     public long IgnoredTicks { get; private set; }
 
     /// <summary>
@@ -12,7 +12,7 @@ public sealed partial class TradingEngine
     private void ApplyTick(in EngineInput tick, IEngineSink sink)
     {
         var index = tick.Asset.Index;
-        if ((uint)index >= (uint)_markets.Length || tick.Bid.Raw <= 0 || tick.Ask < tick.Bid)
+        if ((uint)index >= (uint)_markets.Length || tick.Bid.Raw <= 0 || tick.Ask < tick.Bid || tick.Ask > Price.MaxQuote)
         {
             IgnoredTicks++;
             return;

@@ -347,7 +347,7 @@ public sealed class ReferenceEngine
     private void Tick(in EngineInput tick, IEngineSink sink)
     {
         var asset = tick.Asset.Index;
-        if (asset < 0 || asset >= _books.Length || tick.Bid.Raw <= 0 || tick.Ask.Raw < tick.Bid.Raw)
+        if (asset < 0 || asset >= _books.Length || tick.Bid.Raw <= 0 || tick.Ask.Raw < tick.Bid.Raw || tick.Ask.Raw > long.MaxValue / 4)
         {
             IgnoredTicks++;
             return;

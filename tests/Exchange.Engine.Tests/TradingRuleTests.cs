@@ -220,6 +220,23 @@ public sealed class TradingRuleTests
     }
 
     [Fact]
+    public void A_tick_above_the_highest_quote_is_ignored_and_liquidates_nobody()
+    {
+        var h = Market();
+        var shortAt1x = h.Open(Alice, "SOL_USDC", Direction.Short, 100m, 1);
+        var cap = Price.MaxQuote.ToDecimal();
+
+        // A 1x SHORT opened at such a price would have a liquidation price (about twice the open) that does not fit a long.
+        h.Tick(Sol, cap, cap + 0.00000001m);
+        h.Tick(Sol, 3 * cap, 3 * cap);
+
+        Assert.Equal(2, h.Engine.IgnoredTicks);
+        Assert.Equal(240.00m, h.Engine.Ask(Sol).ToDecimal());
+        Assert.Empty(h.Sink.Closed);
+        Assert.True(shortAt1x.Accepted);
+    }
+
+    [Fact]
     public void Ticks_for_an_unknown_asset_are_ignored()
     {
         var h = Market();
