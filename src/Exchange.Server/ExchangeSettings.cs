@@ -30,6 +30,9 @@ public sealed record ExchangeSettings
     /// </summary>
     public TimeSpan HistoryWait { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>METRICS_ALLOWED_FROM: who may scrape /metrics; null: anyone (<see cref="MetricsAccess"/>).</summary>
+    public IReadOnlyList<System.Net.IPNetwork>? MetricsAllowedFrom { get; init; }
+
     /// <summary>CANDLE_BACKFILL: a year of simulated chart history on a first start with no candles, under simulated prices only.</summary>
     public bool CandleBackfill { get; init; } = true;
     public required SymmetricSecurityKey JwtKey { get; init; }
@@ -82,6 +85,7 @@ public sealed record ExchangeSettings
             StreamsPerClient = (int)Number(config, "STREAM_LIMIT_PER_CLIENT", 20, min: 1, max: 1_000_000),
             MaxStreams = (int)Number(config, "STREAM_LIMIT", 5_000, min: 1, max: 1_000_000),
             HistoryWait = TimeSpan.FromMilliseconds(Number(config, "HISTORY_WAIT_MS", 2_000, min: 1, max: 600_000)),
+            MetricsAllowedFrom = MetricsAccess.Parse(config[MetricsAccess.Variable]),
             CandleBackfill = config["CANDLE_BACKFILL"] switch
             {
                 null or "" or "true" or "1" => true,

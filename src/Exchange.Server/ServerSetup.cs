@@ -161,7 +161,12 @@ internal static class ServerSetup
         app.MapFallback("/api/{**path}", (HttpContext http, EndpointDataSource endpoints) => ApiProblem.NoEndpoint(http, endpoints)).ExcludeFromDescription();
         app.MapFallbackToFile("index.html", WebFiles());
 
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        var metricsAllowedFrom = app.Services.GetRequiredService<ExchangeSettings>().MetricsAllowedFrom;
+        app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null, optionsName: null, configureBranchedPipeline: metrics => metrics.Use((http, next) =>
+            MetricsAccess.Allows(metricsAllowedFrom, http.Connection.RemoteIpAddress)
+                ? next(http)
+                : ApiProblem.For(StatusCodes.Status403Forbidden, "METRICS_FORBIDDEN",
+                    $"/metrics answers only the addresses in {MetricsAccess.Variable} (this machine and private networks unless set).").ExecuteAsync(http)));
         // A failed engine thread takes no input until the process restarts (and recovers): not alive.
         app.MapGet("/healthz", (EngineHost engine) => engine.Fault is null
             ? Results.Ok(new { status = "alive" })

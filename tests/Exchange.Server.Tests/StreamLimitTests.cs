@@ -114,22 +114,6 @@ public sealed class StreamLimitTests
         return client.ConnectAsync(new Uri(app.Server.BaseAddress, "api/v1/stream"), CancellationToken.None);
     }
 
-    /// <summary>The test server has no client addresses: this gives each request the one its header names.</summary>
-    private sealed class ClientAddressFromHeader : IStartupFilter
-    {
-        public const string Header = "X-Test-Client-Address";
-
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            app.Use((http, nextMiddleware) =>
-            {
-                if (System.Net.IPAddress.TryParse(http.Request.Headers[Header], out var address)) http.Connection.RemoteIpAddress = address;
-                return nextMiddleware(http);
-            });
-            next(app);
-        };
-    }
-
     /// <summary>The server lets a stream's permit go once it has seen the close; until then a new one is still 429.</summary>
     private static async Task<WebSocket> ConnectedOnceFreedAsync(WebApplicationFactory<Program> app)
     {
