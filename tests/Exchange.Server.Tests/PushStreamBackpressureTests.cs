@@ -74,6 +74,23 @@ public sealed class PushStreamBackpressureTests
     }
 
     [Fact]
+    public void A_stream_place_is_taken_before_the_handshake_so_simultaneous_ones_cannot_pass_a_cap_together()
+    {
+        var (hub, _) = Hub();
+        var trader = Guid.NewGuid();
+
+        // Two handshakes under way, neither serving yet: a third of the same trader's is refused.
+        Assert.Equal(StreamPlace.Taken, hub.TakePlace(trader, capForAll: 3, capPerTrader: 2));
+        Assert.Equal(StreamPlace.Taken, hub.TakePlace(trader, capForAll: 3, capPerTrader: 2));
+        Assert.Equal(StreamPlace.TraderFull, hub.TakePlace(trader, capForAll: 3, capPerTrader: 2));
+        Assert.Equal(StreamPlace.Taken, hub.TakePlace(null, capForAll: 3, capPerTrader: 2));
+        Assert.Equal(StreamPlace.ExchangeFull, hub.TakePlace(Guid.NewGuid(), capForAll: 3, capPerTrader: 2));
+
+        hub.ReleasePlace(trader);
+        Assert.Equal(StreamPlace.Taken, hub.TakePlace(trader, capForAll: 3, capPerTrader: 2));
+    }
+
+    [Fact]
     public async Task The_wake_signal_never_loses_a_wake()
     {
         var signal = new WakeSignal();

@@ -21,6 +21,8 @@ public sealed class PushHub
     private readonly ConcurrentDictionary<PushConnection, byte> _all = new();
     private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<PushConnection, byte>> _byUser = new();
     private readonly Lock _subscriptions = new();
+    private int _places; // streams open or opening: taken before the handshake, so simultaneous ones cannot all pass a cap
+    private readonly Dictionary<Guid, int> _placesOf = [];
 
     public PushHub(EngineConfig config, PriceBoard board, OrderEntry orders)
     {
@@ -136,6 +138,42 @@ public sealed class PushHub
         }
     }
 
+    /// <summary>
+    /// Takes a place for a stream about to open, unless <paramref name="capForAll"/> streams are open
+    /// or opening, or <paramref name="capPerTrader"/> of this trader's. A place taken is given back
+    /// with <see cref="ReleasePlace"/>.
+    /// </summary>
+    internal StreamPlace TakePlace(Guid? user, int capForAll, int capPerTrader)
+    {
+        lock (_subscriptions)
+        {
+            if (_places >= capForAll) return StreamPlace.ExchangeFull;
+            var mine = user is { } id ? _placesOf.GetValueOrDefault(id) : 0;
+            if (user is not null && mine >= capPerTrader) return StreamPlace.TraderFull;
+            _places++;
+            if (user is { } owner) _placesOf[owner] = mine + 1;
+            return StreamPlace.Taken;
+        }
+    }
+
+    internal void ReleasePlace(Guid? user)
+    {
+        lock (_subscriptions)
+        {
+            _places--;
+            if (user is not { } id) return;
+            if (_placesOf[id] == 1) _placesOf.Remove(id);
+            else _placesOf[id]--;
+        }
+    }
+
     /// <summary>Whether the trader's events reach this connection.</summary>
     internal bool Reaches(Guid user, PushConnection connection) => _byUser.TryGetValue(user, out var mine) && mine.ContainsKey(connection);
+}
+
+internal enum StreamPlace
+{
+    Taken,
+    ExchangeFull,
+    TraderFull,
 }

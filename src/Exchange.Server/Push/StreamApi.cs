@@ -29,22 +29,30 @@ public static class StreamApi
             // From a page of another origin the cookie came along uninvited: that page gets what any
             // page gets, prices, and no refusal that would tell it whether its visitor is signed in.
             Guid? user = principal.Identity?.IsAuthenticated == true && FromOwnPageOrNotABrowser(http.Request) ? principal.UserId() : null;
-            if (hub.Connections >= (user is null ? settings.MaxStreams - settings.MaxStreams / 5 : settings.MaxStreams))
+            // Per trader as per address: each of a trader's streams asks the engine for the balance
+            // on every change of it, so one token used from many addresses must not multiply that.
+            var place = hub.TakePlace(user, user is null ? settings.MaxStreams - settings.MaxStreams / 5 : settings.MaxStreams, settings.StreamsPerClient);
+            if (place == StreamPlace.ExchangeFull)
             {
                 http.Response.Headers.RetryAfter = "5";
                 return ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "STREAMS_FULL",
                     "The exchange has as many streams open as it serves; try again in a moment.");
             }
-            // Per trader as per address: each of a trader's streams asks the engine for the balance
-            // on every change of it, so one token used from many addresses must not multiply that.
-            if (user is { } id && hub.StreamsOf(id) >= settings.StreamsPerClient)
+            if (place == StreamPlace.TraderFull)
             {
                 http.Response.Headers.RetryAfter = "5";
                 return ApiProblem.For(StatusCodes.Status429TooManyRequests, "RATE_LIMITED",
                     $"Too many streams open for this trader (at most {settings.StreamsPerClient}): close one first.");
             }
-            using var socket = await http.WebSockets.AcceptWebSocketAsync();
-            await hub.ServeAsync(socket, user, lifetime.ApplicationStopping, user is null ? null : StillSignedIn(principal, signedOut, time));
+            try
+            {
+                using var socket = await http.WebSockets.AcceptWebSocketAsync();
+                await hub.ServeAsync(socket, user, lifetime.ApplicationStopping, user is null ? null : StillSignedIn(principal, signedOut, time));
+            }
+            finally
+            {
+                hub.ReleasePlace(user);
+            }
             return Results.Empty;
         }).RequireRateLimiting(RateLimitPolicy).ExcludeFromDescription();
         return app;
