@@ -15,11 +15,11 @@ public sealed class PushStreamBackpressureTests
 {
     private static readonly EngineConfig Config = new();
 
-    private static (PushHub Hub, PriceBoard Board) Hub()
+    private static (PushHub Hub, PriceBoard Board) Hub(TimeSpan? pingEvery = null)
     {
         var board = new PriceBoard(Config);
         // OrderEntry is only asked for balances of signed-in sockets; these tests use none.
-        return (new PushHub(Config, board, null!), board);
+        return (new PushHub(Config, board, null!) { PingEvery = pingEvery ?? TimeSpan.FromSeconds(15) }, board);
     }
 
     private static void Tick(PriceBoard board, int asset, decimal bid) =>
@@ -71,6 +71,40 @@ public sealed class PushStreamBackpressureTests
         await serving.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.True(socket.Aborted);
         Assert.Equal(0, hub.Connections);
+    }
+
+    [Fact]
+    public async Task A_send_stuck_from_one_ping_to_the_next_ends_the_connection()
+    {
+        var (hub, board) = Hub(pingEvery: TimeSpan.FromMilliseconds(200));
+        using var socket = new HeldSocket();
+        var serving = hub.ServeAsync(socket, null, CancellationToken.None);
+        Tick(board, 0, 100m);
+        await socket.SentAsync(1); // held: the client stopped reading
+
+        await serving.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.True(socket.Aborted);
+        Assert.Equal(0, hub.Connections);
+    }
+
+    [Fact]
+    public async Task A_quiet_client_that_reads_is_pinged_and_kept()
+    {
+        var (hub, board) = Hub(pingEvery: TimeSpan.FromMilliseconds(100));
+        using var socket = new HeldSocket();
+        socket.Release();
+        var serving = hub.ServeAsync(socket, null, CancellationToken.None);
+
+        await Task.Delay(1_000); // ten ping intervals without a price
+        Tick(board, 0, 100m);
+        await socket.SentAsync(socket.Messages.Count + 1);
+
+        Assert.False(socket.Aborted);
+        Assert.Contains(socket.Messages, m => m.Contains("\"ping\"", StringComparison.Ordinal));
+        Assert.Equal(1, hub.Connections);
+        socket.CloseFromClient();
+        await serving.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     [Fact]

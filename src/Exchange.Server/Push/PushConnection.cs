@@ -15,13 +15,13 @@ namespace Exchange.Server.Push;
 /// with <see cref="CancellationToken.None"/> (WebSocket's allocation-free path; a cancelable
 /// token forces its slow path), and idle pings come from one timer per connection every 15 s.
 /// Closing or aborting still ends a send stuck behind a client that stopped reading: the socket
-/// is aborted (as a cancelled WebSocket send would do).
+/// is aborted (as a cancelled WebSocket send would do). That timer also ends a connection whose
+/// send has been stuck from one ping to the next.
 /// </remarks>
 /// <param name="signedIn">For a trader's socket: whether its token still holds (not signed out of, not expired), asked at each wake-up.</param>
 internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, Func<bool>? signedIn = null) : IDisposable
 {
     public const int MaxQueuedEvents = 1024;
-    private static readonly TimeSpan PingEvery = TimeSpan.FromSeconds(15);
 
     private readonly Channel<byte[]> _events = Channel.CreateBounded<byte[]>(MaxQueuedEvents);
     private readonly WakeSignal _wake = new();
@@ -29,6 +29,8 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
     private int _balanceDirty;
     private int _pingDue;
     private int _sending;
+    private long _sendsStarted;
+    private long _sendsStartedAtLastPing;
     private long _sentAtLastPing;
     private readonly CancellationTokenSource _closed = new();
 
@@ -57,6 +59,16 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
 
     private void PingDue()
     {
+        // A send still under way that began before the last ping has waited a whole ping interval
+        // for a client that stopped reading: the connection ends, and its place goes to one that reads.
+        var sending = Volatile.Read(ref _sending) != 0;
+        var started = Interlocked.Read(ref _sendsStarted);
+        if (sending && started == _sendsStartedAtLastPing)
+        {
+            Abort();
+            return;
+        }
+        _sendsStartedAtLastPing = started;
         Volatile.Write(ref _pingDue, 1);
         _wake.Set();
     }
@@ -79,7 +91,7 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closed.Token);
         var token = linked.Token;
         await using var onClose = token.UnsafeRegister(static state => ((PushConnection)state!).OnClosed(), this);
-        await using var pings = new Timer(static state => ((PushConnection)state!).PingDue(), this, PingEvery, PingEvery);
+        await using var pings = new Timer(static state => ((PushConnection)state!).PingDue(), this, hub.PingEvery, hub.PingEvery);
         var reader = ReadUntilClosedAsync(token);
         try
         {
@@ -131,6 +143,8 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
     {
         // Flag first, then look at the token; OnClosed sets the token first, then looks at the flag:
         // whichever runs second sees the other, so a send never outlives a close unnoticed.
+        // Counted before it is flagged: a ping that sees the flag sees this send's count (PingDue).
+        Interlocked.Increment(ref _sendsStarted);
         Interlocked.Exchange(ref _sending, 1);
         try
         {

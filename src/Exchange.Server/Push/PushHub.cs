@@ -33,6 +33,9 @@ public sealed class PushHub
         board.Changed += Publish;
     }
 
+    /// <summary>How often a quiet connection is pinged, and how long a send may wait for a client that stopped reading (one to two of these).</summary>
+    internal TimeSpan PingEvery { get; init; } = TimeSpan.FromSeconds(15);
+
     public int AssetCount => _latestPrices.Length;
     public int Connections => _all.Count;
 
