@@ -89,6 +89,41 @@ public sealed class PushStreamBackpressureTests
     }
 
     [Fact]
+    public async Task A_close_from_the_client_during_a_send_is_answered_once_the_send_is_done()
+    {
+        var (hub, board) = Hub();
+        using var socket = new HeldSocket();
+        var serving = hub.ServeAsync(socket, null, CancellationToken.None);
+        Tick(board, 0, 100m);
+        await socket.SentAsync(1); // in flight
+
+        socket.CloseFromClient();
+        await Task.Delay(100);
+        Assert.False(socket.Aborted);
+        socket.Release();
+        await serving.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.False(socket.Aborted);
+        Assert.Equal(WebSocketState.Closed, socket.State); // our close went out in answer
+    }
+
+    [Fact]
+    public async Task A_send_stuck_after_the_clients_close_still_ends_the_connection()
+    {
+        var (hub, board) = Hub(pingEvery: TimeSpan.FromMilliseconds(200));
+        using var socket = new HeldSocket();
+        var serving = hub.ServeAsync(socket, null, CancellationToken.None);
+        Tick(board, 0, 100m);
+        await socket.SentAsync(1);
+
+        socket.CloseFromClient(); // and never reads again
+        await serving.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.True(socket.Aborted);
+        Assert.Equal(0, hub.Connections);
+    }
+
+    [Fact]
     public async Task A_quiet_client_that_reads_is_pinged_and_kept()
     {
         var (hub, board) = Hub(pingEvery: TimeSpan.FromMilliseconds(100));
@@ -217,6 +252,7 @@ public sealed class PushStreamBackpressureTests
             lock (_gate) _state = WebSocketState.Aborted;
             Aborted = true;
             _released.TrySetException(new WebSocketException(WebSocketError.ConnectionClosedPrematurely));
+            _closedByClient.TrySetException(new WebSocketException(WebSocketError.ConnectionClosedPrematurely)); // a pending receive fails too
         }
 
         public override Task CloseOutputAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken)

@@ -2,7 +2,11 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Server.Tests;
 
@@ -57,6 +61,33 @@ public sealed class SignOutTests
         do received = await socket.ReceiveAsync(buffer, timeout.Token);
         while (received.MessageType != WebSocketMessageType.Close);
         Assert.Equal(WebSocketMessageType.Close, received.MessageType);
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, received.CloseStatus);
+    }
+
+    [Fact]
+    public async Task Over_real_sockets_a_signed_out_stream_gets_a_close_frame_not_a_reset()
+    {
+        // Kestrel's WebSocket, not the test server's: a cancelled pending receive aborts it, so the server must not cancel its read before its close is out.
+        await using var app = new ExchangeApp();
+        app.UseKestrel(0);
+        app.StartServer();
+        await app.MarketAsync();
+        var trader = await app.TraderAsync();
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", $"Bearer {trader.Token}");
+        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+        await socket.ConnectAsync(new Uri($"ws://{address.Authority}/api/v1/stream"), CancellationToken.None);
+
+        await Bearer(app, trader.Token).PostAsync("/api/v1/auth/signout", null);
+        await app.TickAsync("SOL_USDC", 239.95m, 240.05m); // wakes the stream
+
+        var buffer = new byte[64 * 1024];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        WebSocketReceiveResult received;
+        do received = await socket.ReceiveAsync(buffer, timeout.Token);
+        while (received.MessageType != WebSocketMessageType.Close);
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, received.CloseStatus);
+        Assert.Equal("bye", received.CloseStatusDescription);
     }
 
     private static HttpClient Bearer(WebApplicationFactory<Program> app, string token)

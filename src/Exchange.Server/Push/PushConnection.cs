@@ -22,6 +22,7 @@ namespace Exchange.Server.Push;
 internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, Func<bool>? signedIn = null) : IDisposable
 {
     public const int MaxQueuedEvents = 1024;
+    private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(2);
 
     private readonly Channel<byte[]> _events = Channel.CreateBounded<byte[]>(MaxQueuedEvents);
     private readonly WakeSignal _wake = new();
@@ -29,8 +30,8 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
     private int _balanceDirty;
     private int _pingDue;
     private int _sending;
-    private long _sendsStarted;
-    private long _sendsStartedAtLastPing;
+    private long _sendStartedAtMs;
+    private int _closeReceived;
     private long _sentAtLastPing;
     private readonly CancellationTokenSource _closed = new();
 
@@ -59,16 +60,15 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
 
     private void PingDue()
     {
-        // A send still under way that began before the last ping has waited a whole ping interval
-        // for a client that stopped reading: the connection ends, and its place goes to one that reads.
-        var sending = Volatile.Read(ref _sending) != 0;
-        var started = Interlocked.Read(ref _sendsStarted);
-        if (sending && started == _sendsStartedAtLastPing)
+        // A send under way for a whole ping interval is waiting for a client that stopped reading:
+        // the connection ends, and its place goes to one that reads. (Elapsed time, not ticks
+        // counted: a thread-pool stall can run two ticks back to back.)
+        if (Volatile.Read(ref _sending) != 0 && Environment.TickCount64 - Volatile.Read(ref _sendStartedAtMs) >= (long)hub.PingEvery.TotalMilliseconds)
         {
             Abort();
+            socket.Abort(); // also when already closing (OnClosed lets a send after the client's close run)
             return;
         }
-        _sendsStartedAtLastPing = started;
         Volatile.Write(ref _pingDue, 1);
         _wake.Set();
     }
@@ -92,7 +92,10 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
         var token = linked.Token;
         await using var onClose = token.UnsafeRegister(static state => ((PushConnection)state!).OnClosed(), this);
         await using var pings = new Timer(static state => ((PushConnection)state!).PingDue(), this, hub.PingEvery, hub.PingEvery);
-        var reader = ReadUntilClosedAsync(token);
+        // Not cancelled by closing: a WebSocket may abort when a pending receive is cancelled, and
+        // our close frame goes out first (finally below); the client's answer then ends the read.
+        using var stopReading = new CancellationTokenSource();
+        var reader = ReadUntilClosedAsync(stopReading.Token);
         try
         {
             for (var i = 0; i < hub.AssetCount; i++) _dirtyPrices |= 1 << i;
@@ -121,10 +124,14 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
             // Ours, or the answer to the client's (RFC 6455 §5.5.1): without it the client's close waits it out.
             if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                using var timeout = new CancellationTokenSource(CloseWait);
                 try { await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token); }
                 catch (Exception e) when (ClientGone(e)) { }
             }
+            // The reader ends with the client's answer to our close; a client that gives none is cut off.
+            try { await reader.WaitAsync(CloseWait, CancellationToken.None); }
+            catch (TimeoutException) { await stopReading.CancelAsync(); }
+            catch (Exception e) when (ClientGone(e)) { }
             try { await reader; } catch (Exception e) when (ClientGone(e)) { }
         }
     }
@@ -132,10 +139,13 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
     /// <summary>A client that goes away mid-send shows up as any of these (Kestrel's reset connection is an IOException).</summary>
     private static bool ClientGone(Exception e) => e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException;
 
-    /// <summary>Closing wakes the loop, and ends a send that is stuck behind a client that stopped reading.</summary>
+    /// <summary>
+    /// Closing wakes the loop, and ends a send that is stuck behind a client that stopped reading;
+    /// after the client's own close the send is let finish, so that our close can answer it.
+    /// </summary>
     private void OnClosed()
     {
-        if (Volatile.Read(ref _sending) != 0) socket.Abort();
+        if (Volatile.Read(ref _sending) != 0 && Volatile.Read(ref _closeReceived) == 0) socket.Abort();
         _wake.Set();
     }
 
@@ -143,8 +153,8 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
     {
         // Flag first, then look at the token; OnClosed sets the token first, then looks at the flag:
         // whichever runs second sees the other, so a send never outlives a close unnoticed.
-        // Counted before it is flagged: a ping that sees the flag sees this send's count (PingDue).
-        Interlocked.Increment(ref _sendsStarted);
+        // Timed before it is flagged (the exchange is a full fence): a ping that sees the flag sees this send's start.
+        Volatile.Write(ref _sendStartedAtMs, Environment.TickCount64);
         Interlocked.Exchange(ref _sending, 1);
         try
         {
@@ -167,7 +177,11 @@ internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, 
             while (!token.IsCancellationRequested)
             {
                 var result = await socket.ReceiveAsync(buffer.AsMemory(), token);
-                if (result.MessageType == WebSocketMessageType.Close) break;
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    Volatile.Write(ref _closeReceived, 1);
+                    break;
+                }
             }
         }
         finally
