@@ -166,7 +166,7 @@ internal static class ServerSetup
             MetricsAccess.Allows(metricsAllowedFrom, http.Connection.RemoteIpAddress)
                 ? next(http)
                 : ApiProblem.For(StatusCodes.Status403Forbidden, "METRICS_FORBIDDEN",
-                    $"/metrics answers only the addresses in {MetricsAccess.Variable} (this machine and private networks unless set).").ExecuteAsync(http)));
+                    $"/metrics answers only the addresses in {MetricsAccess.Variable} (this machine unless set).").ExecuteAsync(http)));
         // A failed engine thread takes no input until the process restarts (and recovers): not alive.
         app.MapGet("/healthz", (EngineHost engine) => engine.Fault is null
             ? Results.Ok(new { status = "alive" })

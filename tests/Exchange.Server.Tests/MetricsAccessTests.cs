@@ -28,14 +28,12 @@ public sealed class MetricsAccessTests
     [Theory]
     [InlineData("127.0.0.1", HttpStatusCode.OK)]
     [InlineData("::1", HttpStatusCode.OK)]
-    [InlineData("10.1.2.3", HttpStatusCode.OK)]
-    [InlineData("172.31.255.1", HttpStatusCode.OK)]
-    [InlineData("::ffff:192.168.1.2", HttpStatusCode.OK)]
-    [InlineData("fd00::5", HttpStatusCode.OK)]
+    [InlineData("::ffff:127.0.0.1", HttpStatusCode.OK)]
+    [InlineData("10.1.2.3", HttpStatusCode.Forbidden)] // a proxy or load balancer on the private network, say
+    [InlineData("192.168.1.2", HttpStatusCode.Forbidden)]
     [InlineData("203.0.113.7", HttpStatusCode.Forbidden)]
-    [InlineData("172.32.0.1", HttpStatusCode.Forbidden)]
     [InlineData("2001:db8::1", HttpStatusCode.Forbidden)]
-    public async Task By_default_metrics_answer_this_machine_and_private_networks_only(string address, HttpStatusCode expected)
+    public async Task By_default_metrics_answer_this_machine_only(string address, HttpStatusCode expected)
     {
         await using var app = new ExchangeApp();
         await using var scraped = From(app, allowed: null);
@@ -58,7 +56,18 @@ public sealed class MetricsAccessTests
     [InlineData("203.0.113.0/24", "10.1.2.3", HttpStatusCode.Forbidden)]
     [InlineData("198.51.100.9, private", "198.51.100.9", HttpStatusCode.OK)]
     [InlineData("198.51.100.9, private", "10.1.2.3", HttpStatusCode.OK)]
+    [InlineData("198.51.100.9", "127.0.0.1", HttpStatusCode.Forbidden)] // a list replaces the default
     [InlineData("198.51.100.9, private", "198.51.100.10", HttpStatusCode.Forbidden)]
+    [InlineData("private", "10.1.2.3", HttpStatusCode.OK)]
+    [InlineData("private", "172.31.255.1", HttpStatusCode.OK)]
+    [InlineData("private", "fd00::5", HttpStatusCode.OK)]
+    [InlineData("private", "::ffff:192.168.1.2", HttpStatusCode.OK)]
+    [InlineData("private", "127.0.0.1", HttpStatusCode.OK)]
+    [InlineData("private", "172.32.0.1", HttpStatusCode.Forbidden)]
+    [InlineData("private", "203.0.113.7", HttpStatusCode.Forbidden)]
+    [InlineData("local, 10.0.0.9", "10.0.0.9", HttpStatusCode.OK)]
+    [InlineData("local, 10.0.0.9", "127.0.0.1", HttpStatusCode.OK)]
+    [InlineData("::ffff:198.51.100.9", "198.51.100.9", HttpStatusCode.OK)]
     [InlineData("any", "203.0.113.7", HttpStatusCode.OK)]
     public async Task METRICS_ALLOWED_FROM_names_who_may_scrape(string allowed, string address, HttpStatusCode expected)
     {
