@@ -2,7 +2,7 @@ namespace Exchange.Feed;
 
 /// <summary>
 /// Counters since the feed started. <see cref="Emitted"/> includes <see cref="Resent"/>;
-/// <see cref="Rejected"/> are crossed, locked or non-positive quotes; <see cref="Ignored"/> are
+/// <see cref="Rejected"/> are crossed, locked, non-positive or absurd (above <c>Price.MaxQuote</c>) quotes; <see cref="Ignored"/> are
 /// quotes for assets not selected.
 /// </summary>
 public readonly record struct FeedStats(

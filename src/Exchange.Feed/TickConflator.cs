@@ -67,7 +67,8 @@ internal sealed class TickConflator
             return QuoteOutcome.Ignored;
         }
         // The engine would act on a crossed or zero price (fill stops, liquidate): never pass one on.
-        if (!quote.Bid.IsSet || !quote.Ask.IsSet || quote.Bid >= quote.Ask)
+        // One above Price.MaxQuote the engine ignores, so screens must not show it either.
+        if (!quote.Bid.IsSet || !quote.Ask.IsSet || quote.Bid >= quote.Ask || quote.Ask > Price.MaxQuote)
         {
             if (_rejected++ % 1_000 == 0)
                 _logger.LogWarning("Rejected quote {Symbol} bid {Bid} ask {Ask} ({Count} so far)",

@@ -101,7 +101,8 @@ public class TickConflatorTests
     [InlineData(0, 100)]
     [InlineData(100, 0)]
     [InlineData(-1, 100)]
-    public void Crossed_locked_and_non_positive_quotes_are_skipped_and_counted(decimal bid, decimal ask)
+    [InlineData(100, 30_000_000_000)] // above Price.MaxQuote (about 23 billion): the engine would ignore it
+    public void Crossed_locked_non_positive_and_absurd_quotes_are_skipped_and_counted(decimal bid, decimal ask)
     {
         var c = Conflator();
         Offer(c, 0, Q("BTC_USDC", 100, 101));
