@@ -43,7 +43,7 @@ public sealed record LoadOptions
           --dispatchers D|auto   threads keeping the schedule, one pinned to each of the first D CPUs, the first awake
                                  sending each slot: a CPU the kernel holds cannot make the generator late; auto (the
                                  default) is 2 below 5000 commands/s and 1 from there, where the CPU a second one
-                                 costs would come out of the server's share
+                                 costs would come out of the server's share (--find-max: as for its first rate)
           --timeout S            how long to wait for outstanding replies once the schedule ends; then they are
                                  cancelled and counted as errors (default 10; sign-up requests also use it)
           --max-inflight N       requests outstanding at most; beyond it a slot is counted as an error (default 100000)

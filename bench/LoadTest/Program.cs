@@ -74,7 +74,9 @@ if (!options.FindMax)
 }
 
 // Step mode: raise the planned rate until a step fails (or lower it until one passes), then
-// bisect between the best passing and the lowest failing rate.
+// bisect between the best passing and the lowest failing rate. Every step with the same
+// generator: the dispatcher count the first rate gets.
+options = options with { Dispatchers = options.DispatchersFor(options.Rate) };
 var rows = new List<StepResult>();
 double? good = null, bad = null;
 var rate = options.Rate;
