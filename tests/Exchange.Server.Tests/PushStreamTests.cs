@@ -13,7 +13,7 @@ public sealed class PushStreamTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
 
-    private async Task<StreamClient> ConnectAsync(Trader? trader, string? origin = null)
+    private async Task<StreamClient> ConnectAsync(Trader? trader, string? origin = null, string scheme = "ws")
     {
         var client = _app.Server.CreateWebSocketClient();
         client.ConfigureRequest = r =>
@@ -21,7 +21,8 @@ public sealed class PushStreamTests : IAsyncLifetime
             if (trader is not null) r.Headers.Cookie = $"authToken={trader.Token}";
             if (origin is not null) r.Headers.Origin = origin;
         };
-        return new StreamClient(await client.ConnectAsync(new Uri(_app.Server.BaseAddress, "api/v1/stream"), CancellationToken.None));
+        var url = new UriBuilder(new Uri(_app.Server.BaseAddress, "api/v1/stream")) { Scheme = scheme, Port = -1 }.Uri;
+        return new StreamClient(await client.ConnectAsync(url, CancellationToken.None));
     }
 
     /// <summary>Reads the socket continuously (cancelling a WebSocket read would abort the socket) into a channel.</summary>
@@ -199,6 +200,23 @@ public sealed class PushStreamTests : IAsyncLifetime
         // Signed in, not merely a visitor's prices stream: the trader's own events come.
         var opened = await trader.OpenAsync("SOL_USDC", "LONG", 100, 10);
         await socket.ReadUntilAsync(ms => ms.Any(m => Type(m) == "trade_opened" && m["tradeId"]!.GetValue<string>() == opened));
+    }
+
+    [Fact]
+    public async Task Over_tls_a_plain_http_page_of_the_same_host_gets_prices_only()
+    {
+        // Anyone on the network can write the http page; the browser still sends the cookie from it.
+        var trader = await _app.TraderAsync();
+        using var fromHttpPage = await ConnectAsync(trader, origin: "http://localhost", scheme: "wss");
+        using var fromHttpsPage = await ConnectAsync(trader, origin: "https://localhost", scheme: "wss");
+        await Task.WhenAll(fromHttpPage.LatestPricesAsync(), fromHttpsPage.LatestPricesAsync());
+
+        var opened = await trader.OpenAsync("SOL_USDC", "LONG", 100, 10);
+        await fromHttpsPage.ReadUntilAsync(ms => ms.Any(m => Type(m) == "trade_opened" && m["tradeId"]!.GetValue<string>() == opened));
+        await _app.TickAsync("ETH_USDC", 3_501m, 3_502m);
+        var toHttpPage = await fromHttpPage.ReadUntilPriceAsync("ETH_USDC", 3_501m);
+
+        Assert.All(toHttpPage, m => Assert.Equal("price", Type(m)));
     }
 
     [Theory]

@@ -77,6 +77,10 @@ public static class StreamApi
         var origin = request.Headers.Origin;
         if (origin.Count == 0) return true;
         if (origin.Count != 1 || !Uri.TryCreate(origin[0], UriKind.Absolute, out var page)) return false;
+        // A plain-http page of this host is not the exchange's own when the exchange is served over
+        // TLS: anyone on the network can write that page. (An https page is ours even when a TLS
+        // proxy hands us plain http.)
+        if (request.IsHttps && page.Scheme != Uri.UriSchemeHttps) return false;
         // Behind a proxy that rewrites Host, X-Forwarded-Host names the site the browser was on.
         // Safe to believe: a page cannot set headers on a WebSocket handshake, only Origin is its own.
         return string.Equals(page.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase)
