@@ -52,14 +52,8 @@ public sealed class SignOutTests
         client.ConfigureRequest = r => r.Headers.Authorization = $"Bearer {trader.Token}";
         using var socket = await client.ConnectAsync(new Uri(app.Server.BaseAddress, "api/v1/stream"), CancellationToken.None);
 
-        await Bearer(app, trader.Token).PostAsync("/api/v1/auth/signout", null);
-        await app.TickAsync("SOL_USDC", 239.95m, 240.05m); // wakes the stream
+        var received = await SignOutAndReadUntilCloseAsync(app, trader, socket);
 
-        var buffer = new byte[64 * 1024];
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        WebSocketReceiveResult received;
-        do received = await socket.ReceiveAsync(buffer, timeout.Token);
-        while (received.MessageType != WebSocketMessageType.Close);
         Assert.Equal(WebSocketMessageType.Close, received.MessageType);
         Assert.Equal(WebSocketCloseStatus.NormalClosure, received.CloseStatus);
     }
@@ -78,16 +72,24 @@ public sealed class SignOutTests
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
         await socket.ConnectAsync(new Uri($"ws://{address.Authority}/api/v1/stream"), CancellationToken.None);
 
+        var received = await SignOutAndReadUntilCloseAsync(app, trader, socket);
+
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, received.CloseStatus);
+        Assert.Equal("bye", received.CloseStatusDescription);
+    }
+
+    /// <summary>Signs the trader out, wakes the stream with a tick, and reads it until the server's close.</summary>
+    private static async Task<WebSocketReceiveResult> SignOutAndReadUntilCloseAsync(ExchangeApp app, Trader trader, WebSocket socket)
+    {
         await Bearer(app, trader.Token).PostAsync("/api/v1/auth/signout", null);
-        await app.TickAsync("SOL_USDC", 239.95m, 240.05m); // wakes the stream
+        await app.TickAsync("SOL_USDC", 239.95m, 240.05m);
 
         var buffer = new byte[64 * 1024];
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         WebSocketReceiveResult received;
         do received = await socket.ReceiveAsync(buffer, timeout.Token);
         while (received.MessageType != WebSocketMessageType.Close);
-        Assert.Equal(WebSocketCloseStatus.NormalClosure, received.CloseStatus);
-        Assert.Equal("bye", received.CloseStatusDescription);
+        return received;
     }
 
     private static HttpClient Bearer(WebApplicationFactory<Program> app, string token)
