@@ -16,7 +16,7 @@ namespace Exchange.Server.Push;
 /// token forces its slow path), and idle pings come from one timer per connection every 15 s.
 /// Closing or aborting still ends a send stuck behind a client that stopped reading: the socket
 /// is aborted (as a cancelled WebSocket send would do). That timer also ends a connection whose
-/// send has been stuck from one ping to the next.
+/// send has waited a whole ping interval.
 /// </remarks>
 /// <param name="signedIn">For a trader's socket: whether its token still holds (not signed out of, not expired), asked at each wake-up.</param>
 internal sealed class PushConnection(WebSocket socket, Guid? user, PushHub hub, Func<bool>? signedIn = null) : IDisposable
