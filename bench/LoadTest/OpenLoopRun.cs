@@ -162,6 +162,7 @@ public sealed class OpenLoopRun
     private readonly Trader[] _traders;
     private readonly LoadOptions _options;
     private readonly double _rate;
+    private readonly int _dispatchers;
     private readonly byte[][][] _createRequests; // [trader][asset x direction]
     private readonly byte[][] _closeRequests;    // [trader], with a 32-character trade id to fill in at _closeIdOffset[trader]
     private readonly int[] _closeIdOffset;
@@ -195,8 +196,9 @@ public sealed class OpenLoopRun
         _createRequests = [.. traders.Select(t => createBodies.Select(b => RawHttpConnection.Post(server, EnginePath, "Bearer " + t.Token, b)).ToArray())];
         _closeRequests = [.. traders.Select(t => RawHttpConnection.Post(server, EnginePath, "Bearer " + t.Token, closeBody))];
         _closeIdOffset = [.. _closeRequests.Select(r => r.Length - 2 - 32)];
-        _measured = new StepResult { PlannedRate = rate, Seconds = options.Seconds, Dispatchers = options.DispatchersFor(rate) };
-        _warm = new StepResult { PlannedRate = rate, Seconds = Math.Max(options.Warmup, 1e-9), Dispatchers = options.DispatchersFor(rate) };
+        _dispatchers = options.DispatchersFor(rate);
+        _measured = new StepResult { PlannedRate = rate, Seconds = options.Seconds, Dispatchers = _dispatchers };
+        _warm = new StepResult { PlannedRate = rate, Seconds = Math.Max(options.Warmup, 1e-9), Dispatchers = _dispatchers };
         if (options.LatencyLog is not null || options.SchedTrace > 0) _latencyLog = new();
     }
 
@@ -211,15 +213,14 @@ public sealed class OpenLoopRun
         var serving = connections.Select(ServeAsync).ToArray();
 
         // Dedicated threads keep the schedule; they also write each request (see the class comment).
-        var dispatchers = _options.DispatchersFor(_rate);
-        var dispatching = Enumerable.Range(0, dispatchers).Select(cpu =>
+        var dispatching = Enumerable.Range(0, _dispatchers).Select(cpu =>
         {
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             new Thread(() =>
             {
                 try
                 {
-                    if (dispatchers > 1) CpuAffinity.PinThisThread(cpu);
+                    if (_dispatchers > 1) CpuAffinity.PinThisThread(cpu);
                     Dispatch();
                     done.SetResult();
                 }
