@@ -39,8 +39,6 @@ public sealed class PushHub
     public int AssetCount => _latestPrices.Length;
     public int Connections => _all.Count;
 
-    /// <summary>Streams open for one trader.</summary>
-    public int StreamsOf(Guid user) => _byUser.TryGetValue(user, out var mine) ? mine.Count : 0;
     internal IEnumerable<PushConnection> OpenConnections => _all.Keys;
 
     internal byte[]? LatestPrice(int asset) => Volatile.Read(ref _latestPrices[asset]);

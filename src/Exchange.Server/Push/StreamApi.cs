@@ -32,17 +32,14 @@ public static class StreamApi
             // Per trader as per address: each of a trader's streams asks the engine for the balance
             // on every change of it, so one token used from many addresses must not multiply that.
             var place = hub.TakePlace(user, user is null ? settings.MaxStreams - settings.MaxStreams / 5 : settings.MaxStreams, settings.StreamsPerClient);
-            if (place == StreamPlace.ExchangeFull)
+            if (place != StreamPlace.Taken)
             {
                 http.Response.Headers.RetryAfter = "5";
-                return ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "STREAMS_FULL",
-                    "The exchange has as many streams open as it serves; try again in a moment.");
-            }
-            if (place == StreamPlace.TraderFull)
-            {
-                http.Response.Headers.RetryAfter = "5";
-                return ApiProblem.For(StatusCodes.Status429TooManyRequests, "RATE_LIMITED",
-                    $"Too many streams open for this trader (at most {settings.StreamsPerClient}): close one first.");
+                return place == StreamPlace.ExchangeFull
+                    ? ApiProblem.For(StatusCodes.Status503ServiceUnavailable, "STREAMS_FULL",
+                        "The exchange has as many streams open as it serves; try again in a moment.")
+                    : ApiProblem.For(StatusCodes.Status429TooManyRequests, "RATE_LIMITED",
+                        $"Too many streams open for this trader (at most {settings.StreamsPerClient}): close one first.");
             }
             try
             {
